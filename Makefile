@@ -1,0 +1,30 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON_VERSION ?= 3.12
+VENV := .venv
+PY := $(VENV)/bin/python
+SHELL := /bin/bash
+
+.PHONY: run test venv lock lint clean
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@bash scripts/venv.sh $(VENV)
+	@touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(PY) manage.py demo
+
+test: venv
+	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+# Re-pin after editing pyproject.toml. No index or download URL is written to the lock.
+lock: venv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version $(PYTHON_VERSION) \
+		--no-emit-index-url --no-header -o requirements.lock
+
+clean:
+	rm -rf $(VENV) var

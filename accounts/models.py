@@ -1,0 +1,143 @@
+"""The tenant (Agency), its sub-accounts (Location), its GHL users, and the audit trail."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone as dj_tz
+
+from accounts.tenancy import TenantModel
+
+
+class AgencyQuerySet(models.QuerySet):
+    def installed(self):
+        return self.filter(is_installed=True)
+
+
+class Agency(models.Model):
+    """A GHL agency (company) that installed GoCSM. The tenant every other row belongs to."""
+
+    company_id = models.CharField("GHL company id", max_length=64, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    currency = models.CharField(max_length=8, blank=True)
+    # White-label app domain (host only, e.g. app.brightpath.example): allowed to frame us and to
+    # send the SSO message.
+    whitelabel_domain = models.CharField(max_length=253, blank=True)
+    is_installed = models.BooleanField(default=False)
+    installed_at = models.DateTimeField(null=True, blank=True)
+    uninstalled_at = models.DateTimeField(null=True, blank=True)
+    needs_reauth = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=dj_tz.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AgencyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "agencies"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name or self.company_id
+
+
+class Location(TenantModel):
+    """A GHL sub-account. Metadata only: no contact, lead or message data."""
+
+    ghl_id = models.CharField("GHL location id", max_length=64)
+    name = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=120, blank=True)
+    state = models.CharField(max_length=120, blank=True)
+    country = models.CharField(max_length=8, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    # active | churned (gone from GHL) | uninstalled (app removed from this sub-account)
+    status = models.CharField(max_length=16, default="active")
+    is_installed = models.BooleanField(default=True)
+    saas_plan_id = models.CharField(max_length=64, blank=True)
+    saas_mode = models.CharField(max_length=32, blank=True)
+    subscription_status = models.CharField(max_length=32, blank=True)
+    first_seen_at = models.DateTimeField(default=dj_tz.now)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=dj_tz.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "ghl_id"], name="location_unique_per_agency"),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name or self.ghl_id
+
+
+class GHLUser(TenantModel):
+    """A person of the agency as GHL knows them. Roles come from GHL's own user record."""
+
+    ROLE_OWNER = "owner"
+    ROLE_ADMIN = "admin"
+    ROLE_USER = "user"
+    ROLE_LOCATION = "location"
+    ROLES = [
+        (ROLE_OWNER, "Agency owner"),
+        (ROLE_ADMIN, "Agency admin"),
+        (ROLE_USER, "Agency user"),
+        (ROLE_LOCATION, "Sub-account user"),
+    ]
+
+    ghl_id = models.CharField("GHL user id", max_length=64)
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    role = models.CharField(max_length=16, choices=ROLES, default=ROLE_USER)
+    # GHL's roles.type ("agency" | "account") and roles.role ("admin" | "user").
+    ghl_type = models.CharField(max_length=16, blank=True)
+    ghl_role = models.CharField(max_length=16, blank=True)
+    is_agency_owner = models.BooleanField(default=False)
+    # Sub-accounts this user is restricted to (GHL roles.locationIds); empty = no restriction for
+    # agency-level users.
+    location_ids = models.JSONField(default=list, blank=True)
+    restrict_sub_account = models.BooleanField(default=False)
+    deleted = models.BooleanField(default=False)
+    confirmed_by_ghl_at = models.DateTimeField(null=True, blank=True)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=dj_tz.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "ghl_id"], name="ghluser_unique_per_agency"),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name or self.ghl_id
+
+    @property
+    def is_owner_or_admin(self) -> bool:
+        return self.role in (self.ROLE_OWNER, self.ROLE_ADMIN)
+
+
+class AuditEvent(models.Model):
+    """Append-only record of security-relevant actions. Never holds a token, payload or cookie."""
+
+    ACTOR_GHL = "ghl_user"
+    ACTOR_STAFF = "staff"
+    ACTOR_SYSTEM = "system"
+
+    at = models.DateTimeField(default=dj_tz.now, db_index=True)
+    actor_type = models.CharField(max_length=16, default=ACTOR_SYSTEM)
+    actor_id = models.CharField(max_length=64, blank=True)
+    # Nullable and not a cascade: failed sign-ins have no agency, and a purge keeps its own record.
+    agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=64, db_index=True)
+    target = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=16, default="success")
+    request_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["agency", "-at"], name="audit_agency_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.outcome}"

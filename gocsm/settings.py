@@ -1,0 +1,345 @@
+"""GoCSM settings: every value comes from the environment through django-environ.
+
+Secure by default: DEBUG is off unless set, and with DEBUG off every production-critical variable
+must be present or start-up stops with one sentence naming it. The embedded defaults (SQLite for
+both aliases, local-memory cache, eager Celery, in-process fake GHL) exist only with DEBUG on, so a
+newcomer can run the demo on a machine that has nothing but Python.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+
+def _missing(name: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(
+        f"{name} is not set: production needs it (set DEBUG=1 only for local development)."
+    )
+
+
+def secret(name: str, default: str | None = None) -> str | None:
+    """Read a secret from NAME, or from the file named by NAME_FILE (Docker/K8s secrets)."""
+    file_var = f"{name}_FILE"
+    if env.str(file_var, default=""):
+        return Path(env.str(file_var)).read_text(encoding="utf-8").strip()
+    return env.str(name, default=default)
+
+
+# --- Core -------------------------------------------------------------------------------------
+DEBUG = env.bool("DEBUG", default=False)
+TESTING = "pytest" in sys.modules
+# Embedded fallbacks (SQLite, local memory, eager Celery) are allowed only for local development
+# and the test suite; a production process has neither DEBUG nor pytest loaded.
+EMBEDDED = DEBUG or TESTING
+# Dev tools (the GHL shell page, the in-process fake GHL) never exist in production.
+DEV_TOOLS = EMBEDDED and env.bool("GOCSM_DEV_TOOLS", default=False)
+
+_DEV_SECRET = "dev-only-insecure-key-that-never-reaches-production-0123456789abcdef"
+SECRET_KEY = secret("SECRET_KEY", default=_DEV_SECRET if EMBEDDED else None)
+if not SECRET_KEY:
+    raise _missing("SECRET_KEY")
+if not EMBEDDED and (SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 50):
+    raise ImproperlyConfigured("SECRET_KEY is too weak: use at least 50 random characters.")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if EMBEDDED else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Our own public origin (scheme://host[:port]); the SSO endpoint accepts only this Origin.
+PUBLIC_ORIGIN = env.str("PUBLIC_ORIGIN", default="")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "accounts",
+    "sync",
+    "analytics",
+    "billing",
+]
+
+MIDDLEWARE = [
+    "gocsm.requestid.RequestIdMiddleware",
+    "gocsm.bodylimit.BodyLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.tenancy.TenantMiddleware",
+    "gocsm.authguard.AuthGuardMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "gocsm.urls"
+WSGI_APPLICATION = "gocsm.wsgi.application"
+ASGI_APPLICATION = "gocsm.asgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+                "accounts.context.tenant",
+            ],
+        },
+    },
+]
+
+# --- Databases --------------------------------------------------------------------------------
+# Two aliases: "default" (operational truth) and "analytics" (daily facts, rollups, scores).
+# The analytics alias defaults to DATABASE_URL so one server serves both until it needs its own.
+DATA_DIR = Path(env.str("GOCSM_DATA_DIR", default=str(BASE_DIR / "var")))
+_default_db = env.str("DATABASE_URL", default="")
+if not _default_db:
+    if not EMBEDDED:
+        raise _missing("DATABASE_URL")
+    _default_db = f"sqlite:///{DATA_DIR / 'default.sqlite3'}"
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+_analytics_db = env.str("ANALYTICS_DATABASE_URL", default="")
+if not _analytics_db:
+    _analytics_db = (
+        f"sqlite:///{DATA_DIR / 'analytics.sqlite3'}" if _default_db.startswith("sqlite") else _default_db
+    )
+
+DATABASES = {"default": env.db_url_config(_default_db), "analytics": env.db_url_config(_analytics_db)}
+for _alias, _db in DATABASES.items():
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        _db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+        _db["CONN_HEALTH_CHECKS"] = True
+        _db.setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
+        # Tests get their own database per alias even when both aliases share one server.
+        _db.setdefault("TEST", {})["NAME"] = f"test_{_db['NAME']}_{_alias}"
+    else:
+        _db.setdefault("OPTIONS", {})["timeout"] = 20
+        _db.setdefault("TEST", {})["NAME"] = str(DATA_DIR / f"test_{_alias}.sqlite3")
+DATABASE_ROUTERS = ["gocsm.routers.AnalyticsRouter"]
+
+# --- Redis, cache, sessions -------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if not REDIS_URL and not EMBEDDED:
+    raise _missing("REDIS_URL")
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=1.0)
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "gocsm",
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_SECONDS,
+                "SOCKET_TIMEOUT": REDIS_TIMEOUT_SECONDS,
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+SESSION_ENGINE = "accounts.sessions"
+SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_MAX_SECONDS = env.int("SESSION_MAX_SECONDS", default=24 * 60 * 60)
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True
+# The app lives in a third-party iframe: the cookie must be SameSite=None, Secure and partitioned
+# (CHIPS). The __Host- prefix pins it to our host, path / and HTTPS. Partitioned is added by
+# accounts.sessions since Django cannot write it yet.
+SESSION_COOKIE_NAME = "__Host-gocsm_session"
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "None"
+SESSION_COOKIE_PATH = "/"
+SESSION_COOKIE_DOMAIN = None
+CSRF_USE_SESSIONS = True
+CSRF_COOKIE_SECURE = True
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "None"
+CSRF_FAILURE_VIEW = "gocsm.errors.csrf_failure"
+
+# --- Security headers -------------------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not EMBEDDED)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+# We are framed by GHL on purpose; frame-ancestors in the CSP decides who may frame us. Browsers
+# ignore X-Frame-Options when frame-ancestors is present, so it stays as DENY for old browsers.
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS: list[str] = []
+
+# GHL's app origins that may frame us; agency white-label domains are added per request.
+GHL_FRAME_ORIGINS = env.list(
+    "GHL_FRAME_ORIGINS",
+    default=["https://app.gohighlevel.com", "https://app.leadconnectorhq.com", "https://app.msgsndr.com"],
+)
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "font-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'self'", *GHL_FRAME_ORIGINS],
+}
+
+# Bodies larger than this are refused with 413 before any view reads them.
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=256 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+# --- I18N, static -----------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Locally WhiteNoise serves straight from the source folders; production serves the hashed,
+# compressed output of collectstatic.
+WHITENOISE_USE_FINDERS = EMBEDDED
+WHITENOISE_AUTOREFRESH = DEBUG
+if EMBEDDED:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or TESTING
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- Logging ----------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "redact": {"()": "gocsm.logredact.RedactingFilter"},
+        "request_id": {"()": "gocsm.requestid.RequestIdLogFilter"},
+    },
+    "formatters": {
+        "json": {"()": "gocsm.logformat.JsonFormatter"},
+        "text": {"()": "gocsm.logformat.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # Django logs a DisallowedHost with the full request; our own 400 page covers it.
+        "django.security.DisallowedHost": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "celery": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
+}
+
+# --- Celery -----------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# A task whose worker died is redelivered after this long (Redis broker visibility timeout).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+SYNC_INTERVAL_MINUTES = env.int("SYNC_INTERVAL_MINUTES", default=60)
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+
+# --- accounts (SSO, sessions) -----------------------------------------------------------------
+GHL_SSO_SHARED_SECRET = secret("GHL_SSO_SHARED_SECRET", default="")
+GHL_SSO_SHARED_SECRET_PREVIOUS = secret("GHL_SSO_SHARED_SECRET_PREVIOUS", default="")
+SSO_FAILURES_PER_IP = env.int("SSO_FAILURES_PER_IP", default=20)
+SSO_FAILURE_WINDOW_SECONDS = env.int("SSO_FAILURE_WINDOW_SECONDS", default=600)
+
+# --- sync (GHL OAuth, API, webhooks) ----------------------------------------------------------
+GHL_API_BASE_URL = env.str("GHL_API_BASE_URL", default="https://services.leadconnectorhq.com")
+GHL_MARKETPLACE_URL = env.str("GHL_MARKETPLACE_URL", default="https://marketplace.gohighlevel.com")
+GHL_CLIENT_ID = env.str("GHL_CLIENT_ID", default="")
+GHL_CLIENT_SECRET = secret("GHL_CLIENT_SECRET", default="")
+GHL_APP_ID = env.str("GHL_APP_ID", default=GHL_CLIENT_ID.split("-", 1)[0] if GHL_CLIENT_ID else "")
+GHL_REDIRECT_URI = env.str("GHL_REDIRECT_URI", default="")
+GHL_WEBHOOK_ED25519_PUBLIC_KEY = env.str("GHL_WEBHOOK_ED25519_PUBLIC_KEY", default="")
+GHL_WEBHOOK_RSA_PUBLIC_KEY = env.str("GHL_WEBHOOK_RSA_PUBLIC_KEY", default="")
+# Fernet keys, newest first; older keys still decrypt so keys can rotate.
+TOKEN_ENCRYPTION_KEYS = [k for k in (secret("TOKEN_ENCRYPTION_KEYS", default="") or "").split(",") if k]
+if not TOKEN_ENCRYPTION_KEYS and not EMBEDDED:
+    raise _missing("TOKEN_ENCRYPTION_KEYS")
+
+# --- analytics --------------------------------------------------------------------------------
+DIGEST_FROM_EMAIL = env.str("DIGEST_FROM_EMAIL", default="GoCSM <digest@gocsm.invalid>")
+
+# --- billing (Stripe, PostHog) ----------------------------------------------------------------
+STRIPE_SECRET_KEY = secret("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = secret("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="2025-09-30.clover")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+TRIAL_DAYS = env.int("TRIAL_DAYS", default=14)
+POSTHOG_API_KEY = secret("POSTHOG_API_KEY", default="")
+POSTHOG_HOST = env.str("POSTHOG_HOST", default="https://us.i.posthog.com")
+
+# --- operations -------------------------------------------------------------------------------
+METRICS_BEARER_TOKEN = secret("METRICS_BEARER_TOKEN", default="")
+OPS_ALERT_EMAIL = env.str("OPS_ALERT_EMAIL", default="")
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+# Django 6.1 mailers; the SMTP options come from EMAIL_URL (smtp://user:pass@host:port, +tls).
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+MAILERS = {
+    "default": {
+        "BACKEND": _email.pop("EMAIL_BACKEND"),
+        "OPTIONS": {k.removeprefix("EMAIL_").lower(): v for k, v in _email.items() if v not in ("", None)},
+    }
+}
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="GoCSM <noreply@gocsm.invalid>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL

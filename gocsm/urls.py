@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from gocsm import errors, health
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
+    path("", include("sync.urls")),
+    path("", include("analytics.urls")),
+    path("", include("billing.urls")),
+    # Always routed so the URL sweep sees it; every dev view answers 404 unless DEV_TOOLS.
+    path("dev/", include("accounts.devurls")),
+]
+
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error
