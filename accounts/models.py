@@ -127,7 +127,9 @@ class AuditEvent(models.Model):
     actor_type = models.CharField(max_length=16, default=ACTOR_SYSTEM)
     actor_id = models.CharField(max_length=64, blank=True)
     # Nullable and not a cascade: failed sign-ins have no agency, and a purge keeps its own record.
-    agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    agency = models.ForeignKey(
+        Agency, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     action = models.CharField(max_length=64, db_index=True)
     target = models.CharField(max_length=200, blank=True)
     outcome = models.CharField(max_length=16, default="success")

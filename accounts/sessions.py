@@ -38,7 +38,10 @@ class SessionStore(CacheSessionStore):
         now = time.time()
         created = data.get(CREATED_KEY, 0)
         seen = data.get(SEEN_KEY, 0)
-        if now - created > settings.SESSION_MAX_SECONDS or now - seen > settings.SESSION_IDLE_SECONDS:
+        if (
+            now - created > settings.SESSION_MAX_SECONDS
+            or now - seen > settings.SESSION_IDLE_SECONDS
+        ):
             self.delete(self.session_key)
             self._session_key = None
             return {}

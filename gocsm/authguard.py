@@ -27,7 +27,10 @@ def public(view: F) -> F:
 
 def is_public(view: Callable) -> bool:
     # Class-based views expose their class on view_class; function views carry the attribute.
-    return bool(getattr(view, "gocsm_public", False) or getattr(getattr(view, "view_class", None), "gocsm_public", False))
+    return bool(
+        getattr(view, "gocsm_public", False)
+        or getattr(getattr(view, "view_class", None), "gocsm_public", False)
+    )
 
 
 class AuthGuardMiddleware:

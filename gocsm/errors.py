@@ -35,16 +35,18 @@ ERROR_CODES = {
 def wants_json(request: HttpRequest) -> bool:
     accept = request.META.get("HTTP_ACCEPT", "")
     ctype = request.META.get("CONTENT_TYPE", "")
-    return (
-        "application/json" in accept and "text/html" not in accept
-    ) or ctype.startswith("application/json")
+    return ("application/json" in accept and "text/html" not in accept) or ctype.startswith(
+        "application/json"
+    )
 
 
 def error_response(request: HttpRequest, status: int, message: str | None = None) -> HttpResponse:
     """Render the error page for `status`, as HTML or JSON depending on what the client accepts."""
     text = message or MESSAGES.get(status, MESSAGES[500])
     if wants_json(request):
-        return JsonResponse({"error": ERROR_CODES.get(status, "error"), "message": text}, status=status)
+        return JsonResponse(
+            {"error": ERROR_CODES.get(status, "error"), "message": text}, status=status
+        )
     # Rendered without the request context: an error page must not depend on a session, a
     # database or the tenant, any of which may be the thing that failed.
     template = loader.select_template([f"errors/{status}.html", "errors/error.html"])

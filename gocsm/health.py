@@ -54,7 +54,10 @@ def _run(check, *args) -> bool:
         log.warning("readiness check timed out", extra={"check": check.__name__})
         return False
     except Exception as exc:  # any failure means not ready; the type is enough for operators
-        log.warning("readiness check failed", extra={"check": check.__name__, "error_type": type(exc).__name__})
+        log.warning(
+            "readiness check failed",
+            extra={"check": check.__name__, "error_type": type(exc).__name__},
+        )
         return False
     return True
 
@@ -71,7 +74,9 @@ def readyz(request):
     }
     results = {name: ("ok" if run() else "failed") for name, run in checks.items()}
     ok = all(v == "ok" for v in results.values())
-    return JsonResponse({"status": "ok" if ok else "unavailable", "checks": results}, status=200 if ok else 503)
+    return JsonResponse(
+        {"status": "ok" if ok else "unavailable", "checks": results}, status=200 if ok else 503
+    )
 
 
 __all__ = ["healthz", "readyz"]

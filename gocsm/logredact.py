@@ -79,7 +79,11 @@ def redact_value(value: Any, depth: int = 0) -> Any:
         return redact_text(value.decode("utf-8", "replace"))
     if isinstance(value, Mapping):
         return {
-            k: (MASK if isinstance(k, str) and SENSITIVE_KEY.search(k) else redact_value(v, depth + 1))
+            k: (
+                MASK
+                if isinstance(k, str) and SENSITIVE_KEY.search(k)
+                else redact_value(v, depth + 1)
+            )
             for k, v in value.items()
         }
     if isinstance(value, list | tuple | set | frozenset):

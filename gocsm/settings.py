@@ -49,7 +49,9 @@ if not SECRET_KEY:
 if not EMBEDDED and (SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured("SECRET_KEY is too weak: use at least 50 random characters.")
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if EMBEDDED else [])
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if EMBEDDED else []
+)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Our own public origin (scheme://host[:port]); the SSO endpoint accepts only this Origin.
 PUBLIC_ORIGIN = env.str("PUBLIC_ORIGIN", default="")
@@ -122,10 +124,15 @@ if not _default_db:
 _analytics_db = env.str("ANALYTICS_DATABASE_URL", default="")
 if not _analytics_db:
     _analytics_db = (
-        f"sqlite:///{DATA_DIR / 'analytics.sqlite3'}" if _default_db.startswith("sqlite") else _default_db
+        f"sqlite:///{DATA_DIR / 'analytics.sqlite3'}"
+        if _default_db.startswith("sqlite")
+        else _default_db
     )
 
-DATABASES = {"default": env.db_url_config(_default_db), "analytics": env.db_url_config(_analytics_db)}
+DATABASES = {
+    "default": env.db_url_config(_default_db),
+    "analytics": env.db_url_config(_analytics_db),
+}
 for _alias, _db in DATABASES.items():
     if _db["ENGINE"] == "django.db.backends.postgresql":
         _db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
@@ -195,7 +202,11 @@ SILENCED_SYSTEM_CHECKS: list[str] = []
 # GHL's app origins that may frame us; agency white-label domains are added per request.
 GHL_FRAME_ORIGINS = env.list(
     "GHL_FRAME_ORIGINS",
-    default=["https://app.gohighlevel.com", "https://app.leadconnectorhq.com", "https://app.msgsndr.com"],
+    default=[
+        "https://app.gohighlevel.com",
+        "https://app.leadconnectorhq.com",
+        "https://app.msgsndr.com",
+    ],
 )
 SECURE_CSP = {
     "default-src": ["'self'"],
@@ -217,7 +228,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -276,7 +290,11 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # Django logs a DisallowedHost with the full request; our own 400 page covers it.
-        "django.security.DisallowedHost": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django.security.DisallowedHost": {
+            "handlers": ["console"],
+            "level": "ERROR",
+            "propagate": False,
+        },
         "celery": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
 }
@@ -293,7 +311,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # A task whose worker died is redelivered after this long (Redis broker visibility timeout).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+}
 SYNC_INTERVAL_MINUTES = env.int("SYNC_INTERVAL_MINUTES", default=60)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 
@@ -313,7 +333,9 @@ GHL_REDIRECT_URI = env.str("GHL_REDIRECT_URI", default="")
 GHL_WEBHOOK_ED25519_PUBLIC_KEY = env.str("GHL_WEBHOOK_ED25519_PUBLIC_KEY", default="")
 GHL_WEBHOOK_RSA_PUBLIC_KEY = env.str("GHL_WEBHOOK_RSA_PUBLIC_KEY", default="")
 # Fernet keys, newest first; older keys still decrypt so keys can rotate.
-TOKEN_ENCRYPTION_KEYS = [k for k in (secret("TOKEN_ENCRYPTION_KEYS", default="") or "").split(",") if k]
+TOKEN_ENCRYPTION_KEYS = [
+    k for k in (secret("TOKEN_ENCRYPTION_KEYS", default="") or "").split(",") if k
+]
 if not TOKEN_ENCRYPTION_KEYS and not EMBEDDED:
     raise _missing("TOKEN_ENCRYPTION_KEYS")
 
@@ -338,7 +360,9 @@ _email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp
 MAILERS = {
     "default": {
         "BACKEND": _email.pop("EMAIL_BACKEND"),
-        "OPTIONS": {k.removeprefix("EMAIL_").lower(): v for k, v in _email.items() if v not in ("", None)},
+        "OPTIONS": {
+            k.removeprefix("EMAIL_").lower(): v for k, v in _email.items() if v not in ("", None)
+        },
     }
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="GoCSM <noreply@gocsm.invalid>")
