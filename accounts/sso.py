@@ -28,7 +28,7 @@ _ROLES = {"admin", "user"}
 _TYPES = {"agency", "location"}
 
 
-class InvalidSSOPayload(Exception):  # noqa: N818 (the issue names it)
+class InvalidSSOPayload(Exception):
     """The payload cannot be trusted. `reason` is a coarse code for logs, never shown to clients."""
 
     def __init__(self, reason: str):

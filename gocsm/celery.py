@@ -1,4 +1,7 @@
-"""The Celery application. Tasks live in each app's tasks.py; the beat schedule lives in settings."""
+"""The Celery application.
+
+Tasks live in each app's tasks.py; the beat schedule lives in settings.
+"""
 
 import os
 

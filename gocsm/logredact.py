@@ -27,7 +27,7 @@ _KEYWORDS = (
 )
 
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    # Header-like lines: "Authorization: Bearer x", "Cookie: a=b; c=d", "Stripe-Signature: t=..,v1=..".
+    # Header-like lines: "Authorization: Bearer x", "Cookie: a=b", "Stripe-Signature: t=..,v1=..".
     (
         re.compile(
             r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|stripe-signature|"
