@@ -13,7 +13,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 venv: $(VENV)/.installed
 
 run: venv
-	$(PY) manage.py demo
+	DEBUG=1 GOCSM_DEV_TOOLS=1 $(PY) manage.py demo
 
 test: venv
 	$(PY) -m pytest

@@ -28,22 +28,30 @@ def healthz(request):
 
 
 def _check_database(alias: str) -> None:
-    conn = connections[alias]
+    # A fresh connection per probe: a pooled one could hide a server that stopped answering.
+    conn = connections.create_connection(alias)
     try:
         with conn.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     finally:
-        # This runs on a pool thread; its connection must not outlive the check.
         conn.close()
 
 
 def _check_redis() -> None:
     if not settings.REDIS_URL:
         return
-    from django_redis import get_redis_connection
+    import redis
 
-    get_redis_connection("default").ping()
+    client = redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_connect_timeout=CHECK_TIMEOUT_SECONDS,
+        socket_timeout=CHECK_TIMEOUT_SECONDS,
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
 
 
 def _run(check, *args) -> bool:

@@ -1,7 +1,7 @@
 """Log formatters: JSON lines in production, readable lines in development.
 
-Both run their final text through the redactor once more, so a traceback cannot carry a secret
-that the filter could not see (exception messages are rendered only here).
+Exception text is rendered only here, so both formatters redact it (and the text formatter its
+whole line) as a second net behind the filter.
 """
 
 from __future__ import annotations
@@ -38,8 +38,11 @@ class JsonFormatter(logging.Formatter):
         }
         entry.update(_extra(record))
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return redact_text(json.dumps(entry, default=str, ensure_ascii=False))
+            entry["exc"] = redact_text(self.formatException(record.exc_info))
+        if record.stack_info:
+            entry["stack"] = redact_text(self.formatStack(record.stack_info))
+        # Every part was redacted on its own, so the JSON stays well-formed.
+        return json.dumps(entry, default=str, ensure_ascii=False)
 
 
 class TextFormatter(logging.Formatter):

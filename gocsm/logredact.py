@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 MASK = "[REDACTED]"
@@ -26,12 +26,18 @@ _KEYWORDS = (
     r"signature|stripe-signature|x-wh-signature|x-ghl-signature|authorization|cookie|set-cookie"
 )
 
-PATTERNS: list[tuple[re.Pattern[str], str]] = [
+
+def _masked_keeping_quotes(value: str) -> str:
+    quote = value[0]
+    return f"{quote}{MASK}{quote}" if quote in "\"'" else MASK
+
+
+PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # Header-like lines: "Authorization: Bearer x", "Cookie: a=b", "Stripe-Signature: t=..,v1=..".
     (
         re.compile(
             r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|stripe-signature|"
-            r"x-wh-signature|x-ghl-signature)(\"?'?\s*[:=]\s*)([^\r\n]+)"
+            r"x-wh-signature|x-ghl-signature)(\"?'?\s*[:=]\s*)(?!\[REDACTED\])([^\r\n]+)"
         ),
         r"\1\2" + MASK,
     ),
@@ -39,9 +45,12 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # key=value and "key": "value" forms (query strings, form bodies, JSON, reprs of dicts).
     (
         re.compile(
-            rf"(?i)([\"']?(?:{_KEYWORDS})[\"']?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s&,;}}\]]+)"
+            rf"(?i)([\"']?(?:{_KEYWORDS})[\"']?\s*[:=]\s*)(?!\[REDACTED\])(\"[^\"]*\"|'[^']*'|[^\s&,;}}\]]+)"
         ),
-        r"\1" + MASK,
+        # Keep the quotes so JSON and dict reprs stay well-formed.
+        lambda m: (
+            m.group(1) + (m.group(2)[0] + MASK + m.group(2)[0] if m.group(2)[0] in "\"'" else MASK)
+        ),
     ),
     # JWTs (GHL access and refresh tokens are JWTs).
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.?[A-Za-z0-9_-]*"), MASK),

@@ -1,0 +1,32 @@
+"""`make run`: migrate both databases, load the demo portfolio and serve the app on localhost.
+
+Runs only with the embedded development defaults (DEBUG=1), never against production settings.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Prepare the demo portfolio and serve GoCSM behind the development GHL shell."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-serve", action="store_true", help="Prepare data, do not serve.")
+
+    def handle(self, *args, port: int, no_serve: bool, **options):
+        if not settings.DEBUG:
+            raise CommandError("The demo runs only with DEBUG=1 (use `make run`).")
+        for alias in settings.DATABASES:
+            call_command("migrate", database=alias, interactive=False, verbosity=0)
+        from sync.demo import build_demo_portfolio
+
+        summary = build_demo_portfolio(stdout=self.stdout)
+        url = f"http://localhost:{port}/dev/ghl-shell/"
+        self.stdout.write(self.style.SUCCESS(f"\nGoCSM is ready: open {url}\n"))
+        self.stdout.write(summary + "\n")
+        if not no_serve:
+            call_command("runserver", f"localhost:{port}", use_reloader=False)
