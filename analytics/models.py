@@ -1,0 +1,265 @@
+"""Analytics store (the "analytics" database alias): daily facts, rollups, scores, flags, alerts.
+
+Counts only: no contact, lead or message data ever lands here. Rows carry a plain `agency_id`
+(foreign keys cannot cross databases) and a sub-account's GHL id; every query goes through
+`.for_agency()` like any tenant model. Days are calendar days in the agency's timezone.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone as dj_tz
+
+from accounts.tenancy import TenantFactModel
+
+# Coarse feature names sent by the tracker (issue 5 §2); anything else is counted as "other".
+FEATURES = (
+    "dashboard",
+    "conversations",
+    "calendars",
+    "contacts",
+    "opportunities",
+    "payments",
+    "workflows",
+    "sites",
+    "reputation",
+    "reporting",
+    "settings",
+    "other",
+)
+FEATURE_ALIASES = {"automation": "workflows", "workflows/automation": "workflows"}
+SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "canceled", "unpaid", "paused", "none")
+
+
+class LocationDayFact(TenantFactModel):
+    """What one sub-account looked like on one day (levels) and what happened that day (flows).
+
+    Written only by analytics.ingest.record_location_day; NULL means "not known", never zero.
+    """
+
+    location_ghl_id = models.CharField(max_length=64)
+    day = models.DateField()
+    users_total = models.IntegerField(null=True)
+    users_admin = models.IntegerField(null=True)
+    users_user = models.IntegerField(null=True)
+    workflows_total = models.IntegerField(null=True)
+    workflows_published = models.IntegerField(null=True)
+    workflows_draft = models.IntegerField(null=True)
+    workflows_created = models.IntegerField(null=True)
+    workflows_updated = models.IntegerField(null=True)
+    calendars_total = models.IntegerField(null=True)
+    calendars_active = models.IntegerField(null=True)
+    appointments_booked = models.IntegerField(null=True)
+    products_total = models.IntegerField(null=True)
+    conversations_total = models.IntegerField(null=True)
+    conversations_created = models.IntegerField(null=True)
+    conversations_inbound = models.IntegerField(null=True)
+    conversations_outbound = models.IntegerField(null=True)
+    saas_plan_id = models.CharField(max_length=64, null=True)  # noqa: DJ001 NULL = not measured
+    subscription_status = models.CharField(max_length=16, null=True)  # noqa: DJ001 NULL = not measured
+    mrr_cents = models.BigIntegerField(null=True)
+    mrr_currency = models.CharField(max_length=3, null=True)  # noqa: DJ001 NULL = not measured
+    updated_at = models.DateTimeField(default=dj_tz.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_id", "location_ghl_id", "day"], name="fact_one_row_per_location_day"
+            )
+        ]
+        indexes = [models.Index(fields=["agency_id", "day"], name="fact_agency_day")]
+
+
+class UserActivityDay(TenantFactModel):
+    """One person's use of one sub-account on one day, from the Custom JS tracker's counters.
+
+    Minutes are fixed columns per feature so rollups can SUM them in plain SQL.
+    """
+
+    location_ghl_id = models.CharField(max_length=64)
+    user_ghl_id = models.CharField(max_length=64)
+    day = models.DateField()
+    sessions = models.IntegerField(default=0)
+    is_agency_staff = models.BooleanField(default=False)
+    minutes_total = models.IntegerField(default=0)
+    minutes_dashboard = models.IntegerField(default=0)
+    minutes_conversations = models.IntegerField(default=0)
+    minutes_calendars = models.IntegerField(default=0)
+    minutes_contacts = models.IntegerField(default=0)
+    minutes_opportunities = models.IntegerField(default=0)
+    minutes_payments = models.IntegerField(default=0)
+    minutes_workflows = models.IntegerField(default=0)
+    minutes_sites = models.IntegerField(default=0)
+    minutes_reputation = models.IntegerField(default=0)
+    minutes_reporting = models.IntegerField(default=0)
+    minutes_settings = models.IntegerField(default=0)
+    minutes_other = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(default=dj_tz.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_id", "location_ghl_id", "user_ghl_id", "day"],
+                name="activity_one_row_per_user_location_day",
+            )
+        ]
+        indexes = [models.Index(fields=["agency_id", "day"], name="activity_agency_day")]
+
+
+class Grain(models.TextChoices):
+    DAY = "day", "Day"
+    WEEK = "week", "ISO week"
+    MONTH = "month", "Month"
+
+
+# location_ghl_id == AGENCY_SCOPE marks the agency-wide row of a rollup.
+AGENCY_SCOPE = ""
+
+
+class FactRollup(TenantFactModel):
+    """Daily facts summed (flows) or maxed (levels) per sub-account or agency per period."""
+
+    location_ghl_id = models.CharField(max_length=64, blank=True)
+    grain = models.CharField(max_length=8, choices=Grain.choices)
+    period_start = models.DateField()
+    days_reported = models.IntegerField(default=0)
+    users_total = models.IntegerField(null=True)
+    workflows_total = models.IntegerField(null=True)
+    workflows_published = models.IntegerField(null=True)
+    workflows_created = models.IntegerField(null=True)
+    calendars_total = models.IntegerField(null=True)
+    calendars_active = models.IntegerField(null=True)
+    appointments_booked = models.IntegerField(null=True)
+    products_total = models.IntegerField(null=True)
+    conversations_total = models.IntegerField(null=True)
+    conversations_created = models.IntegerField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_id", "location_ghl_id", "grain", "period_start"],
+                name="factrollup_unique",
+            )
+        ]
+
+
+class ActivityRollup(TenantFactModel):
+    """Login activity per sub-account or agency per period (staff counted apart)."""
+
+    location_ghl_id = models.CharField(max_length=64, blank=True)
+    grain = models.CharField(max_length=8, choices=Grain.choices)
+    period_start = models.DateField()
+    active_users = models.IntegerField(default=0)
+    staff_users = models.IntegerField(default=0)
+    sessions = models.IntegerField(default=0)
+    staff_sessions = models.IntegerField(default=0)
+    minutes_total = models.IntegerField(default=0)
+    minutes_dashboard = models.IntegerField(default=0)
+    minutes_conversations = models.IntegerField(default=0)
+    minutes_calendars = models.IntegerField(default=0)
+    minutes_contacts = models.IntegerField(default=0)
+    minutes_opportunities = models.IntegerField(default=0)
+    minutes_payments = models.IntegerField(default=0)
+    minutes_workflows = models.IntegerField(default=0)
+    minutes_sites = models.IntegerField(default=0)
+    minutes_reputation = models.IntegerField(default=0)
+    minutes_reporting = models.IntegerField(default=0)
+    minutes_settings = models.IntegerField(default=0)
+    minutes_other = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_id", "location_ghl_id", "grain", "period_start"],
+                name="activityrollup_unique",
+            )
+        ]
+
+
+class ScoreSettings(TenantFactModel):
+    """An agency's component weights and band thresholds (defaults in analytics.scores)."""
+
+    weights = models.JSONField(default=dict)
+    bands = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(default=dj_tz.now)
+    updated_by = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency_id"], name="scoresettings_one_per_agency")
+        ]
+
+
+class WeightChange(TenantFactModel):
+    """A marker on score history: from this day on, scores use different weights or bands."""
+
+    day = models.DateField()
+    at = models.DateTimeField(default=dj_tz.now)
+    changed_by = models.CharField(max_length=200, blank=True)
+    old = models.JSONField(default=dict)
+    new = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-at"]
+
+
+class HealthScore(TenantFactModel):
+    """A sub-account's health score on one day, with each component and what it contributed."""
+
+    location_ghl_id = models.CharField(max_length=64)
+    day = models.DateField()
+    score = models.SmallIntegerField()
+    band = models.CharField(max_length=16)
+    # {component: 0-100 value or null when it had no data}
+    components = models.JSONField(default=dict)
+    # {component: points it added to the score}; null components are absent
+    contributions = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_id", "location_ghl_id", "day"], name="score_one_per_location_day"
+            )
+        ]
+        indexes = [models.Index(fields=["agency_id", "day"], name="score_agency_day")]
+
+
+class RiskFlag(TenantFactModel):
+    """A churn-risk signal raised for a sub-account on a day, with the evidence behind it."""
+
+    location_ghl_id = models.CharField(max_length=64)
+    day = models.DateField()
+    code = models.CharField(max_length=32)
+    weight = models.FloatField()
+    evidence = models.CharField(max_length=300)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_id", "location_ghl_id", "day", "code"], name="flag_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["agency_id", "day"], name="flag_agency_day")]
+
+
+class Alert(TenantFactModel):
+    """Something that changed for the worse: a band drop or a newly raised flag."""
+
+    KIND_BAND_DROP = "band_drop"
+    KIND_NEW_FLAG = "new_flag"
+
+    location_ghl_id = models.CharField(max_length=64)
+    day = models.DateField()
+    kind = models.CharField(max_length=16)
+    code = models.CharField(max_length=32, blank=True)
+    message = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=dj_tz.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_id", "location_ghl_id", "day", "kind", "code"],
+                name="alert_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["agency_id", "day"], name="alert_agency_day")]
