@@ -140,6 +140,9 @@ class SessionStore(SessionBase):
         if self.session_key is None:
             return self.create()
         data = self._get_session(no_load=must_create)
+        if self.session_key is None:
+            # Loading found the session gone (logged out or expired meanwhile): do not revive it.
+            raise UpdateError
         now = time.time()
         data.setdefault(CREATED_KEY, now)
         data[SEEN_KEY] = now
