@@ -161,7 +161,9 @@ def test_rate_limit_window_expires(personas, payload_for, sso_post, settings):
     assert sso_post(payload_for(personas["owner_a"])).status_code == 200
 
 
-def test_payload_replayed_after_logout_is_refused(personas, payload_for, sso_post, client, all_logs):
+def test_payload_replayed_after_logout_is_refused(
+    personas, payload_for, sso_post, client, all_logs
+):
     payload = payload_for(personas["owner_a"])
     assert sso_post(payload).status_code == 200
     assert client.post("/auth/logout/", HTTP_ACCEPT="application/json").status_code == 200
