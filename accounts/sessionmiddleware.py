@@ -26,7 +26,8 @@ class PartitionedMorsel(Morsel):
 
     def OutputString(self, attrs=None):
         text = super().OutputString(attrs)
-        if "partitioned" not in text.lower():
+        # Attributes only (never the value): Python 3.14's Morsel may already write it.
+        if not any(part.strip().lower() == "partitioned" for part in text.split(";")[1:]):
             text += "; Partitioned"
         return text
 

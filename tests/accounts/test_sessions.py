@@ -141,6 +141,21 @@ def test_forged_or_guessed_cookie_is_anonymous(signed_in, cookie):
     assert forged.get("/auth/me/").status_code == 401
 
 
+def test_partitioned_is_written_once_for_set_and_delete():
+    from django.http import HttpResponse
+
+    from accounts.sessionmiddleware import mark_partitioned
+
+    response = HttpResponse()
+    response.set_cookie(COOKIE, "v" * 43, secure=True, httponly=True, samesite="None")
+    mark_partitioned(response, COOKIE)
+    mark_partitioned(response, COOKIE)
+    assert response.cookies[COOKIE].output().count("Partitioned") == 1
+    response.delete_cookie(COOKIE, samesite="None")
+    mark_partitioned(response, COOKIE)
+    assert response.cookies[COOKIE].output().endswith("; Partitioned")
+
+
 def test_key_of_another_shape_is_never_looked_up():
     assert not is_well_formed_key("a" * 32)
     assert not is_well_formed_key("é" * 43)
@@ -214,7 +229,7 @@ def test_redis_down_public_pages_still_answer(signed_in, client, redis_down):
         assert client.get("/").status_code == 200
 
 
-def test_redis_down_anonymous_protected_page_is_503_not_401(client, redis_down):
+def test_redis_down_without_a_cookie_is_the_usual_401(client, redis_down):
     # Without a cookie nothing is read from Redis; the guard answers 401 as for anyone.
     with redis_down:
         assert client.get("/auth/me/").status_code == 401
