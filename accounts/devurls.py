@@ -1,5 +1,11 @@
 """Development-only pages (the GHL shell). Each view answers 404 unless settings.DEV_TOOLS."""
 
+from django.urls import path
+
+from accounts import devshell
+
 app_name = "dev"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("ghl-shell/", devshell.ghl_shell, name="ghl-shell"),
+]

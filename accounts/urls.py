@@ -1,3 +1,12 @@
+from django.urls import path
+
+from accounts.views import bootstrap, session, sso
+
 app_name = "accounts"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", bootstrap.bootstrap, name="bootstrap"),
+    path("auth/sso/", sso.sso, name="sso"),
+    path("auth/logout/", session.logout, name="logout"),
+    path("auth/me/", session.whoami, name="whoami"),
+]

@@ -78,7 +78,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # frame-ancestors per request: GHL's origins plus installed agencies' white-label domains.
+    "accounts.framing.FrameAncestorsMiddleware",
+    # Django's, plus 503 when Redis is down and the Partitioned attribute on the cookie.
+    "accounts.sessionmiddleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "accounts.tenancy.TenantMiddleware",
     # Before CSRF, so an anonymous request is turned away the same way whatever its method.
@@ -173,7 +176,7 @@ SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
 SESSION_SAVE_EVERY_REQUEST = True
 # The app lives in a third-party iframe: the cookie must be SameSite=None, Secure and partitioned
 # (CHIPS). The __Host- prefix pins it to our host, path / and HTTPS. Partitioned is added by
-# accounts.sessions since Django cannot write it yet.
+# accounts.sessionmiddleware since Django cannot write it yet.
 SESSION_COOKIE_NAME = "__Host-gocsm_session"
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -323,6 +326,9 @@ GHL_SSO_SHARED_SECRET = secret("GHL_SSO_SHARED_SECRET", default="")
 GHL_SSO_SHARED_SECRET_PREVIOUS = secret("GHL_SSO_SHARED_SECRET_PREVIOUS", default="")
 SSO_FAILURES_PER_IP = env.int("SSO_FAILURES_PER_IP", default=20)
 SSO_FAILURE_WINDOW_SECONDS = env.int("SSO_FAILURE_WINDOW_SECONDS", default=600)
+# The dev GHL shell frames the app from this origin (another site than the shell's own, to prove
+# cross-site framing); empty means PUBLIC_ORIGIN, else the shell's own origin.
+DEV_APP_ORIGIN = env.str("GOCSM_DEV_APP_ORIGIN", default="")
 
 # --- sync (GHL OAuth, API, webhooks) ----------------------------------------------------------
 GHL_API_BASE_URL = env.str("GHL_API_BASE_URL", default="https://services.leadconnectorhq.com")

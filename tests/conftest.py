@@ -114,17 +114,28 @@ def make_user(db):
 
 @pytest.fixture
 def login(client):
-    """Sign `user` in by writing a server-side session exactly as SSO does."""
+    """Sign `user` in by writing a server-side session exactly as SSO does.
+
+    A location user is restricted to their synced `location_ids` unless `location_ids` is given;
+    the session carries a CSRF token, so clients with enforce_csrf_checks can post with it
+    (`csrf_token_for(client)`).
+    """
+    from django.middleware.csrf import CSRF_SESSION_KEY, _get_new_csrf_string
+
     from accounts.identity import SESSION_AGENCY, SESSION_LOCATIONS, SESSION_ROLE, SESSION_USER
 
     def do_login(user, test_client=None, location_ids=None):
         c = test_client or client
         session = c.session
+        session.flush()
         session[SESSION_USER] = user.pk
         session[SESSION_AGENCY] = user.agency_id
         session[SESSION_ROLE] = user.role
+        if location_ids is None and user.role == "location":
+            location_ids = user.location_ids
         if location_ids is not None:
             session[SESSION_LOCATIONS] = list(location_ids)
+        session[CSRF_SESSION_KEY] = _get_new_csrf_string()
         session.save()
         c.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
         return c

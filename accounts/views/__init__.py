@@ -1,0 +1,1 @@
+"""Pages and endpoints of the accounts app, one module per job."""
