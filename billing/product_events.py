@@ -46,10 +46,18 @@ EVENTS: dict[str, frozenset[str]] = {
 
 _IDENT = re.compile(r"[a-z][a-z0-9_]{0,47}")
 _URL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,47}(:[a-z][a-z0-9_-]{0,47}){0,3}")
-# Filter values are our own choices ("30d", "at_risk", "7"): lower-case identifiers or a small
-# number. No spaces, capitals, "@", "+", "." or long digit runs, so names, emails, phone numbers
-# and domains cannot pass.
-_FILTER_VALUE = re.compile(r"(?=[a-z0-9_-]*[a-z])[a-z0-9_-]{1,32}|\d{1,4}")
+# Filter values are a closed vocabulary of our own choices: a free-text value (a search box, a
+# sub-account picker) could carry a name, an email or a record id, so anything else is dropped.
+# Extend this set when a dashboard gains a new filter option.
+FILTER_VALUES = frozenset(
+    {
+        *("7d", "14d", "30d", "60d", "90d", "6m", "12m", "ytd", "all", "custom"),
+        *("day", "week", "month", "quarter", "year"),
+        *("at_risk", "watch", "healthy", "churned", "active", "inactive", "new", "none"),
+        *("score", "mrr", "logins", "last_seen", "adoption", "name", "asc", "desc"),
+        *("agency", "location", "user", "owner", "admin", "true", "false"),
+    }
+)
 
 
 def _matches(pattern: re.Pattern) -> Callable[[Any], bool]:
@@ -63,9 +71,13 @@ def _small_int(v: Any) -> bool:
 PROPERTY_RULES: dict[str, Callable[[Any], bool]] = {
     "url_name": _matches(_URL_NAME),
     "filter": _matches(_IDENT),
-    "value": _matches(_FILTER_VALUE),
+    "value": lambda v: (
+        (isinstance(v, str) and v in FILTER_VALUES)
+        or isinstance(v, bool)
+        or (_small_int(v) and v < 10_000)
+    ),
     "export": _matches(_IDENT),
-    "format": lambda v: v in ("csv", "xlsx", "json", "pdf"),
+    "format": lambda v: isinstance(v, str) and v in ("csv", "xlsx", "json", "pdf"),
     "rows": _small_int,
     "setting": _matches(_IDENT),
     "first_sign_in": lambda v: isinstance(v, bool),

@@ -76,6 +76,13 @@ def _call(what: str, fn, *args, **kwargs):
         raise BillingUnavailable(what) from exc
 
 
+def _url_of(session, what: str) -> str:
+    url = session.to_dict().get("url")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise BillingUnavailable(f"{what} without url")
+    return url
+
+
 def create_checkout_session(
     *,
     agency_id: int,
@@ -108,9 +115,7 @@ def create_checkout_session(
     if customer_id:
         params["customer"] = customer_id
     session = _call("checkout.sessions.create", client().v1.checkout.sessions.create, params)
-    if not session.get("url"):
-        raise BillingUnavailable("checkout session without url")
-    return session["url"]
+    return _url_of(session, "checkout session")
 
 
 def create_portal_session(*, customer_id: str, return_url: str) -> str:
@@ -120,9 +125,7 @@ def create_portal_session(*, customer_id: str, return_url: str) -> str:
         client().v1.billing_portal.sessions.create,
         {"customer": customer_id, "return_url": return_url},
     )
-    if not session.get("url"):
-        raise BillingUnavailable("portal session without url")
-    return session["url"]
+    return _url_of(session, "portal session")
 
 
 def verify_and_parse_event(payload: bytes, signature_header: str | None) -> dict:
