@@ -176,7 +176,7 @@ def _subscription_changed(event: StripeEventData, account: BillingAccount) -> st
             # sharing the deletion's second.
             return "stale"
     else:
-        if status not in LIVE:
+        if account.stripe_subscription_id and status not in LIVE:
             # An old subscription ending (or one that never started) does not end the current
             # one.
             return "other_subscription"
@@ -204,10 +204,19 @@ def _subscription_changed(event: StripeEventData, account: BillingAccount) -> st
     return "applied"
 
 
+def _invoice_is_for_current(event: StripeEventData, account: BillingAccount) -> bool:
+    """Whether an invoice belongs to the agency's subscription. One-off invoices do not; an
+    account that has not heard of its subscription yet adopts the invoice's."""
+    sub_id = _invoice_subscription_id(event.obj)
+    if not sub_id:
+        return False
+    if not account.stripe_subscription_id:
+        account.stripe_subscription_id = sub_id
+    return sub_id == account.stripe_subscription_id
+
+
 def _invoice_paid(event: StripeEventData, account: BillingAccount) -> str:
-    if _invoice_subscription_id(event.obj) != account.stripe_subscription_id or not (
-        account.stripe_subscription_id
-    ):
+    if not _invoice_is_for_current(event, account):
         return "other_subscription"
     if _is_stale(event, account):
         return "stale"
@@ -218,9 +227,7 @@ def _invoice_paid(event: StripeEventData, account: BillingAccount) -> str:
 
 
 def _invoice_failed(event: StripeEventData, account: BillingAccount) -> str:
-    if _invoice_subscription_id(event.obj) != account.stripe_subscription_id or not (
-        account.stripe_subscription_id
-    ):
+    if not _invoice_is_for_current(event, account):
         return "other_subscription"
     if _is_stale(event, account):
         return "stale"

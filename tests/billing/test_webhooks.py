@@ -332,3 +332,56 @@ def test_signature_secret_is_never_logged(paying, deliver, caplog):
     text = caplog.text
     assert WEBHOOK_SECRET not in text
     assert header.split("v1=")[1] not in text
+
+
+@pytest.fixture
+def customer_only(personas):
+    """Agency A known to Stripe by customer id, its subscription id not yet stored."""
+    account = account_for(personas["agency_a"])
+    account.stripe_customer_id = CUSTOMER
+    account.status = BillingAccount.ACTIVE
+    account.save()
+    return account
+
+
+def test_deletion_for_a_customer_without_stored_subscription_cancels(customer_only, deliver):
+    deliver(event_for(customer_only.agency, "customer.subscription.deleted", created=1))
+    customer_only.refresh_from_db()
+    assert customer_only.status == BillingAccount.CANCELED
+    assert customer_only.stripe_subscription_id == SUBSCRIPTION
+
+
+def test_payment_failure_for_a_customer_without_stored_subscription(customer_only, deliver):
+    deliver(event_for(customer_only.agency, "invoice.payment_failed", created=int(time.time())))
+    customer_only.refresh_from_db()
+    assert customer_only.status == BillingAccount.PAST_DUE
+
+
+def test_one_off_invoice_does_not_touch_the_subscription(paying, deliver):
+    event = event_for(paying.agency, "invoice.payment_failed", created=int(time.time()))
+    event["data"]["object"]["parent"] = None
+    before = state(paying)
+    deliver(event)
+    assert state(paying) == before
+
+
+def test_crash_while_applying_leaves_no_event_row_and_heals_on_retry(paying, deliver, monkeypatch):
+    from billing import handlers
+
+    event = event_for(paying.agency, "customer.subscription.deleted", created=int(time.time()))
+    real_apply = handlers.apply
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker died mid-event")
+
+    monkeypatch.setattr(handlers, "apply", crash)
+    before = state(paying)
+    with pytest.raises(RuntimeError):
+        deliver(event)
+    assert state(paying) == before
+    assert not StripeEvent.objects.filter(event_id=event["id"]).exists()
+    monkeypatch.setattr(handlers, "apply", real_apply)
+    assert deliver(event).json()["outcome"] == "applied"
+    paying.refresh_from_db()
+    assert paying.status == BillingAccount.CANCELED
+    assert StripeEvent.objects.filter(event_id=event["id"]).count() == 1
