@@ -188,9 +188,10 @@ def _subscription_changed(event: StripeEventData, account: BillingAccount) -> st
     if status is None:
         return "pending"
     _set_status(account, status, event.created)
-    items = ((sub.get("items") or {}).get("data")) or []
-    first = items[0] if items and isinstance(items[0], dict) else {}
-    plan = plan_for_price(_id((first.get("price") or {}).get("id")) or _id(sub.get("plan")))
+    items = sub.get("items")
+    data = items.get("data") if isinstance(items, dict) else None
+    first = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
+    plan = plan_for_price(_id(first.get("price")) or _id(sub.get("plan")))
     account.plan = plan.slug if plan else ""
     # Since API 2025-03-31 the period lives on each item.
     period_end = from_unix(sub.get("current_period_end")) or from_unix(

@@ -385,3 +385,12 @@ def test_crash_while_applying_leaves_no_event_row_and_heals_on_retry(paying, del
     paying.refresh_from_db()
     assert paying.status == BillingAccount.CANCELED
     assert StripeEvent.objects.filter(event_id=event["id"]).count() == 1
+
+
+def test_signed_event_with_odd_shapes_does_not_crash(paying, deliver):
+    event = event_for(paying.agency, "customer.subscription.updated", created=int(time.time()))
+    event["data"]["object"]["items"] = ["not", "a", "list object"]
+    event["data"]["object"]["status"] = "active"
+    assert deliver(event).status_code == 200
+    paying.refresh_from_db()
+    assert paying.plan == ""
