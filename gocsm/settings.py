@@ -352,11 +352,32 @@ DIGEST_FROM_EMAIL = env.str("DIGEST_FROM_EMAIL", default="GoCSM <digest@gocsm.in
 # --- billing (Stripe, PostHog) ----------------------------------------------------------------
 STRIPE_SECRET_KEY = secret("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = secret("STRIPE_WEBHOOK_SECRET", default="")
+# Both may be empty (billing not set up yet): the webhook then refuses every event with 400 and
+# the billing page answers "not set up" instead of half-working.
+# Webhook events are refused unless Stripe rendered them with exactly this version: the handlers
+# read fields whose place changes between versions (e.g. current_period_end moved to items).
 STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="2025-09-30.clover")
+# Empty means Stripe itself; tests and the demo point it at a local fake Stripe.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=1)
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# Price ids per plan, comma-separated (e.g. monthly,yearly); the first one is offered in Checkout.
+STRIPE_PRICE_STARTER = env.list("STRIPE_PRICE_STARTER", default=[])
+STRIPE_PRICE_GROWTH = env.list("STRIPE_PRICE_GROWTH", default=[])
+STRIPE_PRICE_SCALE = env.list("STRIPE_PRICE_SCALE", default=[])
 TRIAL_DAYS = env.int("TRIAL_DAYS", default=14)
+# What a trialing agency may use: the features of this plan.
+BILLING_TRIAL_PLAN = env.str("BILLING_TRIAL_PLAN", default="growth")
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
+# Where Checkout and the portal send people back; empty = this app's billing page.
+BILLING_RETURN_URL = env.str("BILLING_RETURN_URL", default="")
 POSTHOG_API_KEY = secret("POSTHOG_API_KEY", default="")
 POSTHOG_HOST = env.str("POSTHOG_HOST", default="https://us.i.posthog.com")
+POSTHOG_FLUSH_AT = env.int("POSTHOG_FLUSH_AT", default=50)
+POSTHOG_FLUSH_INTERVAL_SECONDS = env.float("POSTHOG_FLUSH_INTERVAL_SECONDS", default=5.0)
+POSTHOG_TIMEOUT_SECONDS = env.float("POSTHOG_TIMEOUT_SECONDS", default=5.0)
+POSTHOG_MAX_RETRIES = env.int("POSTHOG_MAX_RETRIES", default=2)
 
 # --- operations -------------------------------------------------------------------------------
 METRICS_BEARER_TOKEN = secret("METRICS_BEARER_TOKEN", default="")
