@@ -29,6 +29,7 @@ class SignIn:
     agency: Agency
     user: GHLUser
     location_ids: list[str] | None
+    first_sign_in: bool = False
 
 
 def sign_in_identity(identity: SSOIdentity) -> SignIn:
@@ -62,6 +63,12 @@ def sign_in_identity(identity: SSOIdentity) -> SignIn:
         user.role = role
         user.ghl_role = claims.role or user.ghl_role
         user.is_agency_owner = claims.is_agency_owner
+        first_sign_in = user.last_sign_in_at is None
         user.last_sign_in_at = timezone.now()
         user.save()
-    return SignIn(agency=agency, user=user, location_ids=allowed_location_ids(user, claims))
+    return SignIn(
+        agency=agency,
+        user=user,
+        location_ids=allowed_location_ids(user, claims),
+        first_sign_in=first_sign_in,
+    )

@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "accounts.sessionmiddleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "accounts.tenancy.TenantMiddleware",
+    # Product analytics page views (URL names only), queued off the request path.
+    "billing.pageviews.PageViewMiddleware",
     # Before CSRF, so an anonymous request is turned away the same way whatever its method.
     "gocsm.authguard.AuthGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -110,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "accounts.context.tenant",
+                "billing.context.billing_banner",
             ],
         },
     },

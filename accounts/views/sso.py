@@ -24,6 +24,7 @@ from accounts.models import AuditEvent
 from accounts.sessions import SessionStoreUnavailable
 from accounts.signin import SignIn, SignInRefused, sign_in_identity
 from accounts.sso import MAX_PAYLOAD_CHARS, InvalidSSOPayload, decrypt_with_rotation
+from billing import product_events
 from gocsm.authguard import public
 from gocsm.errors import error_response
 
@@ -127,4 +128,5 @@ def sso(request):
         detail={"role": result.user.role},
     )
     log.info("sso signed in user=%s agency=%s", result.user.pk, result.agency.pk)
+    product_events.capture(result.user, "sso_signed_in", {"first_sign_in": result.first_sign_in})
     return JsonResponse({"next": DASHBOARD_URL})

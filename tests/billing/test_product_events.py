@@ -38,7 +38,9 @@ def posthog_server(settings):
 
 
 def with_pageviews(settings):
-    return override_settings(MIDDLEWARE=[*settings.MIDDLEWARE, PAGEVIEWS])
+    # The project wires the page-view middleware; make sure it is on exactly once.
+    assert PAGEVIEWS in settings.MIDDLEWARE
+    return override_settings(MIDDLEWARE=list(settings.MIDDLEWARE))
 
 
 def test_event_reaches_posthog_with_identity_and_group(personas, posthog_server):
