@@ -23,9 +23,10 @@ def _activity_settings(settings):
 def store(_activity_settings):
     """A clean counter store (Redis db of REDIS_URL with services, process memory without)."""
 
+    current = counter_store()
+
     def wipe():
         activity.forget_lookups()
-        current = counter_store()
         if isinstance(current, MemoryCounterStore):
             current.reset()
         else:
@@ -34,7 +35,7 @@ def store(_activity_settings):
                 redis.delete(key)
 
     wipe()
-    yield counter_store()
+    yield current
     wipe()
 
 
