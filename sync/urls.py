@@ -1,3 +1,7 @@
+from django.urls import include, path
+
 app_name = "sync"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", include("sync.activity_urls")),
+]
