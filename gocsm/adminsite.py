@@ -11,6 +11,7 @@ import json
 
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION
 from django.core.exceptions import ValidationError
+from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
 from gocsm.adminsafe import SafeAdminMixin
@@ -22,8 +23,13 @@ THROTTLED_MESSAGE = (
 )
 
 
+# Second-factor errors that are a wrong guess. The others ("enter your code", "pick a device")
+# are steps of an ordinary sign-in and must not count towards the throttle.
+_GUESS_CODES = frozenset({"invalid_token", None})
+
+
 class ThrottledOTPAuthenticationForm(OTPAdminAuthenticationForm):
-    """Password then TOTP code; refused outright after too many failures."""
+    """Username, password and TOTP code in one step; refused outright after too many failures."""
 
     def clean(self):
         username = self.data.get("username", "")
@@ -31,13 +37,24 @@ class ThrottledOTPAuthenticationForm(OTPAdminAuthenticationForm):
             raise ValidationError(THROTTLED_MESSAGE, code="throttled")
         try:
             return super().clean()
-        except ValidationError:
+        except ValidationError as exc:
             # A wrong password was already counted by the user_login_failed signal; here the
             # password was right and the second factor (or staff status) was not.
             if self.user_cache is not None:
-                reason = "not_staff" if not self.user_cache.is_staff else "second_factor"
-                note_failure(username, self.request, reason=reason)
+                if not self.user_cache.is_staff:
+                    note_failure(username, self.request, reason="not_staff")
+                elif any(getattr(e, "code", None) in _GUESS_CODES for e in exc.error_list):
+                    note_failure(username, self.request, reason="second_factor")
             raise
+
+    def _chosen_device(self, user):
+        # Staff have one authenticator each: use it without asking them to pick it first.
+        device = super()._chosen_device(user)
+        if device is None:
+            devices = list(devices_for_user(user, confirmed=True))
+            if len(devices) == 1:
+                device = devices[0]
+        return device
 
 
 def _changed_fields(message) -> list[str]:

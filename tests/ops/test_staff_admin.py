@@ -11,18 +11,16 @@ from tests.ops.conftest import totp_now
 PASSWORD = "correct horse battery staple 42"
 
 
-def _sign_in(client, user, *, password=PASSWORD, token=None, addr="198.51.100.7"):
-    return client.post(
-        reverse("admin:login"),
-        {
-            "username": user.username,
-            "password": password,
-            "otp_device": user.totp.persistent_id,
-            "otp_token": token if token is not None else totp_now(user.totp),
-            "next": reverse("admin:index"),
-        },
-        REMOTE_ADDR=addr,
-    )
+def _sign_in(client, user, *, password=PASSWORD, token=None, addr="198.51.100.7", device=True):
+    data = {
+        "username": user.username,
+        "password": password,
+        "otp_token": token if token is not None else totp_now(user.totp),
+        "next": reverse("admin:index"),
+    }
+    if device:
+        data["otp_device"] = user.totp.persistent_id
+    return client.post(reverse("admin:login"), data, REMOTE_ADDR=addr)
 
 
 @pytest.mark.django_db
@@ -34,6 +32,22 @@ def test_staff_sign_in_needs_password_and_totp_code(client, make_staff):
     event = AuditEvent.objects.filter(action="staff.sign_in").get()
     assert event.actor_type == "staff"
     assert event.actor_id == str(user.pk)
+
+
+@pytest.mark.django_db
+def test_one_step_sign_in_uses_the_staff_members_only_device(client, make_staff):
+    user = make_staff(group="support")
+    assert _sign_in(client, user, device=False).status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_password_without_a_code_yet_is_not_counted_as_a_failure(client, make_staff):
+    user = make_staff(group="support")
+    response = _sign_in(client, user, token="", device=False)
+    assert response.status_code == 200
+    assert client.get(reverse("admin:index")).status_code == 302
+    assert not AuditEvent.objects.filter(action="staff.sign_in_failed").exists()
 
 
 @pytest.mark.django_db
@@ -195,3 +209,46 @@ def test_ghl_sessions_never_open_admin(client, login, personas):
     response = client.get(reverse("admin:index"))
     assert response.status_code == 302
     assert reverse("admin:login") in response["Location"]
+
+
+@pytest.mark.django_db
+def test_wrong_codes_count_towards_the_throttle_too(client, make_staff):
+    user = make_staff(group="support")
+    for _ in range(5):
+        _sign_in(client, user, token="000000")
+    response = _sign_in(client, user)
+    assert "Too many failed sign-ins" in response.content.decode()
+    assert client.get(reverse("admin:index")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_group_setup_is_idempotent():
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    from gocsm.staffroles import ensure_staff_groups
+
+    before = {g.name: g.permissions.count() for g in Group.objects.all()}
+    ensure_staff_groups(apps)
+    ensure_staff_groups(apps)
+    assert {g.name: g.permissions.count() for g in Group.objects.all()} == before
+
+
+@pytest.mark.django_db
+def test_enrolling_a_totp_device_prints_it_once_and_refuses_a_second(make_staff):
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = make_staff(group="support")
+    TOTPDevice.objects.filter(user=user).delete()
+    out = io.StringIO()
+    call_command("enroll_staff_totp", user.username, stdout=out)
+    assert "otpauth://totp/" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("enroll_staff_totp", user.username, stdout=io.StringIO())
+    call_command("enroll_staff_totp", user.username, "--replace", stdout=io.StringIO())
+    assert TOTPDevice.objects.filter(user=user).count() == 1
+    assert AuditEvent.objects.filter(action="staff.totp_enrolled").count() == 2
