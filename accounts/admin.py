@@ -240,6 +240,12 @@ class StaffUserAdmin(SafeAdminMixin, UserAdmin):
         # Accounts are deactivated, not deleted, so their audit events keep an owner.
         return request.user.is_superuser
 
+    def has_change_permission(self, request, obj=None):
+        # The admin group manages staff, not the break-glass superuser accounts.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
     @admin.display(description="Sign-in")
     def sign_in_credentials(self, obj):
         if obj is None or obj.pk is None:

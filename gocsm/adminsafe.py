@@ -129,12 +129,26 @@ class SafeAdminMixin:
             return None
         return [name for name in links if name in list_display] or None
 
+    def _filters_on_tenant_relation(self, name) -> bool:
+        # Django builds a related filter's choices from the related model's default manager,
+        # which for tenant models refuses an unscoped query; such a filter would break the list.
+        if not isinstance(name, str):
+            return False
+        try:
+            field = self.model._meta.get_field(name.split("__", 1)[0])
+        except FieldDoesNotExist:
+            return False
+        related = getattr(field, "related_model", None)
+        if related is None:
+            return False
+        return hasattr(related._default_manager.get_queryset(), "all_agencies")
+
     def get_list_filter(self, request):
         stripe = set(self._stripe_fields())
         return [
             f
             for f in self._clean(super().get_list_filter(request), mask=False)
-            if not (isinstance(f, str) and f in stripe)
+            if not (isinstance(f, str) and f in stripe) and not self._filters_on_tenant_relation(f)
         ]
 
     def get_search_fields(self, request):

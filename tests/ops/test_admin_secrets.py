@@ -179,3 +179,25 @@ def test_a_stripe_id_column_is_masked_and_never_editable(rf):
         assert model_admin.get_fields(request) == ["plan", "stripe_customer_id__last4"]
         form = model_admin.get_form(request)
         assert set(form.base_fields) == {"plan"}
+
+
+def test_a_list_filter_on_a_tenant_relation_is_dropped_instead_of_breaking_the_list(rf):
+    from django.db import models
+    from django.test.utils import isolate_apps
+
+    from accounts.models import Location
+    from gocsm.adminsafe import SafeModelAdmin
+
+    with isolate_apps("accounts"):
+
+        class Child(models.Model):
+            location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+            status = models.CharField(max_length=8)
+
+            class Meta:
+                app_label = "accounts"
+
+        class ChildAdmin(SafeModelAdmin):
+            list_filter = ["location", "status"]
+
+        assert ChildAdmin(Child, admin.site).get_list_filter(rf.get("/")) == ["status"]

@@ -252,3 +252,13 @@ def test_enrolling_a_totp_device_prints_it_once_and_refuses_a_second(make_staff)
     call_command("enroll_staff_totp", user.username, "--replace", stdout=io.StringIO())
     assert TOTPDevice.objects.filter(user=user).count() == 1
     assert AuditEvent.objects.filter(action="staff.totp_enrolled").count() == 2
+
+
+@pytest.mark.django_db
+def test_admin_group_cannot_change_a_superuser_account(make_staff, staff_login):
+    root = make_staff(superuser=True)
+    client = staff_login(make_staff(group="admin"))
+    url = reverse("admin:auth_user_change", args=[root.pk])
+    client.post(url, {"username": root.username, "is_active": ""})
+    root.refresh_from_db()
+    assert root.is_active
