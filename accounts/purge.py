@@ -160,11 +160,11 @@ def _raw_redis_keys(pattern: str) -> tuple[object | None, list[bytes]]:
 
 
 def purge_redis(agency: Agency, *, dry_run: bool) -> dict[str, int]:
-    sessions = [
-        key
-        for key in _cache_keys(SESSION_PREFIX + "*")
-        if (cache.get(key) or {}).get(SESSION_AGENCY) == agency.pk
-    ]
+    sessions = []
+    for key in _cache_keys(SESSION_PREFIX + "*"):
+        data = cache.get(key)
+        if isinstance(data, dict) and data.get(SESSION_AGENCY) == agency.pk:
+            sessions.append(key)
     cached = _cache_keys(agency_cache_pattern(agency.pk))
     conn, raw = _raw_redis_keys(agency_redis_pattern(agency.pk))
     if not dry_run:

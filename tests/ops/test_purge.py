@@ -222,3 +222,49 @@ def test_every_agency_table_is_discovered_on_its_own_database():
         assert db == ("analytics" if app_label == "analytics" else "default")
     assert GHLUser._meta.label in found
     _ = ContentType  # admin history rows are covered by the purge test above
+
+
+@pytest.mark.services
+@pytest.mark.django_db
+def test_rows_on_the_analytics_database_are_purged_too(make_agency, monkeypatch):
+    """A fact table on the analytics alias (plain agency_id, no foreign key) is found and purged."""
+    from django.db import connections, models
+    from django.test.utils import isolate_apps
+
+    import accounts.purge as purge_module
+    from accounts.tenancy import TenantFactModel
+
+    a = make_agency(company_id="FactsAgencyA")
+    b = make_agency(company_id="FactsAgencyB")
+    with isolate_apps("analytics"):
+
+        class DailyFact(TenantFactModel):
+            day = models.DateField()
+            users_total = models.IntegerField(default=0)
+
+            class Meta:
+                app_label = "analytics"
+                db_table = "ops_test_daily_fact"
+
+        assert router.db_for_write(DailyFact) == "analytics"
+        with connections["analytics"].schema_editor() as editor:
+            editor.create_model(DailyFact)
+        real = purge_module.agency_models
+        monkeypatch.setattr(
+            purge_module, "agency_models", lambda: [*real(), (DailyFact, ["agency_id"])]
+        )
+        import datetime
+
+        for agency in (a, b):
+            DailyFact.objects.using("analytics").create(
+                agency_id=agency.pk, day=datetime.date(2026, 1, 1)
+            )
+        out = io.StringIO()
+        call_command("purge_agency", a.company_id, "--dry-run", stdout=out)
+        assert "analytics:analytics.DailyFact" in out.getvalue()
+        call_command("purge_agency", a.company_id, stdout=io.StringIO())
+        rows = DailyFact._base_manager.using("analytics")
+        assert not rows.filter(agency_id=a.pk).exists()
+        assert rows.filter(agency_id=b.pk).count() == 1
+        event = AuditEvent.objects.get(action="agency.purged")
+        assert event.detail["tables"]["analytics:analytics.DailyFact"] == 1
