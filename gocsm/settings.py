@@ -380,7 +380,9 @@ if not SECURE_HSTS_PRELOAD:
 # Production must not be able to run with debug, a guessable key or dev tools. DEBUG on with a
 # public host name means someone deployed a development setting.
 if not EMBEDDED and (len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")):
-    raise ImproperlyConfigured("SECRET_KEY is too weak: use at least 50 random characters.")
+    raise ImproperlyConfigured(
+        "SECRET_KEY is too weak: use at least 50 random characters (not a repeated pattern)."
+    )
 if DEBUG and not TESTING:
     import ipaddress as _ipaddress
 
