@@ -108,7 +108,7 @@ class SessionStore(SessionBase):
 
     def load(self) -> dict:
         raw = self._call("get", self.cache_key_for(self.session_key)) if self.session_key else None
-        data = _decode(raw)
+        data = decode_stored(raw)
         if data is None:
             self._session_key = None
             return {}
@@ -185,7 +185,8 @@ class SessionStore(SessionBase):
         return None
 
 
-def _decode(raw) -> dict | None:
+def decode_stored(raw) -> dict | None:
+    """The session data held under a session's cache key, or None when it is not a session."""
     if raw is None:
         return None
     try:

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from accounts.views import bootstrap, session, sso
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("auth/sso/", sso.sso, name="sso"),
     path("auth/logout/", session.logout, name="logout"),
     path("auth/me/", session.whoami, name="whoami"),
+    path("", include("accounts.security_urls")),
 ]

@@ -6,6 +6,7 @@ from gocsm import errors, health
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("", include("gocsm.ops_urls")),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("", include("sync.urls")),
