@@ -9,10 +9,11 @@ transaction: recomputing any range is idempotent.
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Min
 
 from analytics import risk, scores
@@ -218,6 +219,28 @@ def _flags_for(h: _History, i: int, base: date, ctx, tracked, band, band_week_ag
     return [f for f in out if f]
 
 
+def _write_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Bulk insert plain tuples: COPY on PostgreSQL (building ~1M model instances would cost
+    more than computing the scores), executemany elsewhere."""
+    if not rows:
+        return
+    conn = connections[DB]
+    table = model._meta.db_table
+    cols = ", ".join(columns)
+    with conn.cursor() as cur:
+        if conn.vendor == "postgresql":
+            with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            for k in range(0, len(rows), BATCH):
+                cur.executemany(
+                    f"INSERT INTO {table} ({cols}) VALUES ({marks})",  # noqa: S608 our names
+                    rows[k : k + BATCH],
+                )
+
+
 def refresh_agency_days(agency_id: int, first: date, last: date) -> Result:
     """Rebuild rollups, then scores, flags and alerts for days first..last (agency timezone)."""
     result = Result()
@@ -290,16 +313,16 @@ def refresh_agency_days(agency_id: int, first: date, last: date) -> Result:
                 score, contributions = combined
                 band = scores.band_for(score, bands)
                 score_objs.append(
-                    HealthScore(
-                        agency_id=agency_id,
-                        location_ghl_id=loc,
-                        day=day,
-                        score=score,
-                        band=band,
-                        components={
-                            c: (None if v is None else round(v, 2)) for c, v in comps.items()
-                        },
-                        contributions=contributions,
+                    (
+                        agency_id,
+                        loc,
+                        day,
+                        score,
+                        band,
+                        json.dumps(
+                            {c: (None if v is None else round(v, 2)) for c, v in comps.items()}
+                        ),
+                        json.dumps(contributions),
                     )
                 )
                 yesterday = bands_by_day.get(day - timedelta(days=1))
@@ -322,14 +345,7 @@ def refresh_agency_days(agency_id: int, first: date, last: date) -> Result:
             for code, evidence in flags:
                 codes.add(code)
                 flag_objs.append(
-                    RiskFlag(
-                        agency_id=agency_id,
-                        location_ghl_id=loc,
-                        day=day,
-                        code=code,
-                        weight=risk.FLAG_WEIGHTS[code],
-                        evidence=evidence[:300],
-                    )
+                    (agency_id, loc, day, code, risk.FLAG_WEIGHTS[code], evidence[:300])
                 )
                 if code not in prev_codes:
                     alert_objs.append(
@@ -347,8 +363,16 @@ def refresh_agency_days(agency_id: int, first: date, last: date) -> Result:
     with transaction.atomic(using=DB):
         for model in (HealthScore, RiskFlag, Alert):
             model.objects.for_agency(agency_id).filter(day__range=(first, last)).delete()
-        HealthScore.objects.bulk_create(score_objs, batch_size=BATCH)
-        RiskFlag.objects.bulk_create(flag_objs, batch_size=BATCH)
+        _write_rows(
+            HealthScore,
+            ("agency_id", "location_ghl_id", "day", "score", "band", "components", "contributions"),
+            score_objs,
+        )
+        _write_rows(
+            RiskFlag,
+            ("agency_id", "location_ghl_id", "day", "code", "weight", "evidence"),
+            flag_objs,
+        )
         Alert.objects.bulk_create(alert_objs, batch_size=BATCH)
     result.scores, result.flags, result.alerts = len(score_objs), len(flag_objs), len(alert_objs)
     return result
