@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from billing.gating import access_for
+from billing.gating import access_for_request
 
 
 def billing_banner(request):
-    agency = getattr(request, "agency", None)
-    user = getattr(request, "ghl_user", None)
-    if agency is None or user is None:
+    if getattr(request, "ghl_user", None) is None:
         return {}
-    return {"billing_access": access_for(agency, user)}
+    return {"billing_access": access_for_request(request)}

@@ -135,16 +135,26 @@ def access_for(agency: Agency, user: GHLUser | None = None) -> Access:
     )
 
 
+def access_for_request(request) -> Access | None:
+    """access_for() for the signed-in user, computed once per request (banner, nav and views all
+    ask). None for anonymous requests."""
+    agency = getattr(request, "agency", None)
+    if agency is None:
+        return None
+    if getattr(request, "_billing_access", None) is None:
+        request._billing_access = access_for(agency, getattr(request, "ghl_user", None))
+    return request._billing_access
+
+
 def refuse_writes_when_read_only(view):
     """Decorate a view so write requests (POST, PUT, PATCH, DELETE) get 402 in read-only mode.
     Reads still work: read-only mode keeps the history visible."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        agency = getattr(request, "agency", None)
-        if request.method in WRITE_METHODS and agency is not None:
-            access = access_for(agency, getattr(request, "ghl_user", None))
-            if access.read_only:
+        if request.method in WRITE_METHODS:
+            access = access_for_request(request)
+            if access is not None and access.read_only:
                 return error_response(request, 402, access.banner)
         return view(request, *args, **kwargs)
 

@@ -56,6 +56,10 @@ FILTER_VALUES = frozenset(
         *("at_risk", "watch", "healthy", "churned", "active", "inactive", "new", "none"),
         *("score", "mrr", "logins", "last_seen", "adoption", "name", "asc", "desc"),
         *("agency", "location", "user", "owner", "admin", "true", "false"),
+        # Health bands and risk flags of the analytics dashboards.
+        *("thriving", "steady", "at_risk", "change", "last_activity", "top_reason"),
+        *("no_login_7", "no_login_14", "no_login_30", "usage_down", "payment_failed"),
+        *("downgraded", "band_dropped", "onboarding_stalled"),
     }
 )
 

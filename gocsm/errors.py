@@ -11,6 +11,7 @@ from django.template import loader
 MESSAGES = {
     400: "The request could not be understood.",
     401: "Please open GoCSM from GoHighLevel.",
+    402: "This is not included in your GoCSM plan.",
     403: "You do not have access to this.",
     404: "Nothing here.",
     405: "That method is not allowed here.",
@@ -22,6 +23,7 @@ MESSAGES = {
 ERROR_CODES = {
     400: "bad_request",
     401: "unauthenticated",
+    402: "payment_required",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",

@@ -1,0 +1,117 @@
+"""Builds (once) the benchmark agency: 2,000 sub-accounts with 365 days of facts in PostgreSQL.
+
+Rows are bulk-inserted directly (the ingest functions' per-row upserts would make set-up, not
+the thing measured, take most of the run); values follow the same shapes the pulls write.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gocsm.settings")
+os.environ.setdefault("DEBUG", "1")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from accounts.models import Agency, GHLUser, Location  # noqa: E402
+from analytics.models import LocationDayFact, UserActivityDay  # noqa: E402
+
+COMPANY = "BenchAgency2000Subaccounts"
+N_LOCATIONS = int(os.environ.get("BENCH_LOCATIONS", "2000"))
+N_DAYS = 365
+LAST_DAY = date(2026, 3, 31)
+
+
+def require_postgres() -> None:
+    if settings.DATABASES["analytics"]["ENGINE"] != "django.db.backends.postgresql":
+        sys.exit("Set DATABASE_URL to a PostgreSQL database (the benchmark measures PostgreSQL).")
+
+
+def build() -> Agency:
+    require_postgres()
+    call_command("migrate", verbosity=0)
+    call_command("migrate", database="analytics", verbosity=0)
+    agency = Agency.objects.filter(company_id=COMPANY).first()
+    if agency and LocationDayFact.objects.for_agency(agency.pk).count() == N_LOCATIONS * N_DAYS:
+        return agency
+    if agency:
+        for model in (LocationDayFact, UserActivityDay):
+            model.objects.for_agency(agency.pk).delete()
+        agency.delete()
+    agency = Agency.objects.create(
+        company_id=COMPANY, name="Bench Agency", is_installed=True, timezone="America/Chicago"
+    )
+    GHLUser.objects.create(agency=agency, ghl_id="BenchOwner", name="Owner", role="owner")
+    rng = random.Random(7)
+    Location.objects.bulk_create(
+        [
+            Location(agency=agency, ghl_id=f"BLoc{i:05d}", name=f"Sub-account {i:05d}")
+            for i in range(N_LOCATIONS)
+        ],
+        batch_size=2000,
+    )
+    first = LAST_DAY - timedelta(days=N_DAYS - 1)
+    facts, acts = [], []
+    for i in range(N_LOCATIONS):
+        loc = f"BLoc{i:05d}"
+        users = rng.randint(1, 6)
+        mrr = rng.choice([0, 9700, 29700, 49700])
+        activity = rng.random()
+        for k in range(N_DAYS):
+            day = first + timedelta(days=k)
+            if k == 200 and rng.random() < 0.1:
+                mrr = rng.choice([0, 9700, 29700])
+            facts.append(
+                LocationDayFact(
+                    agency_id=agency.pk,
+                    location_ghl_id=loc,
+                    day=day,
+                    users_total=users,
+                    users_admin=1,
+                    users_user=users - 1,
+                    workflows_total=5 + k // 60,
+                    workflows_published=rng.randint(0, 5),
+                    workflows_draft=1,
+                    workflows_created=int(rng.random() < 0.05),
+                    calendars_total=2,
+                    calendars_active=rng.randint(0, 2),
+                    appointments_booked=rng.randint(0, 4),
+                    products_total=rng.randint(0, 3),
+                    conversations_total=100 + k,
+                    conversations_created=rng.randint(0, 8),
+                    saas_plan_id=f"plan{mrr}",
+                    subscription_status="active" if mrr else "canceled",
+                    mrr_cents=mrr,
+                    mrr_currency="USD",
+                )
+            )
+            if rng.random() < activity:
+                acts.append(
+                    UserActivityDay(
+                        agency_id=agency.pk,
+                        location_ghl_id=loc,
+                        user_ghl_id=f"{loc}U1",
+                        day=day,
+                        sessions=rng.randint(1, 4),
+                        minutes_total=30,
+                        minutes_conversations=20,
+                        minutes_dashboard=10,
+                    )
+                )
+        if len(facts) >= 50000:
+            LocationDayFact.objects.bulk_create(facts, batch_size=5000)
+            UserActivityDay.objects.bulk_create(acts, batch_size=5000)
+            facts, acts = [], []
+    LocationDayFact.objects.bulk_create(facts, batch_size=5000)
+    UserActivityDay.objects.bulk_create(acts, batch_size=5000)
+    return agency

@@ -1,0 +1,76 @@
+"""Each dashboard page through the full middleware stack against 2,000 sub-accounts.
+
+Prints p50/p95 per page, the p95 of a trivial authenticated page in the same run, and the
+ratio (target <= 3x). Run after (or it runs) the data build of bench/rollup.py.
+"""
+
+import statistics
+import time
+
+from benchdata import LAST_DAY, build
+from django.conf import settings
+from django.http import HttpResponse
+from django.test import Client
+from django.test.utils import override_settings
+from django.urls import include, path
+
+from accounts.identity import SESSION_AGENCY, SESSION_ROLE, SESSION_USER
+from accounts.models import GHLUser
+from analytics.models import HealthScore
+from analytics.pipeline import refresh_agency_days
+
+ROUNDS = 30
+
+
+def trivial(request):
+    return HttpResponse("ok")
+
+
+urlpatterns = [path("bench-trivial/", trivial), path("", include("gocsm.urls"))]
+
+agency = build()
+if not HealthScore.objects.for_agency(agency.pk).filter(day=LAST_DAY).exists():
+    from datetime import timedelta
+
+    refresh_agency_days(agency.pk, LAST_DAY - timedelta(days=60), LAST_DAY)
+owner = GHLUser.objects.for_agency(agency).get(ghl_id="BenchOwner")
+
+
+def timings(client, url):
+    client.get(url, secure=True)
+    out = []
+    for _ in range(ROUNDS):
+        t = time.perf_counter()
+        r = client.get(url, secure=True)
+        out.append((time.perf_counter() - t) * 1000)
+        assert r.status_code == 200, (url, r.status_code)
+    out.sort()
+    return statistics.median(out), out[int(0.95 * len(out)) - 1]
+
+
+with override_settings(ROOT_URLCONF=__name__, SECURE_SSL_REDIRECT=False):
+    client = Client()
+    session = client.session
+    session[SESSION_USER], session[SESSION_AGENCY], session[SESSION_ROLE] = (
+        owner.pk,
+        agency.pk,
+        owner.role,
+    )
+    session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    pages = [
+        "/app/",
+        "/app/?sort=-mrr&page=3",
+        "/app/at-risk/",
+        "/app/adoption/",
+        "/app/logins/",
+        "/app/revenue/",
+        "/app/locations/BLoc00042/",
+        "/app/settings/",
+    ]
+    _, trivial_p95 = timings(client, "/bench-trivial/")
+    print(f"{'page':32} {'p50 ms':>8} {'p95 ms':>8} {'ratio':>6}")
+    print(f"{'trivial authenticated page':32} {'':>8} {trivial_p95:8.1f}")
+    for url in pages:
+        p50, p95 = timings(client, url)
+        print(f"{url:32} {p50:8.1f} {p95:8.1f} {p95 / trivial_p95:6.1f}x")
