@@ -105,16 +105,3 @@ def test_a_secret_key_from_a_file_is_checked_the_same_way(tmp_path):
     result = load(SECRET_KEY=None, SECRET_KEY_FILE=str(weak))
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
-
-
-def test_check_deploy_is_clean_with_production_settings():
-    env = production_env()
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
