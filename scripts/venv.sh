@@ -4,13 +4,14 @@ set -euo pipefail
 venv=${1:-.venv}
 
 find_python() {
-  for cand in python3.13 python3.12 python3; do
+  # 3.12 first: the lock file is compiled for it.
+  for cand in python3.12 python3.13 python3; do
     if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
       command -v "$cand"; return 0
     fi
   done
   if command -v pyenv >/dev/null 2>&1; then
-    for v in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[2-9])(\.|$)' | sort -V -r); do
+    for v in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[2-9])(\.|$)' | sort -V); do
       p="$(pyenv root)/versions/$v/bin/python"
       [ -x "$p" ] && { echo "$p"; return 0; }
     done
