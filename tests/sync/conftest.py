@@ -48,3 +48,27 @@ def installed(fake_ghl, make_agency):
     inst.save()
     fake_ghl.clear_requests()
     return agency
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Tasks run inline so a test sees their effect (a separate test proves the real wiring)."""
+    from gocsm.celery import app
+
+    old = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = old
+
+
+def follow_install(client, fake_ghl, start="/oauth/install/"):
+    """Drive the real OAuth path: our install view -> fake consent page -> our callback."""
+    import requests
+
+    first = client.get(start)
+    assert first.status_code == 302, first.status_code
+    consent = requests.get(first["Location"], allow_redirects=False, timeout=5)
+    assert consent.status_code == 302
+    back = consent.headers["Location"]
+    assert back.startswith("http://testserver/oauth/callback/")
+    return client.get(back.removeprefix("http://testserver")), back
