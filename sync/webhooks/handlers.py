@@ -47,7 +47,7 @@ def on_install(event: dict) -> str:
         agency = _agency_for(event) or _agency_for({"location_id": event["location_id"]})
         if agency is None:
             return "unknown_agency"
-        Location.objects.update_or_create(
+        Location.objects.for_agency(agency).update_or_create(
             agency=agency,
             ghl_id=event["location_id"],
             defaults={"is_installed": True, "status": "active"},
@@ -85,7 +85,7 @@ def on_install(event: dict) -> str:
             detail={"via": "webhook", "new_agency": created, "tokens": has_tokens},
         )
     if has_tokens:
-        transaction.on_commit(lambda: pull_agency.delay(agency.pk, reason="install"))
+        pull_agency.delay(agency.pk, reason="install")
     return "installed" if has_tokens else "awaiting_oauth"
 
 
@@ -113,7 +113,7 @@ def on_location(event: dict) -> str:
     if agency is None:
         return "unknown_agency"
     fields = {k: event[k] for k in ("name", "city", "state", "country", "timezone") if event[k]}
-    _loc, created = Location.objects.update_or_create(
+    _loc, created = Location.objects.for_agency(agency).update_or_create(
         agency=agency, ghl_id=event["location_id"], defaults=fields
     )
     return "location_created" if created else "location_updated"
@@ -132,7 +132,7 @@ def on_user(event: dict) -> str:
         role = GHLUser.ROLE_LOCATION
     if existing is not None and existing.role == GHLUser.ROLE_OWNER:
         role = GHLUser.ROLE_OWNER  # ownership comes from GHL's user record, not this event
-    GHLUser.objects.update_or_create(
+    GHLUser.objects.for_agency(agency).update_or_create(
         agency=agency,
         ghl_id=event["user_id"],
         defaults={
