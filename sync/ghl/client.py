@@ -100,7 +100,7 @@ class GHLClient:
         attempt, refreshed = 0, False
         while True:
             token = self._token(auth)
-            self.limiter.acquire(app_id(), resource, deadline)
+            ticket = self.limiter.acquire(app_id(), resource, deadline)
             self.requests_made += 1
             failure: GHLUnavailable | RateLimited | BadResponse
             wait = None
@@ -114,9 +114,11 @@ class GHLClient:
                     headers={"Authorization": f"Bearer {token}", "Version": version},
                 )
             except requests.RequestException as exc:
+                self.limiter.release(app_id(), resource, ticket)
                 self._emit("request", path, None, resource)
                 failure = GHLUnavailable(f"GHL {path}: {type(exc).__name__}")
             else:
+                self.limiter.release(app_id(), resource, ticket)
                 status = resp.status_code
                 self._emit("request", path, status, resource)
                 self.limiter.observe(app_id(), resource, resp.headers)
