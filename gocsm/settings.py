@@ -351,7 +351,7 @@ GHL_CALL_DEADLINE_SECONDS = env.float("GHL_CALL_DEADLINE_SECONDS", default=120.0
 GHL_BURST_LIMIT = env.int("GHL_BURST_LIMIT", default=100)
 GHL_BURST_INTERVAL_SECONDS = env.float("GHL_BURST_INTERVAL_SECONDS", default=10.0)
 GHL_DAILY_LIMIT = env.int("GHL_DAILY_LIMIT", default=200_000)
-GHL_RATE_SAFETY_MARGIN = env.float("GHL_RATE_SAFETY_MARGIN", default=0.04)
+GHL_RATE_SAFETY_MARGIN = env.float("GHL_RATE_SAFETY_MARGIN", default=0.02)
 # Refresh agency tokens this long before they expire; location tokens are re-minted likewise.
 GHL_TOKEN_REFRESH_MARGIN_SECONDS = env.int("GHL_TOKEN_REFRESH_MARGIN_SECONDS", default=600)
 GHL_OAUTH_STATE_MAX_AGE_SECONDS = env.int("GHL_OAUTH_STATE_MAX_AGE_SECONDS", default=600)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class SyncConfig(AppConfig):
@@ -7,3 +8,9 @@ class SyncConfig(AppConfig):
     def ready(self) -> None:
         # Register the webhook tasks with Celery (autodiscovery only imports sync.tasks).
         from sync.webhooks import tasks  # noqa: F401
+
+        # A malformed TOKEN_ENCRYPTION_KEYS stops start-up instead of the first token write.
+        if settings.TOKEN_ENCRYPTION_KEYS:
+            from sync import tokens
+
+            tokens.fernet()

@@ -11,8 +11,10 @@ One server plays both hosts: point GHL_MARKETPLACE_URL and GHL_API_BASE_URL at b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import threading
 import time
 from datetime import UTC, datetime
@@ -120,6 +122,8 @@ class FakeGHL:
         server = ThreadingHTTPServer((self._host, self._port), handler)
         server.daemon_threads = True
         server.block_on_close = False
+        server.live = set()
+        server.live_lock = threading.Lock()
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, name="fakeghl", daemon=True)
         self._thread.start()
@@ -128,8 +132,15 @@ class FakeGHL:
         return self.base_url
 
     def stop(self) -> None:
+        """Stop accepting and cut every open keep-alive connection, so a client's pooled
+        connection can never reach this (stopped) fake when a later one reuses the port."""
         if self._server is not None:
             self._server.shutdown()
+            with self._server.live_lock:
+                live = list(self._server.live)
+            for sock in live:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
             self._server.server_close()
             self._server = None
 
@@ -202,6 +213,17 @@ class _Handler(BaseHTTPRequestHandler):
     fake: FakeGHL
     protocol_version = "HTTP/1.1"
     server_version = "FakeGHL/1.0"
+
+    def setup(self):
+        super().setup()
+        with self.server.live_lock:
+            self.server.live.add(self.connection)
+
+    def finish(self):
+        with self.server.live_lock:
+            self.server.live.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
 
     def log_message(self, format, *args):
         # Quiet: tests read the request log instead.

@@ -4,7 +4,10 @@ GHL allows 100 requests per 10 s and 200,000 per day per app per resource (one s
 one company; GHL_API.md §5). We keep a budget per app and resource in Redis: a token bucket whose
 tokens come back exactly one window after the request that spent them finished (a sliding-window
 log in a sorted set). So a resource can burst to the full allowance and still never put more than
-the limit minus a safety margin into any 10-second window, however many workers share it. A
+the limit minus a safety margin into any 10-second window, however many workers share it: every
+request GHL sees arriving within a window was taken before the window's end and finished after
+its start, so all of them were in our log together. The margin covers clock drift and anything
+else spending the same budget. A
 daily counter and a "blocked until" key (set when GHL says 429) sit beside it; one Lua script
 checks and takes all three atomically, on Redis's own clock so machines agree.
 
