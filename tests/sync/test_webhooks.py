@@ -316,3 +316,61 @@ def test_published_ghl_keys_are_the_defaults(settings):
     body = b'{"type":"INSTALL"}'
     assert not signatures.verify(body, s.ed_sign(body), None)
     assert not signatures.verify(body, None, s.rsa_sign(body))
+
+
+def test_uninstalled_agency_is_not_pulled_and_makes_no_calls(client, signer, installed, fake_ghl):
+    from sync.credentials import client_for_agency
+    from sync.ghl.errors import AuthRevoked
+    from sync.tasks import pull_agency
+
+    assert (
+        post(client, signer, event("UNINSTALL", APP, companyId=installed.company_id)).status_code
+        == 200
+    )
+    pull_agency(installed.pk)
+    assert not SyncRun.objects.for_agency(installed).exists()
+    fake_ghl.clear_requests()
+    with pytest.raises(AuthRevoked):
+        client_for_agency(installed).company()
+    assert fake_ghl.requests() == []
+
+
+@pytest.mark.services
+def test_the_view_hands_work_to_celery_with_whitelisted_args(client, signer, installed, settings):
+    """With a real broker the view only enqueues; the message carries ids, never contact data."""
+    import json as _json
+
+    import redis
+
+    from gocsm.celery import app
+
+    app.conf.task_always_eager = False
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("celery")
+    data = event(
+        "LocationCreate",
+        APP,
+        id="LocQueued00000000001",
+        companyId=installed.company_id,
+        name="Queued Dental",
+        email="front@queued.example",
+        phone="+15125550000",
+    )
+    assert post(client, signer, data).status_code == 200
+    receipt = WebhookReceipt.objects.get(webhook_id=data["webhookId"])
+    assert receipt.processed_at is None  # not processed inline
+    assert not Location.objects.for_agency(installed).filter(ghl_id="LocQueued00000000001").exists()
+    raw = broker.lpop("celery")
+    broker.delete("celery")
+    assert raw is not None
+    message = _json.loads(raw)
+    assert message["headers"]["task"] == "sync.webhooks.process_event"
+    import base64
+
+    body = base64.b64decode(message["body"]).decode()
+    args = _json.loads(body)[0]
+    assert args[1]["location_id"] == "LocQueued00000000001"
+    assert args[1]["name"] == "Queued Dental"
+    for text in (raw.decode(), body):
+        assert "front@queued.example" not in text
+        assert "+15125550000" not in text
