@@ -1,5 +1,16 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class SyncConfig(AppConfig):
     name = "sync"
+
+    def ready(self) -> None:
+        # Register the webhook tasks with Celery (autodiscovery only imports sync.tasks).
+        from sync.webhooks import tasks  # noqa: F401
+
+        # A malformed TOKEN_ENCRYPTION_KEYS stops start-up instead of the first token write.
+        if settings.TOKEN_ENCRYPTION_KEYS:
+            from sync import tokens
+
+            tokens.fernet()
