@@ -340,6 +340,7 @@ GHL_CLIENT_ID = env.str("GHL_CLIENT_ID", default="")
 GHL_CLIENT_SECRET = secret("GHL_CLIENT_SECRET", default="")
 GHL_APP_ID = env.str("GHL_APP_ID", default=GHL_CLIENT_ID.split("-", 1)[0] if GHL_CLIENT_ID else "")
 GHL_REDIRECT_URI = env.str("GHL_REDIRECT_URI", default="")
+# PEM public keys; empty means GHL's published keys (sync/webhooks/keys.py, GHL_API.md §4.1).
 GHL_WEBHOOK_ED25519_PUBLIC_KEY = env.str("GHL_WEBHOOK_ED25519_PUBLIC_KEY", default="")
 GHL_WEBHOOK_RSA_PUBLIC_KEY = env.str("GHL_WEBHOOK_RSA_PUBLIC_KEY", default="")
 # Fernet keys, newest first; older keys still decrypt so keys can rotate.
@@ -348,6 +349,24 @@ TOKEN_ENCRYPTION_KEYS = [
 ]
 if not TOKEN_ENCRYPTION_KEYS and not EMBEDDED:
     raise _missing("TOKEN_ENCRYPTION_KEYS")
+# HTTP to GHL: explicit timeouts, bounded retries (full-jitter exponential backoff).
+GHL_CONNECT_TIMEOUT_SECONDS = env.float("GHL_CONNECT_TIMEOUT_SECONDS", default=5.0)
+GHL_READ_TIMEOUT_SECONDS = env.float("GHL_READ_TIMEOUT_SECONDS", default=30.0)
+GHL_RETRY_MAX_ATTEMPTS = env.int("GHL_RETRY_MAX_ATTEMPTS", default=6)
+GHL_RETRY_BASE_SECONDS = env.float("GHL_RETRY_BASE_SECONDS", default=0.5)
+GHL_RETRY_CAP_SECONDS = env.float("GHL_RETRY_CAP_SECONDS", default=30.0)
+# A call (all its retries and rate-limit waits) gives up after this long.
+GHL_CALL_DEADLINE_SECONDS = env.float("GHL_CALL_DEADLINE_SECONDS", default=120.0)
+# GHL's limits per app per resource (GHL_API.md §5) and the share of them we leave unused.
+GHL_BURST_LIMIT = env.int("GHL_BURST_LIMIT", default=100)
+GHL_BURST_INTERVAL_SECONDS = env.float("GHL_BURST_INTERVAL_SECONDS", default=10.0)
+GHL_DAILY_LIMIT = env.int("GHL_DAILY_LIMIT", default=200_000)
+GHL_RATE_SAFETY_MARGIN = env.float("GHL_RATE_SAFETY_MARGIN", default=0.04)
+# Refresh agency tokens this long before they expire; location tokens are re-minted likewise.
+GHL_TOKEN_REFRESH_MARGIN_SECONDS = env.int("GHL_TOKEN_REFRESH_MARGIN_SECONDS", default=600)
+GHL_OAUTH_STATE_MAX_AGE_SECONDS = env.int("GHL_OAUTH_STATE_MAX_AGE_SECONDS", default=600)
+GHL_WEBHOOK_MAX_BYTES = env.int("GHL_WEBHOOK_MAX_BYTES", default=64 * 1024)
+GHL_WEBHOOK_TOLERANCE_SECONDS = env.int("GHL_WEBHOOK_TOLERANCE_SECONDS", default=300)
 
 # --- analytics --------------------------------------------------------------------------------
 DIGEST_FROM_EMAIL = env.str("DIGEST_FROM_EMAIL", default="GoCSM <digest@gocsm.invalid>")

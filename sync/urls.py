@@ -1,3 +1,13 @@
+from django.urls import path
+
+from sync.views import oauth
+from sync.webhooks import views as webhooks
+
 app_name = "sync"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("oauth/install/", oauth.install, name="oauth-install"),
+    path("oauth/callback/", oauth.callback, name="oauth-callback"),
+    path("oauth/installed/", oauth.installed, name="installed"),
+    path("webhooks/ghl/", webhooks.receive, name="webhook-ghl"),
+]

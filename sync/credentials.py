@@ -1,0 +1,149 @@
+"""Tokens for one agency: read, refresh under a lock, and location tokens from a short cache.
+
+GHL rotates refresh tokens (single use), so two workers refreshing at once would kill the install.
+One refresher per agency at a time: a Redis lock serialises workers on every machine, and a row
+lock (select_for_update) on the Installation stands behind it. The new pair is committed before it
+is used; a worker that waited on the lock sees the new pair and uses it instead of refreshing again.
+invalid_grant marks the agency needs_reauth, records audit events and raises AuthRevoked, once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone as dj_tz
+
+from accounts import audit
+from accounts.models import Agency
+from sync import tokens
+from sync.ghl import oauth
+from sync.ghl.errors import AuthRevoked
+from sync.locks import agency_lock
+from sync.models import Installation
+
+logger = logging.getLogger(__name__)
+
+
+def _location_cache_key(agency_id: int, location_id: str) -> str:
+    return f"sync:loctoken:{agency_id}:{location_id}"
+
+
+class AgencyTokens:
+    """The TokenSource of sync.ghl.client.GHLClient for one installed agency."""
+
+    def __init__(self, agency: Agency):
+        self.agency_id = agency.pk
+        self.company_id = agency.company_id
+
+    # --- agency token -------------------------------------------------------------------------
+    def _installation(self) -> Installation:
+        inst = (
+            Installation.objects.select_related("agency").filter(agency_id=self.agency_id).first()
+        )
+        if inst is None or not inst.has_tokens or not inst.agency.is_installed:
+            raise AuthRevoked("agency has no usable GHL grant")
+        if inst.agency.needs_reauth:
+            raise AuthRevoked("agency needs to re-authorise GoCSM")
+        return inst
+
+    def company_token(self) -> str:
+        inst = self._installation()
+        margin = timedelta(seconds=settings.GHL_TOKEN_REFRESH_MARGIN_SECONDS)
+        if inst.access_expires_at is None or inst.access_expires_at - margin <= dj_tz.now():
+            return self.refresh_company_token(rejected=None)
+        return tokens.decrypt(inst.access_token)
+
+    def refresh_company_token(self, rejected: str | None) -> str:
+        """Refresh once for everyone. `rejected` is the token GHL just answered 401 to (None when
+        refreshing ahead of expiry); if the stored token already differs, another worker has
+        refreshed and its token is returned without calling GHL."""
+        with agency_lock("ghl-refresh", self.agency_id, timeout=60, wait=65):
+            failure: AuthRevoked | None = None
+            with transaction.atomic():
+                inst = (
+                    Installation.objects.select_for_update()
+                    .select_related("agency")
+                    .filter(agency_id=self.agency_id)
+                    .first()
+                )
+                if inst is None or not inst.has_tokens or inst.agency.needs_reauth:
+                    raise AuthRevoked("agency has no usable GHL grant")
+                current = tokens.decrypt(inst.access_token)
+                margin = timedelta(seconds=settings.GHL_TOKEN_REFRESH_MARGIN_SECONDS)
+                fresh = inst.access_expires_at and inst.access_expires_at - margin > dj_tz.now()
+                if (rejected is not None and current != rejected) or (rejected is None and fresh):
+                    return current
+                try:
+                    grant = oauth.refresh(tokens.decrypt(inst.refresh_token), inst.user_type)
+                except oauth.InvalidGrant as exc:
+                    self._mark_revoked(inst)
+                    failure = exc
+                else:
+                    inst.store_grant(grant)
+                    inst.save()
+                    logger.info("ghl token refreshed agency=%s", self.agency_id)
+            if failure is not None:
+                raise AuthRevoked("GHL refused the refresh token (invalid_grant)") from None
+            return grant.access_token
+
+    def _mark_revoked(self, inst: Installation) -> None:
+        """Inside the refresh transaction: keep the grant's history, stop pulls, tell people."""
+        Agency.objects.filter(pk=self.agency_id).update(needs_reauth=True)
+        inst.wipe_tokens()
+        inst.save()
+        agency = inst.agency
+        audit.record(
+            "token.refresh_failed",
+            agency=agency,
+            outcome="failure",
+            target=agency.company_id,
+            detail={"reason": "invalid_grant"},
+        )
+        audit.record("reauth_needed", agency=agency, target=agency.company_id)
+        self.forget_location_tokens()
+        logger.warning("ghl refresh refused agency=%s: needs re-authorisation", self.agency_id)
+
+    # --- location tokens ----------------------------------------------------------------------
+    def location_token(self, location_id: str, client) -> str:
+        key = _location_cache_key(self.agency_id, location_id)
+        cached = cache.get(key)
+        if cached:
+            try:
+                return tokens.decrypt(cached)
+            except tokens.InvalidToken:
+                cache.delete(key)  # encrypted under a retired key: mint a new one
+        self._installation()
+        grant = oauth.mint_location_token(client, location_id)
+        ttl = grant.expires_in - settings.GHL_TOKEN_REFRESH_MARGIN_SECONDS
+        if ttl > 0:
+            cache.set(key, tokens.encrypt(grant.access_token), timeout=ttl)
+        return grant.access_token
+
+    def drop_location_token(self, location_id: str, rejected: str) -> None:
+        key = _location_cache_key(self.agency_id, location_id)
+        cached = cache.get(key)
+        try:
+            if cached and tokens.decrypt(cached) != rejected:
+                return  # already replaced by another worker
+        except tokens.InvalidToken:
+            pass
+        cache.delete(key)
+
+    def forget_location_tokens(self, location_ids=None) -> None:
+        from accounts.models import Location
+
+        ids = location_ids
+        if ids is None:
+            ids = Location.objects.for_agency(self.agency_id).values_list("ghl_id", flat=True)
+        cache.delete_many([_location_cache_key(self.agency_id, i) for i in ids])
+
+
+def client_for_agency(agency: Agency, **kwargs):
+    """A GHLClient that uses (and refreshes) this agency's stored grant."""
+    from sync.ghl.client import GHLClient
+
+    return GHLClient(AgencyTokens(agency), **kwargs)

@@ -1,0 +1,1 @@
+"""The GHL API client: the only code that talks HTTP to GHL (see client.GHLClient)."""

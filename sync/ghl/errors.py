@@ -1,0 +1,42 @@
+"""Errors the callers of the GHL client act on."""
+
+from __future__ import annotations
+
+
+class GHLError(Exception):
+    """Base class. Messages never contain tokens or response bodies."""
+
+
+class AuthRevoked(GHLError):
+    """The install's grant is gone (invalid_grant, uninstalled, or 401 after a fresh token).
+
+    Stop pulling for this agency until it re-authorises; never retry in a loop.
+    """
+
+
+class RateLimited(GHLError):
+    """GHL (or our own budget) says wait; `retry_after` is seconds until it is worth retrying."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class GHLUnavailable(GHLError):
+    """5xx, timeouts or connection errors persisted past the retry budget. Retry the task later."""
+
+
+class BadResponse(GHLError):
+    """GHL answered something we cannot use (4xx, malformed JSON, a page that makes no progress)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class NotFound(BadResponse):
+    """404: the object is gone from GHL (a deleted sub-account or user)."""
+
+
+class NotPermitted(BadResponse):
+    """403: the token has no access to that object (another company's, or not installed)."""

@@ -1,0 +1,1 @@
+"""GHL webhooks: verify (signatures.py), parse and whitelist (events.py), apply in Celery."""
