@@ -1,3 +1,15 @@
+from django.urls import path
+
+from analytics import views
+
 app_name = "analytics"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("app/", views.overview, name="overview"),
+    path("app/at-risk/", views.at_risk, name="at-risk"),
+    path("app/adoption/", views.adoption, name="adoption"),
+    path("app/logins/", views.logins, name="logins"),
+    path("app/revenue/", views.revenue, name="revenue"),
+    path("app/settings/", views.score_settings, name="settings"),
+    path("app/locations/<str:ghl_id>/", views.location_detail, name="location-detail"),
+]

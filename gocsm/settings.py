@@ -113,6 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "accounts.context.tenant",
                 "billing.context.billing_banner",
+                "analytics.views.common.nav_items",
             ],
         },
     },
@@ -370,6 +371,19 @@ GHL_WEBHOOK_TOLERANCE_SECONDS = env.int("GHL_WEBHOOK_TOLERANCE_SECONDS", default
 
 # --- analytics --------------------------------------------------------------------------------
 DIGEST_FROM_EMAIL = env.str("DIGEST_FROM_EMAIL", default="GoCSM <digest@gocsm.invalid>")
+# Nightly recompute of every agency's last 7 days (UTC hour) and the weekly digest (Monday).
+ANALYTICS_NIGHTLY_HOUR_UTC = env.int("ANALYTICS_NIGHTLY_HOUR_UTC", default=3)
+ANALYTICS_DIGEST_HOUR_UTC = env.int("ANALYTICS_DIGEST_HOUR_UTC", default=13)
+from celery.schedules import crontab  # noqa: E402  (kept inside the analytics section)
+
+CELERY_BEAT_SCHEDULE["nightly-recompute-analytics-for-the-last-7-days"] = {
+    "task": "analytics.tasks.refresh_recent_days_for_all_agencies",
+    "schedule": crontab(minute=15, hour=ANALYTICS_NIGHTLY_HOUR_UTC),
+}
+CELERY_BEAT_SCHEDULE["weekly-email-analytics-digest-to-owners-and-admins"] = {
+    "task": "analytics.tasks.send_weekly_digests",
+    "schedule": crontab(minute=0, hour=ANALYTICS_DIGEST_HOUR_UTC, day_of_week="mon"),
+}
 
 # --- billing (Stripe, PostHog) ----------------------------------------------------------------
 STRIPE_SECRET_KEY = secret("STRIPE_SECRET_KEY", default="")

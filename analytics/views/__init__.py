@@ -1,0 +1,14 @@
+from analytics.views.location import location_detail
+from analytics.views.overview import at_risk, overview
+from analytics.views.reports import adoption, logins, revenue
+from analytics.views.scoresettings import score_settings
+
+__all__ = [
+    "adoption",
+    "at_risk",
+    "location_detail",
+    "logins",
+    "overview",
+    "revenue",
+    "score_settings",
+]

@@ -1,0 +1,1 @@
+PUBLIC_ROUTES: set[str] = set()  # analytics has no public views
