@@ -369,6 +369,28 @@ GHL_OAUTH_STATE_MAX_AGE_SECONDS = env.int("GHL_OAUTH_STATE_MAX_AGE_SECONDS", def
 GHL_WEBHOOK_MAX_BYTES = env.int("GHL_WEBHOOK_MAX_BYTES", default=64 * 1024)
 GHL_WEBHOOK_TOLERANCE_SECONDS = env.int("GHL_WEBHOOK_TOLERANCE_SECONDS", default=300)
 
+# Activity beacons from the Custom JS tracker (sync/activity*.py, issue 5 §2). Counters live in
+# Redis (ACTIVITY_REDIS_URL, default REDIS_URL; in-process memory only in embedded mode) and a beat
+# task writes their absolute totals to the analytics database.
+ACTIVITY_REDIS_URL = env.str("ACTIVITY_REDIS_URL", default=REDIS_URL)
+ACTIVITY_MAX_BODY_BYTES = env.int("ACTIVITY_MAX_BODY_BYTES", default=4096)
+ACTIVITY_HEARTBEAT_SECONDS = env.int("ACTIVITY_HEARTBEAT_SECONDS", default=60)
+ACTIVITY_SESSION_GAP_SECONDS = env.int("ACTIVITY_SESSION_GAP_SECONDS", default=30 * 60)
+ACTIVITY_RATE_BURST = env.int("ACTIVITY_RATE_BURST", default=30)
+ACTIVITY_RATE_PER_MINUTE = env.int("ACTIVITY_RATE_PER_MINUTE", default=20)
+ACTIVITY_COUNTER_TTL_SECONDS = env.int("ACTIVITY_COUNTER_TTL_SECONDS", default=4 * 24 * 3600)
+ACTIVITY_LOOKUP_CACHE_SECONDS = env.int("ACTIVITY_LOOKUP_CACHE_SECONDS", default=10)
+ACTIVITY_FLUSH_MINUTES = env.int("ACTIVITY_FLUSH_MINUTES", default=5)
+ACTIVITY_TRACKER_CACHE_SECONDS = env.int("ACTIVITY_TRACKER_CACHE_SECONDS", default=3600)
+# The flush task is not in a tasks.py, so workers import its module explicitly.
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "sync.activity_flush"]
+CELERY_BEAT_SCHEDULE[f"every-{ACTIVITY_FLUSH_MINUTES}-min-flush-activity-counters"] = {
+    "task": "sync.activity_flush.flush_activity_counters",
+    "schedule": ACTIVITY_FLUSH_MINUTES * 60,
+    # A flush older than its interval is superseded by the next one (totals are absolute).
+    "options": {"expires": ACTIVITY_FLUSH_MINUTES * 60},
+}
+
 # --- analytics --------------------------------------------------------------------------------
 DIGEST_FROM_EMAIL = env.str("DIGEST_FROM_EMAIL", default="GoCSM <digest@gocsm.invalid>")
 # Nightly recompute of every agency's last 7 days (UTC hour) and the weekly digest (Monday).

@@ -1,0 +1,243 @@
+"""Benchmark: activity beacons vs a trivial public view on the same gunicorn server.
+
+Starts gunicorn (production settings: DEBUG off, PostgreSQL database gocsm_bench_activity, Redis
+db 13), seeds one agency with sub-accounts, then for a fixed time drives two equal groups of
+keep-alive clients at once from separate processes on loopback: one posts beacons to
+/ingest/activity/, the other GETs /healthz. Prints beacons/s, healthz requests/s, their ratio and
+the beacons' p50/p99 latency. Targets (issue 5 §5): ratio >= 0.6, p99 <= 50 ms.
+
+    .venv/bin/python bench/ingest.py [--seconds 15] [--workers 4] [--clients 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "gocsm_bench_activity"
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/13")
+SHARED_SECRET = "bench-shared-secret-" + "x" * 16
+USERS, LOCATIONS = 200, 20
+FEATURES = ["dashboard", "contacts", "conversations", "calendars", "opportunities", "workflows"]
+
+
+def server_env(port: int) -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.ingest_settings",
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        DATABASE_URL=f"{PG}/{DB_NAME}",
+        REDIS_URL=REDIS,
+        CELERY_BROKER_URL="memory://",
+        TOKEN_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="0",
+        SECURE_HSTS_SECONDS="0",
+        LOG_LEVEL="WARNING",
+        GHL_SSO_SHARED_SECRET=SHARED_SECRET,
+        # Many beacons per simulated user in a few seconds: the bucket still runs, never empties.
+        ACTIVITY_RATE_BURST="100000000",
+        PUBLIC_ORIGIN=f"http://127.0.0.1:{port}",
+    )
+    return env
+
+
+def prepare_database(env: dict[str, str]) -> list[str]:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    for alias in ("default", "analytics"):
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--database", alias, "-v", "0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+    seed = f"""
+from accounts.models import Agency, Location
+from accounts.sso import encrypt_payload
+import json
+agency, _ = Agency.objects.update_or_create(
+    company_id="BenchCompany0001",
+    defaults={{"name": "Bench Agency", "timezone": "America/Chicago", "is_installed": True}},
+)
+for n in range({LOCATIONS}):
+    Location.objects.for_agency(agency).get_or_create(agency=agency, ghl_id=f"BenchLoc{{n:04d}}")
+print(json.dumps([
+    encrypt_payload({{"userId": f"BenchUser{{n:04d}}", "companyId": agency.company_id,
+                      "role": "user", "type": "location"}}, {SHARED_SECRET!r})
+    for n in range({USERS})
+]))
+"""
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", seed],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def clear_counters() -> None:
+    """The bench's counters are not real activity: drop them from the bench Redis db."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS)
+    for key in list(client.scan_iter(match="gocsm:act:*")):
+        client.delete(key)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not come up")
+
+
+def client_loop(kind, port, payloads, start_at, stop_at, out, index):
+    """One keep-alive client: send requests until stop_at, record latencies after start_at."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    latencies, errors, n = [], 0, index
+    while (now := time.monotonic()) < stop_at:
+        if kind == "beacon":
+            body = json.dumps(
+                {
+                    "payload": payloads[n % len(payloads)],
+                    "location_id": f"BenchLoc{n % LOCATIONS:04d}",
+                    "feature": FEATURES[n % len(FEATURES)],
+                    "event": "heartbeat",
+                    "v": 1,
+                }
+            )
+            headers = {"Content-Type": "text/plain;charset=UTF-8"}
+            method, path, expected = "POST", "/ingest/activity/", 204
+        else:
+            body, headers, method, path, expected = None, {}, "GET", "/healthz", 200
+        n += 7
+        began = time.perf_counter()
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            ok = response.status == expected
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            ok = False
+        took = time.perf_counter() - began
+        if now >= start_at:
+            latencies.append(took)
+            errors += not ok
+    out.put((kind, latencies, errors))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=2, help="clients per kind")
+    args = parser.parse_args()
+
+    port = free_port()
+    env = server_env(port)
+    clear_counters()
+    payloads = prepare_database(env)
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "gocsm.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "2",
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        wait_until_up(port)
+        out: mp.Queue = mp.Queue()
+        start_at = time.monotonic() + args.warmup
+        stop_at = start_at + args.seconds
+        procs = [
+            mp.Process(target=client_loop, args=(kind, port, payloads, start_at, stop_at, out, i))
+            for i in range(args.clients)
+            for kind in ("beacon", "healthz")
+        ]
+        for p in procs:
+            p.start()
+        results = [out.get(timeout=args.warmup + args.seconds + 60) for _ in procs]
+        for p in procs:
+            p.join()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        clear_counters()
+
+    def merged(kind):
+        lat = [x for k, lats, _ in results if k == kind for x in lats]
+        errs = sum(e for k, _, e in results if k == kind)
+        return lat, errs
+
+    beacons, beacon_errors = merged("beacon")
+    trivial, trivial_errors = merged("healthz")
+    beacon_rate = len(beacons) / args.seconds
+    trivial_rate = len(trivial) / args.seconds
+    cuts = statistics.quantiles(beacons, n=100)
+    print(
+        f"gunicorn: {args.workers} workers x 2 threads; {args.clients} clients per kind; "
+        f"{args.seconds:.0f} s measured after {args.warmup:.0f} s warm-up"
+    )
+    print(f"beacons:            {len(beacons)} ({beacon_errors} not 204)  {beacon_rate:.0f}/s")
+    print(f"healthz (trivial):  {len(trivial)} ({trivial_errors} not 200)  {trivial_rate:.0f}/s")
+    print(f"ratio beacons/trivial: {beacon_rate / trivial_rate:.2f}   (target >= 0.6)")
+    print(
+        f"beacon latency p50: {statistics.median(beacons) * 1000:.1f} ms   "
+        f"p99: {cuts[98] * 1000:.1f} ms   (target p99 <= 50 ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
