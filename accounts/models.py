@@ -116,12 +116,48 @@ class GHLUser(TenantModel):
         return self.role in (self.ROLE_OWNER, self.ROLE_ADMIN)
 
 
+class AppendOnlyViolation(RuntimeError):
+    """Something tried to change or delete an audit event through the ORM."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Audit events can be added and read, never changed or removed.
+
+    Pruning past the retention period and erasing a purged agency go through the one sanctioned
+    path, accounts.audit.delete_audit_events_bypassing_append_only().
+    """
+
+    def update(self, **kwargs):
+        raise AppendOnlyViolation("audit events are append-only: update() is not allowed")
+
+    def delete(self):
+        raise AppendOnlyViolation("audit events are append-only: delete() is not allowed")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyViolation("audit events are append-only: bulk_update() is not allowed")
+
+    def update_or_create(self, *args, **kwargs):
+        raise AppendOnlyViolation("audit events are append-only: update_or_create() is not allowed")
+
+    def bulk_create(self, objs, *args, **kwargs):
+        # An upsert (update_conflicts) would rewrite existing rows; plain inserts are fine.
+        if kwargs.get("update_conflicts"):
+            raise AppendOnlyViolation("audit events are append-only: no upserts")
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class AuditEvent(models.Model):
-    """Append-only record of security-relevant actions. Never holds a token, payload or cookie."""
+    """Append-only record of security-relevant actions. Never holds a token, payload or cookie.
+
+    Write through accounts.audit.record() only; it redacts the detail. Saving an existing event or
+    deleting one raises AppendOnlyViolation.
+    """
 
     ACTOR_GHL = "ghl_user"
     ACTOR_STAFF = "staff"
     ACTOR_SYSTEM = "system"
+    # Read by accounts.purge: rows of this model are removed only through the sanctioned bypass.
+    append_only = True
 
     at = models.DateTimeField(default=dj_tz.now, db_index=True)
     actor_type = models.CharField(max_length=16, default=ACTOR_SYSTEM)
@@ -137,9 +173,20 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-at"]
         indexes = [models.Index(fields=["agency", "-at"], name="audit_agency_at")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.outcome}"
+
+    def save(self, *args, **kwargs):
+        # Only the first insert is allowed; a stored event is never rewritten.
+        if not self._state.adding or kwargs.get("force_update"):
+            raise AppendOnlyViolation("audit events are append-only: an event cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyViolation("audit events are append-only: an event cannot be deleted")

@@ -57,7 +57,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PUBLIC_ORIGIN = env.str("PUBLIC_ORIGIN", default="")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the OTP-enforcing, hardened GoCSM site as admin.site.
+    "gocsm.apps.GoCSMAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "gocsm.requestid.RequestIdMiddleware",
+    "gocsm.metrics.RequestMetricsMiddleware",
     "gocsm.bodylimit.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -438,9 +440,51 @@ POSTHOG_TIMEOUT_SECONDS = env.float("POSTHOG_TIMEOUT_SECONDS", default=5.0)
 POSTHOG_MAX_RETRIES = env.int("POSTHOG_MAX_RETRIES", default=2)
 
 # --- operations -------------------------------------------------------------------------------
+# /metrics answers only `Authorization: Bearer <METRICS_BEARER_TOKEN>`; unset = 404.
 METRICS_BEARER_TOKEN = secret("METRICS_BEARER_TOKEN", default="")
 OPS_ALERT_EMAIL = env.str("OPS_ALERT_EMAIL", default="")
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+STAFF_SIGNIN_MAX_FAILURES = env.int("STAFF_SIGNIN_MAX_FAILURES", default=5)
+STAFF_SIGNIN_WINDOW_SECONDS = env.int("STAFF_SIGNIN_WINDOW_SECONDS", default=15 * 60)
+# The Celery task the admin's "Re-sync now" action queues (called with the agency's pk).
+OPS_RESYNC_TASK = env.str("OPS_RESYNC_TASK", default="sync.tasks.pull_agency")
+# Queues whose length /metrics reports.
+OPS_CELERY_QUEUES = env.list("OPS_CELERY_QUEUES", default=["celery"])
+# The TOTP key is never shown in admin (staff enrol with manage.py enroll_staff_totp).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="GoCSM staff")
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "gocsm.ops_tasks"]
+CELERY_BEAT_SCHEDULE["ops-prune-audit-events"] = {
+    "task": "ops.prune_audit_events",
+    "schedule": 24 * 60 * 60,
+}
+# HSTS preload is an irreversible commitment for the whole domain and its subdomains, made by the
+# operator (SECURE_HSTS_PRELOAD=1) once every subdomain serves HTTPS; not wanting it yet is a
+# decision, not a defect, so `check --deploy` stays clean either way.
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+# Production must not be able to run with debug, a guessable key or dev tools. DEBUG on with a
+# public host name means someone deployed a development setting.
+if not EMBEDDED and (len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")):
+    raise ImproperlyConfigured("SECRET_KEY is too weak: use at least 50 random characters.")
+if DEBUG and not TESTING:
+    import ipaddress as _ipaddress
+
+    def _local_host(host: str) -> bool:
+        host = host.strip("[]").lstrip(".")
+        if host in {"localhost", "testserver"} or host.endswith((".localhost", ".local", ".test")):
+            return True
+        try:
+            addr = _ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return addr.is_loopback or addr.is_private
+
+    _public_hosts = [h for h in ALLOWED_HOSTS if h != "*" and not _local_host(h)]
+    if _public_hosts or "*" in ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "DEBUG is on while ALLOWED_HOSTS names a public host: DEBUG is only for local use."
+        )
 # Django 6.1 mailers; the SMTP options come from EMAIL_URL (smtp://user:pass@host:port, +tls).
 _email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
 MAILERS = {

@@ -1,0 +1,74 @@
+"""The Security page: an agency's owners and admins read their own audit trail (last 90 days)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.models import AuditEvent, GHLUser
+from gocsm.errors import error_response
+
+WINDOW_DAYS = 90
+PAGE_SIZE = 50
+
+# Plain-language names for the events an agency sees; anything else shows its code.
+ACTION_LABELS = {
+    "sso.sign_in": "Signed in",
+    "sso.sign_in_failed": "Failed sign-in",
+    "sso.logout": "Signed out",
+    "app.installed": "App installed",
+    "app.uninstalled": "App uninstalled",
+    "token.refresh_failed": "GHL connection refresh failed",
+    "agency.needs_reauth": "GHL re-authorisation needed",
+    "billing.plan_changed": "Plan changed",
+    "billing.status_changed": "Billing status changed",
+    "admin.change": "Changed by GoCSM support",
+    "admin.resync": "Re-sync started by GoCSM support",
+}
+
+
+def _actor_names(events, agency) -> dict[str, str]:
+    ids = {e.actor_id for e in events if e.actor_type == AuditEvent.ACTOR_GHL and e.actor_id}
+    if not ids:
+        return {}
+    people = GHLUser.objects.for_agency(agency).filter(ghl_id__in=ids).values_list("ghl_id", "name")
+    return dict(people)
+
+
+@require_GET
+def security(request):
+    user = request.ghl_user
+    if not user.is_owner_or_admin:
+        return error_response(request, 403, "Only agency owners and admins can see this page.")
+    since = timezone.now() - timedelta(days=WINDOW_DAYS)
+    events = AuditEvent.objects.filter(agency=request.agency, at__gte=since).order_by("-at", "-pk")
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    names = _actor_names(page.object_list, request.agency)
+    rows = []
+    for e in page.object_list:
+        if e.actor_type == AuditEvent.ACTOR_STAFF:
+            actor = "GoCSM staff"
+        elif e.actor_type == AuditEvent.ACTOR_GHL:
+            actor = names.get(e.actor_id) or e.actor_id or "Unknown user"
+        else:
+            actor = "GoCSM"
+        rows.append(
+            {
+                "at": e.at,
+                "action": ACTION_LABELS.get(e.action, e.action),
+                "actor": actor,
+                "outcome": e.outcome,
+                # Staff addresses are ours to keep private; the agency's own people's are theirs.
+                "ip": e.ip if e.actor_type == AuditEvent.ACTOR_GHL else "",
+                "request_id": e.request_id,
+            }
+        )
+    return render(
+        request,
+        "accounts/security.html",
+        {"page": page, "rows": rows, "window_days": WINDOW_DAYS},
+    )
