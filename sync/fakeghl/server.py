@@ -201,6 +201,9 @@ class FakeGHL:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeGHL
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY, Nagle plus the client's
+    # delayed ACK adds ~40 ms to every keep-alive request.
+    disable_nagle_algorithm = True
     server_version = "FakeGHL/1.0"
 
     def log_message(self, format, *args):
