@@ -377,6 +377,8 @@ from celery.schedules import crontab as _crontab  # noqa: E402  (kept inside the
 SYNC_DAILY_PULL_HOUR_UTC = env.int("SYNC_DAILY_PULL_HOUR_UTC", default=3)
 # The per-agency pull lock expires this long after the run's last progress (dead workers).
 SYNC_PULL_LOCK_SECONDS = env.int("SYNC_PULL_LOCK_SECONDS", default=30 * 60)
+# The first counts pull of a sub-account backfills this many days (what GHL can date).
+SYNC_BACKFILL_DAYS = env.int("SYNC_BACKFILL_DAYS", default=90)
 SYNC_FRESHNESS_CHECK_MINUTES = env.int("SYNC_FRESHNESS_CHECK_MINUTES", default=15)
 SYNC_ERROR_RATE_THRESHOLD = env.float("SYNC_ERROR_RATE_THRESHOLD", default=0.2)
 SYNC_ERROR_RATE_WINDOW_HOURS = env.int("SYNC_ERROR_RATE_WINDOW_HOURS", default=6)

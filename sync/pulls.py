@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone as dj_tz
 
@@ -33,7 +34,7 @@ from sync.usersync import sync_users, users_by_location
 
 logger = logging.getLogger(__name__)
 
-BACKFILL_DAYS = 90
+BACKFILL_DAYS = 90  # the default of settings.SYNC_BACKFILL_DAYS
 # Appointments are listed by start time; one booked on day D that starts more than this long
 # after D is missed by the day-D count (GHL offers no "booked between" filter).
 APPOINTMENT_LOOKAHEAD_DAYS = 31
@@ -203,7 +204,7 @@ def counts_days(agency: Agency, location_ghl_id: str, today: date) -> list[date]
     state = (
         LocationPullState.objects.for_agency(agency).filter(location_ghl_id=location_ghl_id).first()
     )
-    earliest = today - timedelta(days=BACKFILL_DAYS - 1)
+    earliest = today - timedelta(days=max(1, settings.SYNC_BACKFILL_DAYS) - 1)
     start = earliest
     if state is not None and state.counts_through is not None:
         start = max(earliest, min(state.counts_through, today))
