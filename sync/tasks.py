@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Retry, SoftTimeLimitExceeded
 from redis.exceptions import RedisError
 
 from accounts.models import Agency
@@ -98,12 +98,19 @@ def pull_agency(self, agency_id: int, reason: str = "", kind: str | None = None)
     for location_ghl_id in result.location_ids:
         try:
             pull_location.delay(run.pk, agency.pk, location_ghl_id, kind == KIND_COUNTS)
-        except Exception:
-            # An inline (eager) task that gave up, or a broker hiccup: the location reports
-            # itself failed so the run still closes, and the next run catches up.
-            logger.exception("location task did not run agency=%s", agency.pk)
+        except Exception as exc:
+            # Inline (eager) tasks cannot retry later, and a broker hiccup loses the message: the
+            # sub-account reports failed, with why, so the run closes and the next run catches up.
+            cause = _cause(exc)
+            logger.warning(
+                "location task did not complete agency=%s error=%s", agency.pk, type(cause).__name__
+            )
             runs.record_location(
-                run.pk, agency.pk, location_ghl_id, status="failed", stop_reason=runs.STOP_ERROR
+                run.pk,
+                agency.pk,
+                location_ghl_id,
+                status="failed",
+                stop_reason=runs.stop_reason_for(cause),
             )
     return "started"
 
@@ -140,6 +147,13 @@ def pull_location(self, run_id: int, agency_id: int, location_ghl_id: str, count
         raise  # autoretry with backoff
     runs.record_location(run_id, agency_id, location_ghl_id, status="ok", result=result)
     return "ok"
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The error behind an eager Retry (Celery keeps only a simplified copy in Retry.exc)."""
+    if isinstance(exc, Retry):
+        return exc.__context__ or exc.exc or exc
+    return exc
 
 
 def _failed(run_id: int, agency: Agency, location_ghl_id: str, exc: BaseException) -> str:
