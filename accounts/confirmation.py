@@ -1,24 +1,91 @@
 """Confirming an SSO identity against GHL's own user record.
 
-The SSO payload is encrypted but not signed, so it should never be trusted alone (DESIGN.md §3).
-Issue 5 (the pulls) replaces confirm_user_with_ghl with a call to `GET /users/{userId}` through
-the sync client, returning the role and sub-accounts GHL reports. Until then it returns the
-payload's own claims unchanged.
+The SSO payload is encrypted but not signed (DESIGN.md §3), so it never decides alone. The user
+must be in the agency's GHL user list, which the pulls keep in step (sync/usersync.py). A user not
+in the list yet (added in GHL since the last pull) is fetched once with `GET /users/{userId}` and
+the agency's token, and stored. Role, agency and allowed sub-accounts then come from GHL's record;
+the payload contributes only which sub-account is open, and only if GHL lets the user see it.
+
+Any doubt (unknown or deleted user, GHL unreachable, no usable grant) raises UserNotConfirmed,
+which the SSO view answers with its generic 403. Unknown ids are remembered briefly, so a stream
+of made-up payloads cannot spend the agency's GHL budget.
 """
 
 from __future__ import annotations
 
-from accounts.models import Agency
+import dataclasses
+import hashlib
+import logging
+
+from django.core.cache import cache
+
+from accounts.models import Agency, GHLUser
 from accounts.sso import SSOIdentity
+from gocsm.agencykeys import agency_cache_key
+
+logger = logging.getLogger(__name__)
+UNKNOWN_USER_CACHE_SECONDS = 300
 
 
 class UserNotConfirmed(Exception):
     """GHL does not know this user for this agency (or says they are deleted)."""
 
 
-def confirm_user_with_ghl(agency: Agency, identity: SSOIdentity) -> SSOIdentity:
-    """The claims to sign `identity` in with, as confirmed by GHL.
+def _unknown_key(agency: Agency, user_id: str) -> str:
+    digest = hashlib.sha256(user_id.encode()).hexdigest()[:32]
+    return agency_cache_key(agency.pk, "sso-unknown-user", digest)
 
-    Raises UserNotConfirmed when GHL disagrees. For now: the identity's own claims (issue 5).
+
+def _fetch_from_ghl(agency: Agency, user_id: str) -> GHLUser:
+    from sync.credentials import client_for_agency
+    from sync.ghl.errors import GHLError, NotFound, NotPermitted
+    from sync.usersync import upsert_user
+
+    if cache.get(_unknown_key(agency, user_id)):
+        raise UserNotConfirmed("recently unknown to GHL")
+    try:
+        record = client_for_agency(agency).get_user(user_id)
+    except (NotFound, NotPermitted) as exc:
+        cache.set(_unknown_key(agency, user_id), 1, timeout=UNKNOWN_USER_CACHE_SECONDS)
+        raise UserNotConfirmed("unknown to GHL") from exc
+    except GHLError as exc:
+        logger.warning("sso confirmation: GHL unavailable agency=%s", agency.pk)
+        raise UserNotConfirmed("GHL unavailable") from exc
+    if record.id != user_id:
+        raise UserNotConfirmed("GHL answered for another user")
+    return upsert_user(agency, record)
+
+
+def confirm_user_with_ghl(agency: Agency, identity: SSOIdentity) -> SSOIdentity:
+    """The claims to sign `identity` in with, as GHL's record for the user states them.
+
+    Raises UserNotConfirmed when GHL does not know the user in this agency, or when a
+    sub-account user opens a sub-account GHL does not give them.
     """
-    return identity
+    user = (
+        GHLUser.objects.for_agency(agency)
+        .filter(ghl_id=identity.user_id, confirmed_by_ghl_at__isnull=False)
+        .first()
+    )
+    if user is None:
+        user = _fetch_from_ghl(agency, identity.user_id)
+    if user.deleted:
+        raise UserNotConfirmed("deleted in GHL")
+    agency_level = user.ghl_type == "agency"
+    active = identity.active_location
+    if not agency_level and active not in (user.location_ids or []):
+        # A sub-account user sees only sub-accounts GHL assigns to them.
+        raise UserNotConfirmed("sub-account not assigned to this user")
+    owner = agency_level and user.role == GHLUser.ROLE_OWNER
+    if agency_level and identity.is_agency_owner and user.ghl_role == "admin":
+        # Ownership is not in GHL's user record: an unrestricted agency admin may claim it.
+        owner = owner or not user.restrict_sub_account
+    return dataclasses.replace(
+        identity,
+        role=user.ghl_role or "user",
+        type="agency" if agency_level else "location",
+        active_location=active,
+        user_name=user.name or identity.user_name,
+        email=user.email or identity.email,
+        is_agency_owner=owner,
+    )

@@ -371,6 +371,36 @@ GHL_OAUTH_STATE_MAX_AGE_SECONDS = env.int("GHL_OAUTH_STATE_MAX_AGE_SECONDS", def
 GHL_WEBHOOK_MAX_BYTES = env.int("GHL_WEBHOOK_MAX_BYTES", default=64 * 1024)
 GHL_WEBHOOK_TOLERANCE_SECONDS = env.int("GHL_WEBHOOK_TOLERANCE_SECONDS", default=300)
 
+from celery.schedules import crontab as _crontab  # noqa: E402  (kept inside the sync section)
+
+# Scheduled pulls (sync/tasks.py). SYNC_INTERVAL_MINUTES (Celery section) paces the metadata pull.
+SYNC_DAILY_PULL_HOUR_UTC = env.int("SYNC_DAILY_PULL_HOUR_UTC", default=3)
+# The per-agency pull lock expires this long after the run's last progress (dead workers).
+SYNC_PULL_LOCK_SECONDS = env.int("SYNC_PULL_LOCK_SECONDS", default=30 * 60)
+# The first counts pull of a sub-account backfills this many days (what GHL can date).
+SYNC_BACKFILL_DAYS = env.int("SYNC_BACKFILL_DAYS", default=90)
+SYNC_FRESHNESS_CHECK_MINUTES = env.int("SYNC_FRESHNESS_CHECK_MINUTES", default=15)
+SYNC_ERROR_RATE_THRESHOLD = env.float("SYNC_ERROR_RATE_THRESHOLD", default=0.2)
+SYNC_ERROR_RATE_WINDOW_HOURS = env.int("SYNC_ERROR_RATE_WINDOW_HOURS", default=6)
+SYNC_ERROR_RATE_MIN_SAMPLES = env.int("SYNC_ERROR_RATE_MIN_SAMPLES", default=5)
+CELERY_BEAT_SCHEDULE[f"every-{SYNC_INTERVAL_MINUTES}-min-pull-metadata-for-every-agency"] = {
+    "task": "sync.tasks.pull_all_agencies",
+    "schedule": SYNC_INTERVAL_MINUTES * 60,
+    "kwargs": {"kind": "metadata"},
+    # A start that waited past the next one is superseded by it.
+    "options": {"expires": SYNC_INTERVAL_MINUTES * 60},
+}
+CELERY_BEAT_SCHEDULE["daily-pull-counts-by-day-for-every-agency"] = {
+    "task": "sync.tasks.pull_all_agencies",
+    "schedule": _crontab(minute=45, hour=SYNC_DAILY_PULL_HOUR_UTC),
+    "kwargs": {"kind": "counts"},
+}
+CELERY_BEAT_SCHEDULE[f"every-{SYNC_FRESHNESS_CHECK_MINUTES}-min-check-pull-freshness"] = {
+    "task": "sync.tasks.check_pull_freshness",
+    "schedule": SYNC_FRESHNESS_CHECK_MINUTES * 60,
+    "options": {"expires": SYNC_FRESHNESS_CHECK_MINUTES * 60},
+}
+
 # Activity beacons from the Custom JS tracker (sync/activity*.py, issue 5 §2). Counters live in
 # Redis (ACTIVITY_REDIS_URL, default REDIS_URL; in-process memory only in embedded mode) and a beat
 # task writes their absolute totals to the analytics database.

@@ -83,6 +83,13 @@ class SyncRun(TenantModel):
     rows_written = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
     detail = models.JSONField(default=dict, blank=True)
+    # Fan-out progress: the run closes when every sub-account task has reported once.
+    locations_total = models.PositiveIntegerField(default=0)
+    locations_done = models.PositiveIntegerField(default=0)
+    locations_failed = models.PositiveIntegerField(default=0)
+    # Days (agency timezone) whose facts this run wrote; the analytics recompute covers them.
+    first_day = models.DateField(null=True, blank=True)
+    last_day = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at"]
@@ -108,3 +115,49 @@ class WebhookReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.webhook_id}"
+
+
+class SyncRunLocation(TenantModel):
+    """One sub-account's part of a run. Unique per (run, sub-account), so a task that runs again
+    after a crash reports once and the run's counters never count it twice."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="locations")
+    location_ghl_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=16)  # ok | failed | skipped
+    stop_reason = models.CharField(max_length=64, blank=True)
+    requests_made = models.PositiveIntegerField(default=0)
+    rows_written = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(default=dj_tz.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "location_ghl_id"], name="syncrunloc_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location_ghl_id} in run {self.run_id}: {self.status}"
+
+
+class LocationPullState(TenantModel):
+    """How far each sub-account's daily counts are complete, so the next pull catches up.
+
+    `counts_through` is the last day (agency timezone) whose counts were pulled; the next counts
+    pull starts there (that day may have been partial) and runs to today. Empty: never pulled,
+    so the first pull backfills what GHL can date.
+    """
+
+    location_ghl_id = models.CharField(max_length=64)
+    counts_through = models.DateField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_stop_reason = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "location_ghl_id"], name="locpullstate_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location_ghl_id}: counts through {self.counts_through}"

@@ -212,6 +212,9 @@ class FakeGHL:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeGHL
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY, Nagle plus the client's
+    # delayed ACK adds ~40 ms to every keep-alive request.
+    disable_nagle_algorithm = True
     server_version = "FakeGHL/1.0"
 
     def setup(self):
@@ -254,11 +257,20 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(data)
         self._status = status
+        # Log the request before the client can read the answer: the client's next request may
+        # arrive on another server thread, and tests read the log in the order GHL saw calls.
+        self._log_request()
+        self.wfile.write(data)
+
+    def _log_request(self) -> None:
+        record = getattr(self, "_record", None)
+        if record is not None:
+            record.status = self._status
+            self.fake.state.record(record)
+            self._record = None
 
     def _dispatch(self, method: str) -> None:
-        fake = self.fake
         parts = urlsplit(self.path)
         path = parts.path
         query_lists = parse_qs(parts.query, keep_blank_values=True)
@@ -269,14 +281,13 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/_fake/"):
             self._admin(method, path, body)
             return
-        record = RecordedRequest(method, path, query_lists, dict(self.headers.items()), body)
+        self._record = RecordedRequest(method, path, query_lists, dict(self.headers.items()), body)
         try:
             self._serve(method, path, query, body)
         except (BrokenPipeError, ConnectionResetError):
             pass
         finally:
-            record.status = self._status
-            fake.state.record(record)
+            self._log_request()  # no-op when _send already logged it
 
     def _serve(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
         fake, state = self.fake, self.fake.state

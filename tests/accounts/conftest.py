@@ -81,3 +81,25 @@ def all_logs(caplog):
 
 def logged_text(caplog) -> str:
     return "\n".join(f"{r.getMessage()} {r.__dict__!r} {r.exc_text or ''}" for r in caplog.records)
+
+
+@pytest.fixture(autouse=True)
+def people_are_synced_from_ghl():
+    """People made by these tests (make_user, personas) stand for GHL users the pulls have
+    synced, so SSO can confirm them. Users no test made are unknown to GHL (no grant to ask
+    with) and are refused, as in production; tests/pulls/test_sso_confirmation.py covers the
+    fetch from GHL's users API."""
+    from django.db.models.signals import pre_save
+    from django.utils import timezone
+
+    from accounts.models import GHLUser
+
+    def mark(sender, instance, **kwargs):
+        if instance.confirmed_by_ghl_at is None:
+            instance.confirmed_by_ghl_at = timezone.now()
+            if not instance.ghl_type:
+                instance.ghl_type = "account" if instance.role == "location" else "agency"
+
+    pre_save.connect(mark, sender=GHLUser, dispatch_uid="tests-synced-people")
+    yield
+    pre_save.disconnect(sender=GHLUser, dispatch_uid="tests-synced-people")

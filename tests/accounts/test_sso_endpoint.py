@@ -56,67 +56,114 @@ def test_session_holds_only_identity_timestamps_and_csrf(personas, payload_for, 
     assert payload not in repr(data)
 
 
-def test_sign_in_upserts_the_user_from_the_payload(make_agency, payload_for, sso_post):
+def test_user_unknown_to_ghl_gets_the_generic_403_and_nothing_is_stored(
+    make_agency, payload_for, sso_post
+):
+    # The payload is encrypted, not signed: a user GHL's list does not hold (and that GHL cannot
+    # be asked about) is refused. tests/pulls/test_sso_confirmation.py covers asking GHL.
     agency = make_agency(company_id="Kd9Fh2JsLq7Wm4Xp1Zr8")
     payload = payload_for(
         userId="Uq8RkP2mZt4LxW7nVb3C",
         companyId="Kd9Fh2JsLq7Wm4Xp1Zr8",
         role="admin",
         type="agency",
-        userName="Dana Whitfield",
+        isAgencyOwner=True,
+    )
+    response = sso_post(payload)
+    assert response.status_code == 403
+    assert not GHLUser.objects.for_agency(agency).exists()
+
+
+def test_sign_in_takes_name_and_email_from_the_synced_record(
+    make_agency, make_user, payload_for, sso_post
+):
+    agency = make_agency()
+    user = make_user(
+        agency,
+        name="Dana Whitfield",
         email="dana@brightpath.example",
+        role="admin",
+        ghl_role="admin",
+    )
+    payload = payload_for(
+        userId=user.ghl_id,
+        companyId=agency.company_id,
+        role="admin",
+        type="agency",
+        userName="Someone Else",
+        email="evil@example.com",
     )
     assert sso_post(payload).status_code == 200
-    user = GHLUser.objects.for_agency(agency).get(ghl_id="Uq8RkP2mZt4LxW7nVb3C")
+    user.refresh_from_db()
     assert (user.name, user.email, user.role) == (
         "Dana Whitfield",
         "dana@brightpath.example",
         "admin",
     )
     assert user.last_sign_in_at is not None
-    assert (
-        sso_post(
-            payload_for(userId=user.ghl_id, companyId=agency.company_id, userName="Dana W")
-        ).status_code
-        == 200
-    )
-    user.refresh_from_db()
-    assert user.name == "Dana W"
-    assert user.email == "dana@brightpath.example"  # an omitted field keeps what we knew
-    assert user.role == "user"
     assert GHLUser.objects.for_agency(agency).count() == 1
 
 
 @pytest.mark.parametrize(
-    ("claims", "role"),
+    ("record", "claims", "role"),
     [
-        ({"isAgencyOwner": True, "role": "admin", "type": "agency"}, "owner"),
-        ({"role": "admin", "type": "agency"}, "admin"),
-        ({"role": "user", "type": "agency"}, "user"),
+        # GHL says agency admin, unrestricted: the payload may claim ownership.
+        ({"ghl_role": "admin"}, {"isAgencyOwner": True, "role": "admin"}, "owner"),
+        ({"ghl_role": "admin"}, {"role": "admin"}, "admin"),
+        # GHL says agency user: claiming admin or owner changes nothing.
+        ({"ghl_role": "user"}, {"isAgencyOwner": True, "role": "admin"}, "user"),
+        # GHL says restricted admin: no ownership, so the restriction stands.
         (
-            {"role": "admin", "type": "location", "activeLocation": "Lt2Yg6Uh0Ij4Ok8Pl1Mn"},
-            "location",
+            {
+                "ghl_role": "admin",
+                "restrict_sub_account": True,
+                "location_ids": ["Lt2Yg6Uh0Ij4Ok8Pl1Mn"],
+            },
+            {"isAgencyOwner": True, "role": "admin"},
+            "admin",
         ),
+        # GHL says sub-account user: an agency-context payload does not promote them.
         (
-            {"role": "admin", "type": "location", "activeLocation": "Lt2", "isAgencyOwner": True},
+            {
+                "ghl_type": "account",
+                "ghl_role": "admin",
+                "role": "location",
+                "location_ids": ["Lt2Yg6Uh0Ij4Ok8Pl1Mn"],
+            },
+            {
+                "isAgencyOwner": True,
+                "role": "admin",
+                "type": "agency",
+                "activeLocation": "Lt2Yg6Uh0Ij4Ok8Pl1Mn",
+            },
             "location",
         ),
     ],
 )
-def test_roles_come_from_the_payload(make_agency, payload_for, sso_post, client, claims, role):
+def test_roles_come_from_ghls_record_not_the_payload(
+    make_agency, make_user, payload_for, sso_post, client, record, claims, role
+):
     agency = make_agency()
-    assert (
-        sso_post(payload_for(userId="U1role", companyId=agency.company_id, **claims)).status_code
-        == 200
+    user = make_user(agency, ghl_id="U1role", **{"ghl_type": "agency", **record})
+    payload = payload_for(
+        userId=user.ghl_id, companyId=agency.company_id, **{"type": "agency", **claims}
     )
+    assert sso_post(payload).status_code == 200
     assert GHLUser.objects.for_agency(agency).get(ghl_id="U1role").role == role
     assert stored_session(client)[SESSION_ROLE] == role
 
 
 def test_location_user_is_restricted_to_the_active_location(
-    make_agency, payload_for, sso_post, client
+    make_agency, make_user, payload_for, sso_post, client
 ):
     agency = make_agency()
+    make_user(
+        agency,
+        ghl_id="U1loc",
+        role="location",
+        ghl_type="account",
+        location_ids=["Lt2Yg6Uh0Ij4Ok8Pl1Mn", "Nw8Qe2Rt6Yu0Io4Pa9Sd"],
+    )
     payload = payload_for(
         userId="U1loc",
         companyId=agency.company_id,
@@ -128,6 +175,27 @@ def test_location_user_is_restricted_to_the_active_location(
     assert stored_session(client)[SESSION_LOCATIONS] == ["Lt2Yg6Uh0Ij4Ok8Pl1Mn"]
     me = client.get("/auth/me/", HTTP_ACCEPT="application/json").json()
     assert me["locations"] == ["Lt2Yg6Uh0Ij4Ok8Pl1Mn"]
+
+
+def test_location_user_opening_a_sub_account_ghl_does_not_give_them_is_refused(
+    make_agency, make_user, payload_for, sso_post
+):
+    agency = make_agency()
+    make_user(
+        agency,
+        ghl_id="U1loc",
+        role="location",
+        ghl_type="account",
+        location_ids=["Lt2Yg6Uh0Ij4Ok8Pl1Mn"],
+    )
+    payload = payload_for(
+        userId="U1loc",
+        companyId=agency.company_id,
+        role="user",
+        type="location",
+        activeLocation="Nw8Qe2Rt6Yu0Io4Pa9Sd",
+    )
+    assert sso_post(payload).status_code == 403
 
 
 def test_location_user_without_active_location_is_refused(make_agency, payload_for, sso_post):
