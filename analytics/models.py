@@ -214,6 +214,9 @@ class HealthScore(TenantFactModel):
     components = models.JSONField(default=dict)
     # {component: points it added to the score}; null components are absent
     contributions = models.JSONField(default=dict)
+    # Adoption-breadth features that were known / in use that day, as bits of ADOPTION_BITS.
+    adoption_known = models.SmallIntegerField(db_default=0)
+    adoption_used = models.SmallIntegerField(db_default=0)
 
     class Meta:
         constraints = [
@@ -222,6 +225,17 @@ class HealthScore(TenantFactModel):
             )
         ]
         indexes = [models.Index(fields=["agency_id", "day"], name="score_agency_day")]
+
+
+ADOPTION_FEATURES = (
+    "workflows",
+    "calendars",
+    "products",
+    "conversations",
+    "payments",
+    "reputation",
+)
+ADOPTION_BITS = {name: 1 << k for k, name in enumerate(ADOPTION_FEATURES)}
 
 
 class RiskFlag(TenantFactModel):
@@ -263,3 +277,73 @@ class Alert(TenantFactModel):
             )
         ]
         indexes = [models.Index(fields=["agency_id", "day"], name="alert_agency_day")]
+
+
+class LocationState(TenantFactModel):
+    """Where one sub-account stands on the agency's latest scored day: what the overview, at-risk,
+    adoption and login pages list, precomputed by analytics.current_state after each recompute
+    so a page reads one indexed slice instead of a year of facts."""
+
+    location_ghl_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200, blank=True)
+    day = models.DateField()
+    # Plan limit order: 1 = analysed first (highest MRR, then name).
+    analysis_rank = models.IntegerField()
+    score = models.SmallIntegerField(null=True)
+    band = models.CharField(max_length=16, blank=True)
+    change = models.SmallIntegerField(null=True)
+    spark = models.JSONField(default=list)
+    mrr_cents = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="USD")
+    risk_weight = models.FloatField(default=0)
+    mrr_at_risk = models.BigIntegerField(default=0)
+    # ",code,code," so a filter is a plain LIKE on any database.
+    flag_codes = models.CharField(max_length=300, blank=True)
+    flags = models.JSONField(default=list)
+    top_reason = models.CharField(max_length=100, blank=True)
+    last_activity = models.DateField(null=True)
+    adoption_known = models.SmallIntegerField(default=0)
+    adoption_used = models.SmallIntegerField(default=0)
+    active_users = models.IntegerField(default=0)
+    staff_users = models.IntegerField(default=0)
+    sessions = models.IntegerField(default=0)
+    minutes = models.IntegerField(default=0)
+    tier_heavy = models.IntegerField(default=0)
+    tier_regular = models.IntegerField(default=0)
+    tier_casual = models.IntegerField(default=0)
+    tier_ghosting = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_id", "location_ghl_id"], name="state_one_per_location"
+            )
+        ]
+        indexes = [models.Index(fields=["agency_id", "analysis_rank"], name="state_agency_rank")]
+
+
+class PortfolioState(TenantFactModel):
+    """The agency-wide figures of the same day for the whole portfolio (people counted once
+    across sub-accounts), and the revenue series: read when a page shows every sub-account."""
+
+    day = models.DateField()
+    # Sub-accounts with a LocationState row (the plan limit's "N of M").
+    locations = models.IntegerField(default=0)
+    # The plan limit these figures were computed under (None: every sub-account analysed).
+    limit_applied = models.IntegerField(null=True)
+    active_users = models.IntegerField(default=0)
+    active_users_before = models.IntegerField(default=0)
+    sessions = models.IntegerField(default=0)
+    sessions_before = models.IntegerField(default=0)
+    # [[iso day, {band: count}], ...] for 12 weeks on the same weekday
+    band_trend = models.JSONField(default=list)
+    # {currency: {iso day: counted MRR cents}} for the last 365 days
+    mrr_daily = models.JSONField(default=dict)
+    # analytics.revenue.MonthMovement fields per month and currency
+    movements = models.JSONField(default=list)
+    refreshed_at = models.DateTimeField(default=dj_tz.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency_id"], name="portfoliostate_one_per_agency")
+        ]

@@ -22,6 +22,7 @@ from analytics.models import (
 )
 from analytics.revenue import counted_mrr
 from analytics.views.common import choice, csv_response, handles_bad_params, wants_csv
+from analytics.views.overview import _plan_notice
 
 HISTORY_DAYS = (30, 90, 180, 365)
 
@@ -32,13 +33,19 @@ def location_detail(request, ghl_id: str):
     days = int(choice(request, "days", [str(d) for d in HISTORY_DAYS], "90"))
     csv_out = wants_csv(request)
     agency = request.agency
-    day = portfolio.as_of(agency)
+    scope = portfolio.scope_for(request)
+    # Outside the plan's analysed sub-accounts the page keeps the facts (activity, users,
+    # counts, subscription) and hides the analysis (score, components, flags) behind a notice.
+    analysed = scope.analysed(location.ghl_id)
+    day = scope.day
     first = day - timedelta(days=days - 1)
     history = list(
         HealthScore.objects.for_agency(agency.pk)
         .filter(location_ghl_id=location.ghl_id, day__range=(first, day))
         .order_by("day")
     )
+    if not analysed:
+        history = []
     if csv_out:
         return csv_response(
             f"score-history-{location.ghl_id}.csv",
@@ -143,6 +150,8 @@ def location_detail(request, ghl_id: str):
         "analytics/location.html",
         {
             "location": location,
+            "analysed": analysed,
+            **_plan_notice(scope),
             "day": day,
             "days": days,
             "history_days": HISTORY_DAYS,
