@@ -22,7 +22,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone as dj_tz
 
 from accounts.models import Location
-from analytics import risk, scores
+from analytics import charts, risk, scores
 from analytics.models import (
     AGENCY_SCOPE,
     ActivityRollup,
@@ -187,7 +187,7 @@ def _location_rows(agency_id: int, day: date) -> list[tuple]:
             r["score"],
             r["band"],
             r["change"],
-            json.dumps(r["spark"]),
+            charts.spark_points(r["spark"]),
             r["mrr_cents"],
             r["currency"],
             r["risk_weight"],
@@ -308,9 +308,23 @@ def refresh(agency_id: int) -> None:
             limit = None
         # rows are in rank order: the plan analyses the first `limit` of them.
         analysed = None if limit is None else [r[1] for r in rows[:limit]]
+        counted = rows if limit is None else rows[:limit]
+        bands: dict[str, int] = {}
+        mrr: dict[str, int] = {}
+        at_risk: dict[str, int] = {}
+        for r in counted:
+            band, cents, cur, risky = r[6], r[9], r[10], r[12]
+            bands[band] = bands.get(band, 0) + 1
+            if cents:
+                mrr[cur] = mrr.get(cur, 0) + cents
+            if risky:
+                at_risk[cur] = at_risk.get(cur, 0) + risky
         PortfolioState.objects.for_agency(agency_id).update_or_create(
             agency_id=agency_id,
             defaults={
+                "band_counts": bands,
+                "mrr_totals": dict(sorted(mrr.items())),
+                "risk_totals": dict(sorted(at_risk.items())),
                 **_portfolio_row(agency_id, day, analysed),
                 "locations": len(rows),
                 "limit_applied": limit,

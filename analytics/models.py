@@ -292,7 +292,8 @@ class LocationState(TenantFactModel):
     score = models.SmallIntegerField(null=True)
     band = models.CharField(max_length=16, blank=True)
     change = models.SmallIntegerField(null=True)
-    spark = models.JSONField(default=list)
+    # Sparkline polyline points of the last 30 scores (analytics.charts.spark_points).
+    spark = models.TextField(blank=True)
     mrr_cents = models.BigIntegerField(default=0)
     currency = models.CharField(max_length=3, default="USD")
     risk_weight = models.FloatField(default=0)
@@ -335,6 +336,10 @@ class PortfolioState(TenantFactModel):
     active_users_before = models.IntegerField(default=0)
     sessions = models.IntegerField(default=0)
     sessions_before = models.IntegerField(default=0)
+    # Sub-accounts per band ("" = no score), MRR and MRR at risk per currency, that day.
+    band_counts = models.JSONField(default=dict)
+    mrr_totals = models.JSONField(default=dict)
+    risk_totals = models.JSONField(default=dict)
     # [[iso day, {band: count}], ...] for 12 weeks on the same weekday
     band_trend = models.JSONField(default=list)
     # {currency: {iso day: counted MRR cents}} for the last 365 days

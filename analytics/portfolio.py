@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db.models import Count, Max, Q, Sum
+from django.urls import reverse
 
 from accounts.models import Location
 from analytics import current_state
@@ -145,12 +147,13 @@ def unscored_rows(scope: Scope, q: str = "") -> list[dict]:
     rows = [
         {
             "ghl_id": ghl_id,
+            "url": detail_url(ghl_id),
             "location_ghl_id": ghl_id,
             "name": name or ghl_id,
             "score": None,
             "band": "",
             "change": None,
-            "spark": [],
+            "spark": "",
             "mrr_cents": 0,
             "currency": "USD",
             "risk_weight": 0,
@@ -169,6 +172,9 @@ def unscored_rows(scope: Scope, q: str = "") -> list[dict]:
 
 def band_and_money(scope: Scope) -> tuple[dict[str, int], dict, dict]:
     """(sub-accounts per band ('' = no score), MRR per currency, MRR at risk per currency)."""
+    if scope.whole:
+        s = scope.state
+        return s.band_counts, s.mrr_totals, s.risk_totals
     bands: dict[str, int] = {}
     mrr: dict[str, int] = {}
     at_risk: dict[str, int] = {}
@@ -254,10 +260,25 @@ def names_of(scope: Scope, ghl_ids) -> dict[str, str]:
     )
 
 
+_URL_MARK = "__ghl_id__"
+
+
+def detail_url(ghl_id: str) -> str:
+    """The sub-account page's URL without a resolver pass per table row."""
+    global _DETAIL_BASE
+    if _DETAIL_BASE is None:
+        _DETAIL_BASE = reverse("analytics:location-detail", args=[_URL_MARK])
+    return _DETAIL_BASE.replace(_URL_MARK, quote(ghl_id, safe=""))
+
+
+_DETAIL_BASE: str | None = None
+
+
 def as_row(state: LocationState) -> dict:
     """A LocationState as the dict the templates and CSV exports use."""
     return {
         "ghl_id": state.location_ghl_id,
+        "url": detail_url(state.location_ghl_id),
         "name": state.name or state.location_ghl_id,
         "score": state.score,
         "band": state.band,

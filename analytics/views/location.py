@@ -71,6 +71,10 @@ def location_detail(request, ghl_id: str):
     index = {h.day: i for i, h in enumerate(history)}
     step = (chart["width"] - 12) / max(len(history) - 1, 1)
     marker_x = [{"x": round(6 + index[m.day] * step, 1), "m": m} for m in markers if m.day in index]
+    chart["markers"] = [
+        {"x": m["x"], "title": f"{m['m'].day}: weights changed by {m['m'].changed_by}"}
+        for m in marker_x
+    ]
     flags = list(
         RiskFlag.objects.for_agency(agency.pk)
         .filter(location_ghl_id=location.ghl_id, day=day)
@@ -160,6 +164,7 @@ def location_detail(request, ghl_id: str):
             "week_ago": week_ago,
             "explanation": explanation,
             "chart": chart,
+            "chart_svg": charts.line_svg(chart, "Score history"),
             "markers": marker_x,
             "flags": [(risk.FLAG_LABELS.get(f.code, f.code), f.evidence) for f in flags],
             "components": [

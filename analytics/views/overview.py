@@ -117,7 +117,7 @@ def overview(request):
         )
     page = paginate(shown, request)
     for r in page.object_list:
-        r["spark"] = charts.sparkline(r["spark"])
+        r["spark_svg"] = charts.spark_points_svg(r["spark"])
     by_band, mrr_totals, risk_totals = portfolio.band_and_money(scope)
     now, before = portfolio.activity_tiles(scope)
     trend = portfolio.band_trend(scope)
@@ -125,6 +125,7 @@ def overview(request):
     names = portfolio.names_of(scope, {a.location_ghl_id for a in alerts})
     for a in alerts:
         a.location_name = names.get(a.location_ghl_id, a.location_ghl_id)
+        a.url = portfolio.detail_url(a.location_ghl_id)
     context = {
         "day": day,
         "page": page,
@@ -141,8 +142,11 @@ def overview(request):
         "active_change": now["active_users"] - before["active_users"],
         "sessions_change": now["sessions"] - before["sessions"],
         "trend": trend,
-        "trend_chart": charts.stacked_bars(
-            [(d.isoformat(), c) for d, c in trend], list(reversed(scores.BANDS))
+        "trend_svg": charts.stacked_svg(
+            charts.stacked_bars(
+                [(d.isoformat(), c) for d, c in trend], list(reversed(scores.BANDS))
+            ),
+            "Band distribution per week",
         ),
         "alerts": alerts,
         "band_filters": [(b, scores.BAND_LABELS.get(b, "No score")) for b in BAND_FILTERS if b],

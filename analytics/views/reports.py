@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import Lower
 from django.shortcuts import render
+from django.utils.safestring import mark_safe
 
 from analytics import charts, current_state, portfolio
 from analytics.models import (
@@ -50,7 +51,21 @@ def _adoption_row(ghl_id, name, known, used) -> dict:
         None if not known & ADOPTION_BITS[f] else bool(used & ADOPTION_BITS[f])
         for f in ADOPTION_FEATURES
     ]
-    return {"ghl_id": ghl_id, "name": name or ghl_id, "cells": cells}
+    html = "".join(
+        '<td class="cell-unknown">?</td>'
+        if c is None
+        else '<td class="cell-yes">✓</td>'
+        if c
+        else '<td class="cell-no">✗</td>'
+        for c in cells
+    )
+    return {
+        "ghl_id": ghl_id,
+        "url": portfolio.detail_url(ghl_id),
+        "name": name or ghl_id,
+        "cells": cells,
+        "cells_html": mark_safe(html),  # noqa: S308 constant markup only
+    }
 
 
 @handles_bad_params
@@ -78,16 +93,24 @@ def adoption(request):
                 for r in (_adoption_row(*row) for row in qs)
             ],
         )
-    aggs = {}
-    for f in ADOPTION_FEATURES:
-        bit = ADOPTION_BITS[f]
-        aggs[f"k_{f}"] = Count("id", filter=Q(adoption_known__in=_with_bit(bit)))
-        aggs[f"u_{f}"] = Count("id", filter=Q(adoption_used__in=_with_bit(bit)))
-    totals = qs.order_by().aggregate(**aggs)
-    rates = []
-    for f in ADOPTION_FEATURES:
-        used, known = totals[f"u_{f}"], totals[f"k_{f}"]
-        rates.append((f, used, known, round(100 * used / known, 1) if known else None))
+    # One row per (known, used) mask pair: at most a few dozen whatever the portfolio size.
+    known_n = dict.fromkeys(ADOPTION_FEATURES, 0)
+    used_n = dict.fromkeys(ADOPTION_FEATURES, 0)
+    for known, used, n in (
+        qs.order_by()
+        .values("adoption_known", "adoption_used")
+        .annotate(n=Count("id"))
+        .values_list("adoption_known", "adoption_used", "n")
+    ):
+        for f in ADOPTION_FEATURES:
+            bit = ADOPTION_BITS[f]
+            if known & bit:
+                known_n[f] += n
+                used_n[f] += n if used & bit else 0
+    rates = [
+        (f, used_n[f], known_n[f], round(100 * used_n[f] / known_n[f], 1) if known_n[f] else None)
+        for f in ADOPTION_FEATURES
+    ]
     page = paginate(_Cells(qs), request)
     return render(
         request,
@@ -104,16 +127,12 @@ def adoption(request):
     )
 
 
-def _with_bit(bit: int) -> list[int]:
-    # The 64 masks having `bit`: an IN list works alike on every database (no bitwise SQL).
-    return [m for m in range(64) if m & bit]
-
-
 class _LoginRows(_Cells):
     def __getitem__(self, index):
         return [
             {
                 "ghl_id": s.location_ghl_id,
+                "url": portfolio.detail_url(s.location_ghl_id),
                 "name": s.name or s.location_ghl_id,
                 "active": s.active_users,
                 "staff": s.staff_users,
@@ -187,6 +206,7 @@ def logins(request):
             "sort": sort,
             "tiers": list(tiers.items()),
             "chart": charts.bars(series),
+            "chart_svg": charts.bars_svg(charts.bars(series), "Sessions per day"),
             "series": series,
             "minutes": list(minutes.items()),
             **_plan_notice(scope),
@@ -219,9 +239,11 @@ def revenue(request):
             )
             for k in range(days)
         ]
-        mrr_charts.append(
-            {"currency": cur, "chart": charts.line(series, lo=0), "latest": series[-1][1]}
+        chart = charts.line(series, lo=0)
+        svg = charts.line_svg(
+            chart, f"MRR per day in {cur}", stroke="#15803d", r=1.5, unit=cur, fmt="{:.2f}"
         )
+        mrr_charts.append({"currency": cur, "chart": chart, "svg": svg, "latest": series[-1][1]})
     months = [m for m in months if m.month >= first.replace(day=1)]
     if csv_out:
         return csv_response(
