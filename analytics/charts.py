@@ -104,11 +104,36 @@ def bars(rows: list[tuple[str, float]], width=600, height=160) -> dict:
 # allows. Every label goes through escape(); numbers are formatted here.
 
 
+AXIS = 14  # room under a chart for its first and last labels
+
+
 def _svg_open(chart: dict, css: str, aria: str) -> str:
     return (
-        f'<svg class="{css}" viewBox="0 0 {chart["width"]} {chart["height"]}" role="img" '
+        f'<svg class="{css}" viewBox="0 0 {chart["width"]} {chart["height"] + AXIS}" role="img" '
         f'aria-label="{escape(aria)}">'
     )
+
+
+def _x_labels(chart: dict, first: str, last: str) -> str:
+    y = chart["height"] + AXIS - 3
+    return (
+        f'<text class="axis" x="0" y="{y}">{escape(first)}</text>'
+        f'<text class="axis" x="{chart["width"]}" y="{y}" text-anchor="end">{escape(last)}</text>'
+    )
+
+
+def _y_grid(chart: dict, fmt: str) -> str:
+    """Faint lines at the bottom, middle and top of the value range, each labelled."""
+    pad, h = 6, chart["height"]
+    out = []
+    for frac in (0.0, 0.5, 1.0):
+        value = chart["lo"] + (chart["hi"] - chart["lo"]) * frac
+        y = round(pad + (h - 2 * pad) * (1 - frac), 1)
+        out.append(
+            f'<line class="grid" x1="0" x2="{chart["width"]}" y1="{y}" y2="{y}"/>'
+            f'<text class="axis" x="2" y="{max(y - 2, 9)}">{fmt.format(value)}</text>'
+        )
+    return "".join(out)
 
 
 def line_svg(
@@ -117,8 +142,11 @@ def line_svg(
     """A line chart with a dot per value whose <title> gives the day and the number."""
     if chart["empty"]:
         return ""
+    labels = [d.label for d in chart["dots"]]
     parts = [
         _svg_open(chart, "chart", aria),
+        _y_grid(chart, fmt),
+        _x_labels(chart, labels[0], labels[-1]),
         *(
             f'<line class="marker" x1="{m["x"]}" x2="{m["x"]}" y1="0" y2="{chart["height"]}" '
             f'stroke="#d97706" stroke-dasharray="4 3"><title>{escape(m["title"])}</title></line>'
@@ -152,6 +180,7 @@ def bars_svg(chart: dict, aria: str) -> str:
     if chart["empty"]:
         return ""
     parts = [_svg_open(chart, "chart", aria)]
+    parts.append(_x_labels(chart, chart["bars"][0]["label"], chart["bars"][-1]["label"]))
     parts.extend(
         f'<rect class="bar" x="{b["x"]}" y="{b["y"]}" width="{b["w"]}" height="{b["h"]}">'
         f"<title>{escape(b['label'])}: {b['value']:g}</title></rect>"
@@ -165,6 +194,7 @@ def stacked_svg(chart: dict, aria: str) -> str:
     if chart["empty"]:
         return ""
     parts = [_svg_open(chart, "chart", aria)]
+    parts.append(_x_labels(chart, chart["bars"][0]["label"], chart["bars"][-1]["label"]))
     for bar in chart["bars"]:
         parts.append("<g>")
         parts.extend(

@@ -121,6 +121,8 @@ def overview(request):
     by_band, mrr_totals, risk_totals = portfolio.band_and_money(scope)
     now, before = portfolio.activity_tiles(scope)
     trend = portfolio.band_trend(scope)
+    while trend and not any(trend[0][1].values()):
+        trend = trend[1:]  # weeks before the first score would draw as gaps
     alerts = portfolio.recent_alerts(scope, limit=10)
     names = portfolio.names_of(scope, {a.location_ghl_id for a in alerts})
     for a in alerts:

@@ -108,9 +108,9 @@ def test_owner_reads_the_overview_and_a_sub_account_inside_the_ghl_frame(owner, 
     for label in ("Thriving", "Healthy", "Steady", "At risk", "Total MRR", "MRR at risk"):
         assert label in tiles
     # The sub-account table lists the eight sub-accounts with a score each.
-    rows = frame.locator("table tbody tr")
+    rows = frame.locator("table.subaccounts tbody tr")
     assert rows.count() == 8
-    assert frame.locator("table tbody .band").count() == 8
+    assert frame.locator("table.subaccounts tbody .band").count() == 8
     assert frame.locator("svg.spark").count() == 8
     assert _fits(frame)
     page.screenshot(path=str(VAR / "analytics-overview.png"), full_page=True)
