@@ -119,6 +119,9 @@ AGENCY_SCOPE = ""
 class FactRollup(TenantFactModel):
     """Daily facts summed (flows) or maxed (levels) per sub-account or agency per period."""
 
+    # The composite indexes below all start with agency_id: a separate index on it alone would
+    # only slow the bulk writes of a recompute.
+    agency_id = models.BigIntegerField()
     location_ghl_id = models.CharField(max_length=64, blank=True)
     grain = models.CharField(max_length=8, choices=Grain.choices)
     period_start = models.DateField()
@@ -146,6 +149,9 @@ class FactRollup(TenantFactModel):
 class ActivityRollup(TenantFactModel):
     """Login activity per sub-account or agency per period (staff counted apart)."""
 
+    # The composite indexes below all start with agency_id: a separate index on it alone would
+    # only slow the bulk writes of a recompute.
+    agency_id = models.BigIntegerField()
     location_ghl_id = models.CharField(max_length=64, blank=True)
     grain = models.CharField(max_length=8, choices=Grain.choices)
     period_start = models.DateField()
@@ -206,6 +212,9 @@ class WeightChange(TenantFactModel):
 class HealthScore(TenantFactModel):
     """A sub-account's health score on one day, with each component and what it contributed."""
 
+    # The composite indexes below all start with agency_id: a separate index on it alone would
+    # only slow the bulk writes of a recompute.
+    agency_id = models.BigIntegerField()
     location_ghl_id = models.CharField(max_length=64)
     day = models.DateField()
     score = models.SmallIntegerField()
@@ -241,6 +250,9 @@ ADOPTION_BITS = {name: 1 << k for k, name in enumerate(ADOPTION_FEATURES)}
 class RiskFlag(TenantFactModel):
     """A churn-risk signal raised for a sub-account on a day, with the evidence behind it."""
 
+    # The composite indexes below all start with agency_id: a separate index on it alone would
+    # only slow the bulk writes of a recompute.
+    agency_id = models.BigIntegerField()
     location_ghl_id = models.CharField(max_length=64)
     day = models.DateField()
     code = models.CharField(max_length=32)
@@ -259,6 +271,9 @@ class RiskFlag(TenantFactModel):
 class Alert(TenantFactModel):
     """Something that changed for the worse: a band drop or a newly raised flag."""
 
+    # The composite indexes below all start with agency_id: a separate index on it alone would
+    # only slow the bulk writes of a recompute.
+    agency_id = models.BigIntegerField()
     KIND_BAND_DROP = "band_drop"
     KIND_NEW_FLAG = "new_flag"
 

@@ -82,13 +82,9 @@ def _band(score: int, bands: dict) -> str:
     return "at_risk"
 
 
-def _json(values: dict) -> str:
-    # json.dumps writes floats with repr() too; built by hand because it runs a million times.
-    return (
-        "{"
-        + ", ".join(f'"{k}": {"null" if v is None else repr(v)}' for k, v in values.items())
-        + "}"
-    )
+def _j(value: float | None) -> str:
+    """A component as JSON: rounded to 2 decimals, or null."""
+    return "null" if value is None else repr(round(value, 2))
 
 
 class LocationSeries:
@@ -270,39 +266,27 @@ def compute(
             total += w_grow
         band = None
         if total > 0:
-            parts = {}
+            parts = []
             if login is not None and w_login > 0:
-                parts["login_activity"] = w_login * login / total
+                parts.append(("login_activity", w_login * login / total))
             if adopt is not None and w_adopt > 0:
-                parts["adoption"] = w_adopt * adopt / total
+                parts.append(("adoption", w_adopt * adopt / total))
             if eng is not None and w_eng > 0:
-                parts["engagement"] = w_eng * eng / total
+                parts.append(("engagement", w_eng * eng / total))
             if rev is not None and w_rev > 0:
-                parts["revenue"] = w_rev * rev / total
+                parts.append(("revenue", w_rev * rev / total))
             if grow is not None and w_grow > 0:
-                parts["growth"] = w_grow * grow / total
-            score = _round_score(sum(parts.values()))
+                parts.append(("growth", w_grow * grow / total))
+            score = _round_score(sum(p for _c, p in parts))
             band = _band(score, bands)
-            comps = {
-                "login_activity": None if login is None else round(login, 2),
-                "adoption": None if adopt is None else round(adopt, 2),
-                "engagement": None if eng is None else round(eng, 2),
-                "revenue": None if rev is None else round(rev, 2),
-                "growth": None if grow is None else round(grow, 2),
-            }
-            out_scores.append(
-                (
-                    agency_id,
-                    loc,
-                    day,
-                    score,
-                    band,
-                    _json(comps),
-                    _json({c: round(p, 2) for c, p in parts.items()}),
-                    kb,
-                    ub,
-                )
+            # json.dumps would write the same text (floats as repr); by hand, it runs a million
+            # times per year of a large agency.
+            components = (
+                f'{{"login_activity": {_j(login)}, "adoption": {_j(adopt)}, '
+                f'"engagement": {_j(eng)}, "revenue": {_j(rev)}, "growth": {_j(grow)}}}'
             )
+            contributions = "{" + ", ".join(f'"{c}": {round(p, 2)!r}' for c, p in parts) + "}"
+            out_scores.append((agency_id, loc, day, score, band, components, contributions, kb, ub))
             yesterday = band_at.get(i - 1)
             if yesterday and _BAND_RANK[band] < _BAND_RANK[yesterday]:
                 out_alerts.append(
