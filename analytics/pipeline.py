@@ -14,7 +14,8 @@ machine's cores. The two write disjoint tables, each in its own transaction, as 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db import connections, transaction
@@ -53,6 +54,8 @@ class Result:
     flags: int = 0
     alerts: int = 0
     rollup_rows: int = 0
+    # Wall seconds per phase (rollups overlap the others on PostgreSQL), for bench/rollup.py.
+    seconds: dict = field(default_factory=dict)
 
 
 def write_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -89,8 +92,10 @@ def _rollups_alongside(agency_id: int, first: date, last: date):
     box: dict = {}
 
     def run():
+        start = time.perf_counter()
         try:
             box["rows"] = recompute_rollups(agency_id, first, last)
+            box["seconds"] = time.perf_counter() - start
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
         finally:
@@ -104,6 +109,8 @@ def _rollups_alongside(agency_id: int, first: date, last: date):
         if "error" in box:
             raise box["error"]
         return box["rows"]
+
+    wait.box = box
 
     return wait
 
@@ -168,13 +175,17 @@ def refresh_agency_days(agency_id: int, first: date, last: date) -> Result:
     result = Result()
     if last < first:
         return result
+    clock = time.perf_counter
+    t0 = clock()
     wait_rollups = _rollups_alongside(agency_id, first, last)
     weights, bands = settings_for(agency_id)
     base = first - timedelta(days=LOOKBACK_DAYS)
     n = (last - base).days + 1
     start_i = (first - base).days
     days = score_series.day_list(base, n)
+    t = clock()
     fact_rows, act_rows, first_days, tracked_since = _read_history(agency_id, base, last)
+    result.seconds["read"] = clock() - t
     tracked_from = None if tracked_since is None else (tracked_since - base).days
 
     # Bands and flags just before the range, for band drops and "new flag" alerts at its start.
@@ -194,6 +205,7 @@ def refresh_agency_days(agency_id: int, first: date, last: date) -> Result:
         earlier_flags.setdefault(loc, set()).add(code)
 
     now = dj_tz.now()
+    t = clock()
     score_rows: list[tuple] = []
     flag_rows: list[tuple] = []
     alert_rows: list[tuple] = []
@@ -218,6 +230,8 @@ def refresh_agency_days(agency_id: int, first: date, last: date) -> Result:
             now,
         )
 
+    result.seconds["compute"] = clock() - t
+    t = clock()
     with transaction.atomic(using=DB):
         for model in (HealthScore, RiskFlag, Alert):
             model.objects.for_agency(agency_id).filter(day__range=(first, last)).delete()
@@ -247,6 +261,12 @@ def refresh_agency_days(agency_id: int, first: date, last: date) -> Result:
             alert_rows,
         )
     result.scores, result.flags, result.alerts = len(score_rows), len(flag_rows), len(alert_rows)
+    result.seconds["write"] = clock() - t
     result.rollup_rows = wait_rollups()
+    if getattr(wait_rollups, "box", {}).get("seconds") is not None:
+        result.seconds["rollups"] = wait_rollups.box["seconds"]
+    result.seconds["until_rollups_done"] = clock() - t0
+    t = clock()
     current_state.refresh(agency_id)
+    result.seconds["current_state"] = clock() - t
     return result

@@ -82,9 +82,38 @@ def _band(score: int, bands: dict) -> str:
     return "at_risk"
 
 
+_JSON_TEXT: dict = {None: "null"}
+
+
 def _j(value: float | None) -> str:
-    """A component as JSON: rounded to 2 decimals, or null."""
-    return "null" if value is None else repr(round(value, 2))
+    """A number as JSON rounded to 2 decimals (what json.dumps(round(v, 2)) writes), or null.
+    Remembered: the same values recur across days and sub-accounts."""
+    text = _JSON_TEXT.get(value)
+    if text is None:
+        if len(_JSON_TEXT) > 200_000:
+            _JSON_TEXT.clear()
+            _JSON_TEXT[None] = "null"
+        text = _JSON_TEXT[value] = repr(round(value, 2))
+    return text
+
+
+def _growth(cols: list[list], n: int) -> list:
+    """Component 5 for every day index (None before day W or with no metric at both ends)."""
+    changes = []
+    for col in cols:
+        ch = [None] * min(W, n)
+        ch.extend(
+            None
+            if a is None or b is None
+            else (-1.0 if (x := (a - b) / max(b, 1)) < -1.0 else 1.0 if x > 1.0 else x)
+            for a, b in zip(col[W:], col, strict=False)
+        )
+        changes.append(ch)
+    out = []
+    for known in zip(*changes, strict=True):
+        present = [c for c in known if c is not None]
+        out.append(50 + 50 * sum(present) / len(present) if present else None)
+    return out
 
 
 class LocationSeries:
@@ -162,7 +191,7 @@ def compute(
         lv["saas_plan_id"],
     )
     mrr_l, cur_l = lv["mrr_cents"], lv["mrr_currency"]
-    growth_l = [lv[f] for f in scores.GROWTH_METRICS]
+    growth_at = _growth([lv[f] for f in scores.GROWTH_METRICS], h.n)
     w_login = weights.get("login_activity", 0)
     w_adopt = weights.get("adoption", 0)
     w_eng = weights.get("engagement", 0)
@@ -170,25 +199,37 @@ def compute(
     w_grow = weights.get("growth", 0)
     band_at: dict[int, str] = dict(earlier_bands)
     first_idx, milestone = h.first_idx, h.milestone_idx
+    # Locals: attribute lookups inside the loop would cost as much as the arithmetic.
+    active_a = h.active
+    booked_a = h.booked
+    booked_prev_a = h.booked_prev
+    created_a = h.created
+    created_known_a = h.created_known
+    created_prev_a = h.created_prev
+    last_login_a = h.last_login
+    rep_a = h.rep
+    sess_a = h.sess
+    sess_prev_a = h.sess_prev
+    tier_sum_a = h.tier_sum
     for i in range(start_i, h.n):
         day = days[i]
         tracked = tracked_from is not None and tracked_from <= i
         then = i - W
         # 1. login activity
-        last = h.last_login[i]
+        last = last_login_a[i]
         r = None if last is None else i - last
         login = None
         if tracked:
-            a = h.active[i]
+            a = active_a[i]
             nn = max(users_total[i] or 0, a)
             if nn != 0:
                 recency = 0.0 if r is None else 100 * max(0, W - r) / W
-                tier = h.tier_sum[i] / nn
+                tier = tier_sum_a[i] / nn
                 login = 0.4 * (100 * a / nn) + 0.3 * recency + 0.3 * tier
         # 2. adoption breadth
-        booked = h.booked[i]
-        created = h.created[i]
-        created_known = h.created_known[i] > 0
+        booked = booked_a[i]
+        created = created_a[i]
+        created_known = created_known_a[i] > 0
         conv_total = conv_l[i]
         status = status_l[i]
         wp, ca, pt = wp_l[i], ca_l[i], pt_l[i]
@@ -214,12 +255,12 @@ def compute(
             ub |= 16 if status in _PAYING else 0
         if tracked:
             kb |= 32
-            ub |= 32 if h.rep[i] > 0 else 0
+            ub |= 32 if rep_a[i] > 0 else 0
         known, used = _BITS_SET[kb], _BITS_SET[ub]
         adopt = 100 * used / known if known else None
         # 3. engagement trend
-        v_now = h.sess[i] + created + booked
-        v_prev = h.sess_prev[i] + h.created_prev[i] + h.booked_prev[i]
+        v_now = sess_a[i] + created + booked
+        v_prev = sess_prev_a[i] + created_prev_a[i] + booked_prev_a[i]
         if first_idx is not None and first_idx <= then:
             if v_prev == 0:
                 eng = 100.0 if v_now > 0 else 0.0
@@ -242,16 +283,7 @@ def compute(
             else:
                 rev = float(base_pts)
         # 5. growth
-        grow = None
-        if then >= 0:
-            changes = []
-            for col in growth_l:
-                now_v, then_v = col[i], col[then]
-                if now_v is not None and then_v is not None:
-                    x = (now_v - then_v) / max(then_v, 1)
-                    changes.append(-1.0 if x < -1.0 else 1.0 if x > 1.0 else x)
-            if changes:
-                grow = 50 + 50 * sum(changes) / len(changes)
+        grow = growth_at[i]
         # combine (scores.combine, same order of operations)
         total = 0
         if login is not None and w_login > 0:
@@ -285,7 +317,7 @@ def compute(
                 f'{{"login_activity": {_j(login)}, "adoption": {_j(adopt)}, '
                 f'"engagement": {_j(eng)}, "revenue": {_j(rev)}, "growth": {_j(grow)}}}'
             )
-            contributions = "{" + ", ".join(f'"{c}": {round(p, 2)!r}' for c, p in parts) + "}"
+            contributions = "{" + ", ".join(f'"{c}": {_j(p)}' for c, p in parts) + "}"
             out_scores.append((agency_id, loc, day, score, band, components, contributions, kb, ub))
             yesterday = band_at.get(i - 1)
             if yesterday and _BAND_RANK[band] < _BAND_RANK[yesterday]:

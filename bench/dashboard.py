@@ -7,7 +7,7 @@ ratio (target <= 3x). Run after (or it runs) the data build of bench/rollup.py.
 import statistics
 import time
 
-from benchdata import LAST_DAY, N_LOCATIONS, build
+from benchdata import LAST_DAY, N_LOCATIONS, build, vacuum
 from django.conf import settings
 from django.http import HttpResponse
 from django.test import Client
@@ -29,6 +29,7 @@ def trivial(request):
 urlpatterns = [path("bench-trivial/", trivial), path("", include("gocsm.urls"))]
 
 agency = build()
+vacuum()
 state = PortfolioState.objects.for_agency(agency.pk).first()
 if state is None or state.day != LAST_DAY or state.locations != N_LOCATIONS:
     from datetime import timedelta
