@@ -274,24 +274,38 @@ def detail_url(ghl_id: str) -> str:
 _DETAIL_BASE: str | None = None
 
 
-def as_row(state: LocationState) -> dict:
-    """A LocationState as the dict the templates and CSV exports use."""
+ROW_FIELDS = (
+    "location_ghl_id",
+    "name",
+    "score",
+    "band",
+    "change",
+    "spark",
+    "mrr_cents",
+    "currency",
+    "risk_weight",
+    "mrr_at_risk",
+    "top_reason",
+    "last_activity",
+)
+
+
+def as_row(state: dict) -> dict:
+    """LocationState values (ROW_FIELDS, optionally "flags") as the dict templates and CSV
+    exports use. Plain values, not model instances: cheaper for a page of rows."""
+    loc = state["location_ghl_id"]
     return {
-        "ghl_id": state.location_ghl_id,
-        "url": detail_url(state.location_ghl_id),
-        "name": state.name or state.location_ghl_id,
-        "score": state.score,
-        "band": state.band,
-        "change": state.change,
-        "spark": state.spark,
-        "mrr_cents": state.mrr_cents,
-        "currency": state.currency,
-        "risk_weight": state.risk_weight,
-        "mrr_at_risk": state.mrr_at_risk,
-        "flags": [tuple(f) for f in state.flags],
-        "top_reason": state.top_reason,
-        "last_activity": state.last_activity,
+        **state,
+        "ghl_id": loc,
+        "url": detail_url(loc),
+        "name": state["name"] or loc,
+        "flags": [tuple(f) for f in state.get("flags", ())],
     }
+
+
+def state_rows(qs, with_flags: bool = False) -> list[dict]:
+    fields = (*ROW_FIELDS, "flags") if with_flags else ROW_FIELDS
+    return [as_row(v) for v in qs.values(*fields)]
 
 
 def at_risk_rows(scope: Scope, flag: str = "") -> list[dict]:
@@ -300,4 +314,4 @@ def at_risk_rows(scope: Scope, flag: str = "") -> list[dict]:
     if flag:
         qs = qs.filter(flag_codes__contains=f",{flag},")
     qs = qs.order_by("-mrr_at_risk", "-risk_weight", "name", "location_ghl_id")
-    return [as_row(s) for s in qs]
+    return state_rows(qs, with_flags=True)

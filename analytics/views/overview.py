@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from django.shortcuts import render
 
 from analytics import charts, portfolio, risk, scores
+from analytics.views import tablerows
 from analytics.views.common import (
     choice,
     csv_response,
@@ -57,8 +58,9 @@ def _filtered(qs, band, flag, q):
 class _Rows:
     """A LocationState queryset that the paginator slices in SQL and hands out as row dicts."""
 
-    def __init__(self, qs):
+    def __init__(self, qs, with_flags: bool = False):
         self.qs = qs
+        self.with_flags = with_flags
 
     def count(self) -> int:
         return self.qs.count()
@@ -67,7 +69,7 @@ class _Rows:
         return self.count()
 
     def __getitem__(self, index):
-        return [portfolio.as_row(s) for s in self.qs[index]]
+        return portfolio.state_rows(self.qs[index], self.with_flags)
 
 
 def _plan_notice(scope) -> dict:
@@ -132,6 +134,7 @@ def overview(request):
         "day": day,
         "page": page,
         "rows": page.object_list,
+        "rows_html": tablerows.overview(page.object_list),
         "sort": sort,
         "band": band,
         "flag": flag,
@@ -170,7 +173,7 @@ def at_risk(request):
         qs = qs.filter(flag_codes__contains=f",{flag},")
     qs = qs.order_by("-mrr_at_risk", "-risk_weight", Lower("name"), "location_ghl_id")
     if csv_out:
-        rows = [portfolio.as_row(s) for s in qs]
+        rows = portfolio.state_rows(qs, with_flags=True)
         return csv_response(
             "at-risk.csv",
             [
@@ -197,7 +200,7 @@ def at_risk(request):
                 for r in rows
             ],
         )
-    page = paginate(_Rows(qs), request)
+    page = paginate(_Rows(qs, with_flags=True), request)
     risk_totals = {
         cur: cents
         for cur, cents in qs.order_by("currency")
@@ -213,6 +216,7 @@ def at_risk(request):
             "day": day,
             "page": page,
             "rows": page.object_list,
+            "rows_html": tablerows.at_risk(page.object_list),
             "flag": flag,
             "flag_filters": [(f, risk.FLAG_LABELS[f]) for f in FLAG_FILTERS if f],
             "flag_weights": [(risk.FLAG_LABELS[c], w) for c, w in risk.FLAG_WEIGHTS.items()],

@@ -19,6 +19,7 @@ from analytics.models import (
     LocationDayFact,
 )
 from analytics.revenue import MonthMovement, month_end_mrr, movements
+from analytics.views import tablerows
 from analytics.views.common import (
     choice,
     csv_response,
@@ -119,6 +120,7 @@ def adoption(request):
             "day": scope.day,
             "page": page,
             "rows": page.object_list,
+            "rows_html": tablerows.adoption(page.object_list),
             "features": ADOPTION_FEATURES,
             "rates": rates,
             "q": q,
@@ -129,17 +131,18 @@ def adoption(request):
 
 class _LoginRows(_Cells):
     def __getitem__(self, index):
+        fields = ("location_ghl_id", "name", "active_users", "staff_users", "sessions", "minutes")
         return [
             {
-                "ghl_id": s.location_ghl_id,
-                "url": portfolio.detail_url(s.location_ghl_id),
-                "name": s.name or s.location_ghl_id,
-                "active": s.active_users,
-                "staff": s.staff_users,
-                "sessions": s.sessions,
-                "minutes": s.minutes,
+                "ghl_id": loc,
+                "url": portfolio.detail_url(loc),
+                "name": name or loc,
+                "active": active,
+                "staff": staff,
+                "sessions": sessions,
+                "minutes": minutes,
             }
-            for s in self.qs[index]
+            for loc, name, active, staff, sessions, minutes in self.qs[index].values_list(*fields)
         ]
 
 
@@ -203,6 +206,7 @@ def logins(request):
             "day": day,
             "page": page,
             "rows": page.object_list,
+            "rows_html": tablerows.logins(page.object_list),
             "sort": sort,
             "tiers": list(tiers.items()),
             "chart": charts.bars(series),
