@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
 from django.urls import reverse
 
 from accounts.models import Location
@@ -242,22 +242,25 @@ def band_trend(scope: Scope) -> list[tuple[date, dict]]:
 
 
 def recent_alerts(scope: Scope, days: int = 7, limit: int = 20) -> list:
+    """The latest alerts, each with `location_name` (from the current state, same query) and
+    `url`."""
     day = scope.day
-    return list(
+    name = LocationState.objects.for_agency(scope.agency_id).filter(
+        location_ghl_id=OuterRef("location_ghl_id")
+    )
+    alerts = list(
         scope.covered(
             Alert.objects.for_agency(scope.agency_id).filter(
                 day__range=(day - timedelta(days=days - 1), day)
             )
-        ).order_by("-day", "location_ghl_id", "kind", "code")[:limit]
+        )
+        .annotate(location_name=Subquery(name.values("name")[:1]))
+        .order_by("-day", "location_ghl_id", "kind", "code")[:limit]
     )
-
-
-def names_of(scope: Scope, ghl_ids) -> dict[str, str]:
-    return dict(
-        LocationState.objects.for_agency(scope.agency_id)
-        .filter(location_ghl_id__in=list(ghl_ids))
-        .values_list("location_ghl_id", "name")
-    )
+    for a in alerts:
+        a.location_name = a.location_name or a.location_ghl_id
+        a.url = detail_url(a.location_ghl_id)
+    return alerts
 
 
 _URL_MARK = "__ghl_id__"

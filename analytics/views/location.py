@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.db.models import Count, Max, Sum
 from django.shortcuts import render
@@ -21,6 +22,7 @@ from analytics.models import (
     WeightChange,
 )
 from analytics.revenue import counted_mrr
+from analytics.views import tablerows
 from analytics.views.common import choice, csv_response, handles_bad_params, wants_csv
 from analytics.views.overview import _plan_notice
 
@@ -39,11 +41,13 @@ def location_detail(request, ghl_id: str):
     analysed = scope.analysed(location.ghl_id)
     day = scope.day
     first = day - timedelta(days=days - 1)
-    history = list(
-        HealthScore.objects.for_agency(agency.pk)
+    history = [
+        SimpleNamespace(**v)
+        for v in HealthScore.objects.for_agency(agency.pk)
         .filter(location_ghl_id=location.ghl_id, day__range=(first, day))
         .order_by("day")
-    )
+        .values("day", "score", "band", "components", "contributions")
+    ]
     if not analysed:
         history = []
     if csv_out:
@@ -129,6 +133,7 @@ def location_detail(request, ghl_id: str):
         FactRollup.objects.for_agency(agency.pk)
         .filter(location_ghl_id=location.ghl_id, grain="week", period_start__range=(first, day))
         .order_by("period_start")
+        .values("period_start", *tablerows.COUNT_COLUMNS)
     )
     subs = []
     for f in (
@@ -160,6 +165,8 @@ def location_detail(request, ghl_id: str):
             "days": days,
             "history_days": HISTORY_DAYS,
             "history": list(reversed(history[-30:])),
+            "history_html": tablerows.score_history(reversed(history[-30:])),
+            "counts_html": tablerows.weekly_counts(counts),
             "latest": latest,
             "week_ago": week_ago,
             "explanation": explanation,

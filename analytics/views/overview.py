@@ -58,12 +58,13 @@ def _filtered(qs, band, flag, q):
 class _Rows:
     """A LocationState queryset that the paginator slices in SQL and hands out as row dicts."""
 
-    def __init__(self, qs, with_flags: bool = False):
+    def __init__(self, qs, with_flags: bool = False, known_count: int | None = None):
         self.qs = qs
         self.with_flags = with_flags
+        self.known_count = known_count
 
     def count(self) -> int:
-        return self.qs.count()
+        return self.qs.count() if self.known_count is None else self.known_count
 
     def __len__(self) -> int:  # pragma: no cover - Paginator prefers count()
         return self.count()
@@ -97,7 +98,11 @@ def overview(request):
         qs = _filtered(scope.states(), band, flag, q).order_by(
             *_order(sort.lstrip("-"), sort.startswith("-"))
         )
-        shown = _Rows(qs)
+        # Unfiltered, the number of rows is known from the state: no COUNT query.
+        known = None
+        if scope.whole and not (band or flag or q):
+            known = min(scope.total, scope.limit) if scope.limit is not None else scope.total
+        shown = _Rows(qs, known_count=known)
     if csv_out:
         rows = shown if isinstance(shown, list) else shown[:]
         return csv_response(
@@ -126,10 +131,6 @@ def overview(request):
     while trend and not any(trend[0][1].values()):
         trend = trend[1:]  # weeks before the first score would draw as gaps
     alerts = portfolio.recent_alerts(scope, limit=10)
-    names = portfolio.names_of(scope, {a.location_ghl_id for a in alerts})
-    for a in alerts:
-        a.location_name = names.get(a.location_ghl_id, a.location_ghl_id)
-        a.url = portfolio.detail_url(a.location_ghl_id)
     context = {
         "day": day,
         "page": page,
@@ -147,6 +148,7 @@ def overview(request):
         "active_change": now["active_users"] - before["active_users"],
         "sessions_change": now["sessions"] - before["sessions"],
         "trend": trend,
+        "trend_html": tablerows.band_trend(trend),
         "trend_svg": charts.stacked_svg(
             charts.stacked_bars(
                 [(d.isoformat(), c) for d, c in trend], list(reversed(scores.BANDS))

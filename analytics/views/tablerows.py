@@ -71,3 +71,47 @@ def logins(rows: list[dict]) -> SafeString:
 def adoption(rows: list[dict]) -> SafeString:
     out = [f"<tr>{_name(r)}{r['cells_html']}</tr>" for r in rows]
     return _safe(out, '<tr><td colspan="7" class="muted">No sub-accounts match.</td></tr>')
+
+
+def band_trend(trend) -> SafeString:
+    """The numbers behind the band-distribution chart, one row per week."""
+    out = [
+        f'<tr><td>{d.isoformat()}</td><td class="num">{c.get("thriving", 0)}</td>'
+        f'<td class="num">{c.get("healthy", 0)}</td><td class="num">{c.get("steady", 0)}</td>'
+        f'<td class="num">{c.get("at_risk", 0)}</td></tr>'
+        for d, c in trend
+    ]
+    return _safe(out, "")
+
+
+def score_history(history) -> SafeString:
+    """Daily scores with each component's contribution (newest first)."""
+    out = []
+    for h in history:
+        parts = ", ".join(f"{escape(k)} {v}" for k, v in h.contributions.items())
+        out.append(
+            f'<tr><td>{h.day.isoformat()}</td><td class="num">{h.score}</td>'
+            f'<td>{escape(h.band)}</td><td class="muted">{parts}</td></tr>'
+        )
+    return _safe(out, "")
+
+
+COUNT_COLUMNS = (
+    "users_total",
+    "workflows_total",
+    "workflows_published",
+    "calendars_total",
+    "products_total",
+    "appointments_booked",
+    "conversations_created",
+)
+
+
+def weekly_counts(counts: list[dict]) -> SafeString:
+    out = []
+    for c in counts:
+        cells = "".join(
+            f'<td class="num">{"—" if c[k] is None else c[k]}</td>' for k in COUNT_COLUMNS
+        )
+        out.append(f"<tr><td>{c['period_start'].isoformat()}</td>{cells}</tr>")
+    return _safe(out, "")
