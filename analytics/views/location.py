@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from types import SimpleNamespace
 
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.shortcuts import render
 
 from accounts.models import GHLUser
@@ -93,26 +93,19 @@ def location_detail(request, ghl_id: str):
         )
         .aggregate(**{f: Sum(f"minutes_{f}") for f in FEATURES}, sessions=Sum("sessions"))
     )
+    # One pass over the sub-account's activity: each person's last day and days in 30.
     users_activity = list(
         UserActivityDay.objects.for_agency(agency.pk)
         .filter(location_ghl_id=location.ghl_id, sessions__gt=0)
         .values("user_ghl_id", "is_agency_staff")
         .annotate(
             last=Max("day"),
-            days=Count("day", filter=None),
+            n30=Count("day", filter=Q(day__range=(day - timedelta(days=29), day))),
         )
     )
-    recent_days = dict(
-        UserActivityDay.objects.for_agency(agency.pk)
-        .filter(
-            location_ghl_id=location.ghl_id,
-            sessions__gt=0,
-            day__range=(day - timedelta(days=29), day),
-        )
-        .values("user_ghl_id")
-        .annotate(n=Count("day"))
-        .values_list("user_ghl_id", "n")
-    )
+    recent_days: dict[str, int] = {}
+    for u in users_activity:
+        recent_days[u["user_ghl_id"]] = recent_days.get(u["user_ghl_id"], 0) + u["n30"]
     people = dict(
         GHLUser.objects.for_agency(agency)
         .filter(ghl_id__in=[u["user_ghl_id"] for u in users_activity])
