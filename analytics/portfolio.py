@@ -119,9 +119,13 @@ class Scope:
         )
 
 
-def scope_for(request) -> Scope:
-    """One query: the agency's PortfolioState (the latest scored day and its totals)."""
-    state = PortfolioState.objects.for_agency(request.agency.pk).first()
+def scope_for(request, revenue: bool = False) -> Scope:
+    """One query: the agency's PortfolioState (the latest scored day and its totals). Only the
+    revenue page needs the year of daily MRR and the movements."""
+    qs = PortfolioState.objects.for_agency(request.agency.pk)
+    if not revenue:
+        qs = qs.defer("mrr_daily", "movements")
+    state = qs.first()
     return Scope(request.agency, request.allowed_location_ids, plan_limit(request), state)
 
 

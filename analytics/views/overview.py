@@ -203,14 +203,18 @@ def at_risk(request):
             ],
         )
     page = paginate(_Rows(qs, with_flags=True), request)
-    risk_totals = {
-        cur: cents
-        for cur, cents in qs.order_by("currency")
-        .values("currency")
-        .annotate(c=Sum("mrr_at_risk"))
-        .values_list("currency", "c")
-        if cents
-    }
+    risk_totals = (
+        scope.state.risk_totals
+        if scope.whole and not flag
+        else {
+            cur: cents
+            for cur, cents in qs.order_by("currency")
+            .values("currency")
+            .annotate(c=Sum("mrr_at_risk"))
+            .values_list("currency", "c")
+            if cents
+        }
+    )
     return render(
         request,
         "analytics/at_risk.html",

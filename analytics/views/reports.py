@@ -223,7 +223,7 @@ def revenue(request):
     """MRR per day by currency, monthly movements, NRR, GRR, churned MRR and logo churn."""
     days = int(choice(request, "days", ("90", "180", "365"), "180"))
     csv_out = wants_csv(request)
-    scope = portfolio.scope_for(request)
+    scope = portfolio.scope_for(request, revenue=True)
     day = scope.day
     first = day - timedelta(days=days - 1)
     if scope.whole or scope.state is None:
