@@ -43,6 +43,7 @@ STATE_COLUMNS = (
     "agency_id",
     "location_ghl_id",
     "name",
+    "sort_name",
     "day",
     "analysis_rank",
     "score",
@@ -182,6 +183,7 @@ def _location_rows(agency_id: int, day: date) -> list[tuple]:
             agency_id,
             r["loc"],
             r["name"][:200],
+            r["name"].lower()[:200],
             day,
             rank,
             r["score"],
@@ -313,7 +315,7 @@ def refresh(agency_id: int) -> None:
         mrr: dict[str, int] = {}
         at_risk: dict[str, int] = {}
         for r in counted:
-            band, cents, cur, risky = r[6], r[9], r[10], r[12]
+            band, cents, cur, risky = r[7], r[10], r[11], r[13]
             bands[band] = bands.get(band, 0) + 1
             if cents:
                 mrr[cur] = mrr.get(cur, 0) + cents

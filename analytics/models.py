@@ -301,6 +301,8 @@ class LocationState(TenantFactModel):
 
     location_ghl_id = models.CharField(max_length=64)
     name = models.CharField(max_length=200, blank=True)
+    # name.lower() as Python lowercases it: the pages sort on it through the indexes below.
+    sort_name = models.CharField(max_length=200, blank=True)
     day = models.DateField()
     # Plan limit order: 1 = analysed first (highest MRR, then name).
     analysis_rank = models.IntegerField()
@@ -335,7 +337,29 @@ class LocationState(TenantFactModel):
                 fields=["agency_id", "location_ghl_id"], name="state_one_per_location"
             )
         ]
-        indexes = [models.Index(fields=["agency_id", "analysis_rank"], name="state_agency_rank")]
+        # One index per sort of the overview; a descending sort scans it backwards (every
+        # column flips together, and NULL scores sort last ascending, first descending).
+        indexes = [
+            models.Index(fields=["agency_id", "analysis_rank"], name="state_agency_rank"),
+            models.Index(
+                fields=["agency_id", "score", "sort_name", "location_ghl_id"], name="state_by_score"
+            ),
+            models.Index(
+                fields=["agency_id", "change", "sort_name", "location_ghl_id"],
+                name="state_by_change",
+            ),
+            models.Index(
+                fields=["agency_id", "mrr_cents", "sort_name", "location_ghl_id"],
+                name="state_by_mrr",
+            ),
+            models.Index(
+                fields=["agency_id", "mrr_at_risk", "risk_weight", "sort_name", "location_ghl_id"],
+                name="state_by_risk",
+            ),
+            models.Index(
+                fields=["agency_id", "sort_name", "location_ghl_id"], name="state_by_name"
+            ),
+        ]
 
 
 class PortfolioState(TenantFactModel):

@@ -320,5 +320,5 @@ def at_risk_rows(scope: Scope, flag: str = "") -> list[dict]:
     qs = scope.states().exclude(flag_codes="")
     if flag:
         qs = qs.filter(flag_codes__contains=f",{flag},")
-    qs = qs.order_by("-mrr_at_risk", "-risk_weight", "name", "location_ghl_id")
+    qs = qs.order_by("-mrr_at_risk", "-risk_weight", "sort_name", "location_ghl_id")
     return state_rows(qs, with_flags=True)

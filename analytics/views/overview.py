@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db.models import F, Q, Sum
-from django.db.models.functions import Lower
 from django.shortcuts import render
 
 from analytics import charts, portfolio, risk, scores
@@ -25,7 +24,7 @@ def _nulls_last(field: str, desc: bool):
 def _order(key: str, desc: bool) -> list:
     """SQL ordering equal to sorting rows by SORT_KEYS[key] (reversed when desc): missing
     scores and changes sort after every number, the name breaks ties."""
-    name = Lower("name").desc() if desc else Lower("name").asc()
+    name = F("sort_name").desc() if desc else F("sort_name").asc()
     tail = [name, F("location_ghl_id").desc() if desc else F("location_ghl_id").asc()]
     if key == "name":
         return tail
@@ -173,7 +172,7 @@ def at_risk(request):
     qs = scope.states().exclude(flag_codes="")
     if flag:
         qs = qs.filter(flag_codes__contains=f",{flag},")
-    qs = qs.order_by("-mrr_at_risk", "-risk_weight", Lower("name"), "location_ghl_id")
+    qs = qs.order_by("-mrr_at_risk", "-risk_weight", "sort_name", "location_ghl_id")
     if csv_out:
         rows = portfolio.state_rows(qs, with_flags=True)
         return csv_response(

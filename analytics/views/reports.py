@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.db.models import Count, Sum
-from django.db.models.functions import Lower
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
@@ -78,7 +77,7 @@ def adoption(request):
     qs = scope.states()
     if q:
         qs = qs.filter(name__icontains=q)
-    qs = qs.order_by(Lower("name"), "location_ghl_id").values_list(
+    qs = qs.order_by("sort_name", "location_ghl_id").values_list(
         "location_ghl_id", "name", "adoption_known", "adoption_used"
     )
     if csv_out:
@@ -147,10 +146,10 @@ class _LoginRows(_Cells):
 
 
 LOGIN_SORTS = {
-    "name": (Lower("name"), "location_ghl_id"),
-    "-active": ("-active_users", Lower("name"), "location_ghl_id"),
-    "-sessions": ("-sessions", Lower("name"), "location_ghl_id"),
-    "-minutes": ("-minutes", Lower("name"), "location_ghl_id"),
+    "name": ("sort_name", "location_ghl_id"),
+    "-active": ("-active_users", "sort_name", "location_ghl_id"),
+    "-sessions": ("-sessions", "sort_name", "location_ghl_id"),
+    "-minutes": ("-minutes", "sort_name", "location_ghl_id"),
 }
 
 
