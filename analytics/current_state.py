@@ -314,7 +314,10 @@ def refresh(agency_id: int) -> None:
         bands: dict[str, int] = {}
         mrr: dict[str, int] = {}
         at_risk: dict[str, int] = {}
+        tiers = dict.fromkeys(("heavy", "regular", "casual", "ghosting"), 0)
         for r in counted:
+            for k, tier in enumerate(tiers, start=STATE_COLUMNS.index("tier_heavy")):
+                tiers[tier] += r[k]
             band, cents, cur, risky = r[7], r[10], r[11], r[13]
             bands[band] = bands.get(band, 0) + 1
             if cents:
@@ -325,6 +328,7 @@ def refresh(agency_id: int) -> None:
             agency_id=agency_id,
             defaults={
                 "band_counts": bands,
+                "tiers": tiers,
                 "mrr_totals": dict(sorted(mrr.items())),
                 "risk_totals": dict(sorted(at_risk.items())),
                 **_portfolio_row(agency_id, day, analysed),

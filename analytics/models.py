@@ -379,6 +379,8 @@ class PortfolioState(TenantFactModel):
     band_counts = models.JSONField(default=dict)
     mrr_totals = models.JSONField(default=dict)
     risk_totals = models.JSONField(default=dict)
+    # People per login tier (heavy/regular/casual/ghosting) summed over the sub-accounts.
+    tiers = models.JSONField(default=dict)
     # [[iso day, {band: count}], ...] for 12 weeks on the same weekday
     band_trend = models.JSONField(default=list)
     # {currency: {iso day: counted MRR cents}} for the last 365 days

@@ -30,14 +30,22 @@ from analytics.views.common import (
 from analytics.views.overview import _plan_notice
 
 
+def _known_count(scope, filtered: bool = False) -> int | None:
+    """Rows of an unfiltered whole-portfolio table, known from the state (no COUNT query)."""
+    if filtered or not scope.whole:
+        return None
+    return min(scope.total, scope.limit) if scope.limit is not None else scope.total
+
+
 class _Cells:
     """State rows as adoption rows: one cell per feature, None when not known."""
 
-    def __init__(self, qs):
+    def __init__(self, qs, known_count: int | None = None):
         self.qs = qs
+        self.known_count = known_count
 
     def count(self) -> int:
-        return self.qs.count()
+        return self.qs.count() if self.known_count is None else self.known_count
 
     def __len__(self) -> int:  # pragma: no cover
         return self.count()
@@ -111,7 +119,7 @@ def adoption(request):
         (f, used_n[f], known_n[f], round(100 * used_n[f] / known_n[f], 1) if known_n[f] else None)
         for f in ADOPTION_FEATURES
     ]
-    page = paginate(_Cells(qs), request)
+    page = paginate(_Cells(qs, known_count=_known_count(scope, filtered=bool(q))), request)
     return render(
         request,
         "analytics/adoption.html",
@@ -171,13 +179,16 @@ def logins(request):
                 for r in _LoginRows(qs)[:]
             ],
         )
-    tier_sums = qs.order_by().aggregate(
-        heavy=Sum("tier_heavy"),
-        regular=Sum("tier_regular"),
-        casual=Sum("tier_casual"),
-        ghosting=Sum("tier_ghosting"),
-    )
-    tiers = {t: n or 0 for t, n in tier_sums.items()}
+    if scope.whole:
+        tiers = dict(scope.state.tiers)
+    else:
+        tier_sums = qs.order_by().aggregate(
+            heavy=Sum("tier_heavy"),
+            regular=Sum("tier_regular"),
+            casual=Sum("tier_casual"),
+            ghosting=Sum("tier_ghosting"),
+        )
+        tiers = {t: n or 0 for t, n in tier_sums.items()}
     daily_qs = ActivityRollup.objects.for_agency(scope.agency_id).filter(
         grain="day", period_start__range=window
     )
@@ -197,7 +208,7 @@ def logins(request):
         ((window[0] + timedelta(days=k)).isoformat(), daily.get(window[0] + timedelta(days=k), 0))
         for k in range(30)
     ]
-    page = paginate(_LoginRows(qs), request)
+    page = paginate(_LoginRows(qs, known_count=_known_count(scope)), request)
     return render(
         request,
         "analytics/logins.html",
