@@ -180,7 +180,8 @@ def logins(request):
             ],
         )
     if scope.whole:
-        tiers = dict(scope.state.tiers)
+        # JSON keys come back in the database's order: list the tiers in their own.
+        tiers = {t: scope.state.tiers.get(t, 0) for t in ("heavy", "regular", "casual", "ghosting")}
     else:
         tier_sums = qs.order_by().aggregate(
             heavy=Sum("tier_heavy"),
