@@ -119,6 +119,9 @@ AGENCY_SCOPE = ""
 class FactRollup(TenantFactModel):
     """Daily facts summed (flows) or maxed (levels) per sub-account or agency per period."""
 
+    # The composite indexes below all start with agency_id: a separate index on it alone would
+    # only slow the bulk writes of a recompute.
+    agency_id = models.BigIntegerField()
     location_ghl_id = models.CharField(max_length=64, blank=True)
     grain = models.CharField(max_length=8, choices=Grain.choices)
     period_start = models.DateField()
@@ -146,6 +149,9 @@ class FactRollup(TenantFactModel):
 class ActivityRollup(TenantFactModel):
     """Login activity per sub-account or agency per period (staff counted apart)."""
 
+    # The composite indexes below all start with agency_id: a separate index on it alone would
+    # only slow the bulk writes of a recompute.
+    agency_id = models.BigIntegerField()
     location_ghl_id = models.CharField(max_length=64, blank=True)
     grain = models.CharField(max_length=8, choices=Grain.choices)
     period_start = models.DateField()
@@ -206,6 +212,9 @@ class WeightChange(TenantFactModel):
 class HealthScore(TenantFactModel):
     """A sub-account's health score on one day, with each component and what it contributed."""
 
+    # The composite indexes below all start with agency_id: a separate index on it alone would
+    # only slow the bulk writes of a recompute.
+    agency_id = models.BigIntegerField()
     location_ghl_id = models.CharField(max_length=64)
     day = models.DateField()
     score = models.SmallIntegerField()
@@ -214,6 +223,9 @@ class HealthScore(TenantFactModel):
     components = models.JSONField(default=dict)
     # {component: points it added to the score}; null components are absent
     contributions = models.JSONField(default=dict)
+    # Adoption-breadth features that were known / in use that day, as bits of ADOPTION_BITS.
+    adoption_known = models.SmallIntegerField(db_default=0)
+    adoption_used = models.SmallIntegerField(db_default=0)
 
     class Meta:
         constraints = [
@@ -224,9 +236,23 @@ class HealthScore(TenantFactModel):
         indexes = [models.Index(fields=["agency_id", "day"], name="score_agency_day")]
 
 
+ADOPTION_FEATURES = (
+    "workflows",
+    "calendars",
+    "products",
+    "conversations",
+    "payments",
+    "reputation",
+)
+ADOPTION_BITS = {name: 1 << k for k, name in enumerate(ADOPTION_FEATURES)}
+
+
 class RiskFlag(TenantFactModel):
     """A churn-risk signal raised for a sub-account on a day, with the evidence behind it."""
 
+    # The composite indexes below all start with agency_id: a separate index on it alone would
+    # only slow the bulk writes of a recompute.
+    agency_id = models.BigIntegerField()
     location_ghl_id = models.CharField(max_length=64)
     day = models.DateField()
     code = models.CharField(max_length=32)
@@ -245,6 +271,9 @@ class RiskFlag(TenantFactModel):
 class Alert(TenantFactModel):
     """Something that changed for the worse: a band drop or a newly raised flag."""
 
+    # The composite indexes below all start with agency_id: a separate index on it alone would
+    # only slow the bulk writes of a recompute.
+    agency_id = models.BigIntegerField()
     KIND_BAND_DROP = "band_drop"
     KIND_NEW_FLAG = "new_flag"
 
@@ -263,3 +292,104 @@ class Alert(TenantFactModel):
             )
         ]
         indexes = [models.Index(fields=["agency_id", "day"], name="alert_agency_day")]
+
+
+class LocationState(TenantFactModel):
+    """Where one sub-account stands on the agency's latest scored day: what the overview, at-risk,
+    adoption and login pages list, precomputed by analytics.current_state after each recompute
+    so a page reads one indexed slice instead of a year of facts."""
+
+    location_ghl_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200, blank=True)
+    # name.lower() as Python lowercases it: the pages sort on it through the indexes below.
+    sort_name = models.CharField(max_length=200, blank=True)
+    day = models.DateField()
+    # Plan limit order: 1 = analysed first (highest MRR, then name).
+    analysis_rank = models.IntegerField()
+    score = models.SmallIntegerField(null=True)
+    band = models.CharField(max_length=16, blank=True)
+    change = models.SmallIntegerField(null=True)
+    # Sparkline polyline points of the last 30 scores (analytics.charts.spark_points).
+    spark = models.TextField(blank=True)
+    mrr_cents = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="USD")
+    risk_weight = models.FloatField(default=0)
+    mrr_at_risk = models.BigIntegerField(default=0)
+    # ",code,code," so a filter is a plain LIKE on any database.
+    flag_codes = models.CharField(max_length=300, blank=True)
+    flags = models.JSONField(default=list)
+    top_reason = models.CharField(max_length=100, blank=True)
+    last_activity = models.DateField(null=True)
+    adoption_known = models.SmallIntegerField(default=0)
+    adoption_used = models.SmallIntegerField(default=0)
+    active_users = models.IntegerField(default=0)
+    staff_users = models.IntegerField(default=0)
+    sessions = models.IntegerField(default=0)
+    minutes = models.IntegerField(default=0)
+    tier_heavy = models.IntegerField(default=0)
+    tier_regular = models.IntegerField(default=0)
+    tier_casual = models.IntegerField(default=0)
+    tier_ghosting = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_id", "location_ghl_id"], name="state_one_per_location"
+            )
+        ]
+        # One index per sort of the overview; a descending sort scans it backwards (every
+        # column flips together, and NULL scores sort last ascending, first descending).
+        indexes = [
+            models.Index(fields=["agency_id", "analysis_rank"], name="state_agency_rank"),
+            models.Index(
+                fields=["agency_id", "score", "sort_name", "location_ghl_id"], name="state_by_score"
+            ),
+            models.Index(
+                fields=["agency_id", "change", "sort_name", "location_ghl_id"],
+                name="state_by_change",
+            ),
+            models.Index(
+                fields=["agency_id", "mrr_cents", "sort_name", "location_ghl_id"],
+                name="state_by_mrr",
+            ),
+            models.Index(
+                fields=["agency_id", "mrr_at_risk", "risk_weight", "sort_name", "location_ghl_id"],
+                name="state_by_risk",
+            ),
+            models.Index(
+                fields=["agency_id", "sort_name", "location_ghl_id"], name="state_by_name"
+            ),
+        ]
+
+
+class PortfolioState(TenantFactModel):
+    """The agency-wide figures of the same day for the whole portfolio (people counted once
+    across sub-accounts), and the revenue series: read when a page shows every sub-account."""
+
+    day = models.DateField()
+    # Sub-accounts with a LocationState row (the plan limit's "N of M").
+    locations = models.IntegerField(default=0)
+    # The plan limit these figures were computed under (None: every sub-account analysed).
+    limit_applied = models.IntegerField(null=True)
+    active_users = models.IntegerField(default=0)
+    active_users_before = models.IntegerField(default=0)
+    sessions = models.IntegerField(default=0)
+    sessions_before = models.IntegerField(default=0)
+    # Sub-accounts per band ("" = no score), MRR and MRR at risk per currency, that day.
+    band_counts = models.JSONField(default=dict)
+    mrr_totals = models.JSONField(default=dict)
+    risk_totals = models.JSONField(default=dict)
+    # People per login tier (heavy/regular/casual/ghosting) summed over the sub-accounts.
+    tiers = models.JSONField(default=dict)
+    # [[iso day, {band: count}], ...] for 12 weeks on the same weekday
+    band_trend = models.JSONField(default=list)
+    # {currency: {iso day: counted MRR cents}} for the last 365 days
+    mrr_daily = models.JSONField(default=dict)
+    # analytics.revenue.MonthMovement fields per month and currency
+    movements = models.JSONField(default=list)
+    refreshed_at = models.DateTimeField(default=dj_tz.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency_id"], name="portfoliostate_one_per_agency")
+        ]

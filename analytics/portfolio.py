@@ -1,40 +1,138 @@
 """Read side of the dashboards: a fixed number of queries whatever the number of sub-accounts.
 
-Every function takes the agency and the user's allowed sub-account ids (None = all) and never
-looks beyond them.
+Pages read the precomputed current state (analytics.current_state): LocationState rows sorted,
+filtered and paginated in SQL, and the agency's PortfolioState. A Scope says which sub-accounts
+the page covers: those the user may see (None = all) and, under a plan with a sub-account limit,
+only the first N by analysis rank. When a page covers the whole portfolio it reads the
+agency-wide figures; otherwise it aggregates the covered sub-accounts' rows in SQL, bounded by
+the scope. Either way the number of queries is the same.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from urllib.parse import quote
 
-from django.db.models import Max, Sum
+from django.conf import settings
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.urls import reverse
 
 from accounts.models import Location
-from analytics import risk
+from analytics import current_state
 from analytics.agencyclock import agency_today
 from analytics.models import (
-    AGENCY_SCOPE,
-    ActivityRollup,
     Alert,
     HealthScore,
-    LocationDayFact,
-    RiskFlag,
-    UserActivityDay,
+    LocationState,
+    PortfolioState,
 )
-from analytics.revenue import counted_mrr
+from billing.gating import access_for_request
+from billing.plans import features_for_plan
 
 
-def locations_of(agency, allowed) -> dict[str, str]:
-    """{ghl_id: name} of the sub-accounts this user may see."""
-    qs = Location.objects.for_agency(agency)
-    if allowed is not None:
-        qs = qs.filter(ghl_id__in=allowed)
-    return dict(qs.values_list("ghl_id", "name"))
+def plan_limit(request) -> int | None:
+    """How many sub-accounts the agency's plan analyses (None = no limit).
+
+    Read-only agencies keep the limit of the plan they had (their trial's plan if none), so
+    their history stays readable as it was."""
+    access = access_for_request(request)
+    return None if access is None else _limit(access)
 
 
-def _scoped(qs, allowed):
-    return qs if allowed is None else qs.filter(location_ghl_id__in=allowed)
+def _limit(access) -> int | None:
+    if access.read_only:
+        return features_for_plan(access.plan or settings.BILLING_TRIAL_PLAN).max_locations
+    return access.features.max_locations
+
+
+def limit_for_agency(agency) -> int | None:
+    """plan_limit() for jobs (the recompute, the digest)."""
+    from billing.gating import access_for
+
+    return _limit(access_for(agency))
+
+
+@dataclass
+class Scope:
+    agency: object
+    allowed: frozenset | None
+    limit: int | None
+    state: PortfolioState | None
+
+    @property
+    def agency_id(self) -> int:
+        return self.agency.pk
+
+    @property
+    def day(self) -> date:
+        return self.state.day if self.state else agency_today(self.agency)
+
+    @property
+    def total(self) -> int:
+        """Sub-accounts known to the last recompute."""
+        return self.state.locations if self.state else 0
+
+    @property
+    def not_analysed(self) -> int:
+        """Sub-accounts the plan leaves out (over the whole agency)."""
+        if self.limit is None:
+            return 0
+        return max(0, self.total - self.limit)
+
+    @property
+    def whole(self) -> bool:
+        """True when the page covers exactly the sub-accounts PortfolioState was computed over
+        (every analysed one), so its figures apply as they are."""
+        if self.allowed is not None or self.state is None:
+            return False
+        effective = None if self.not_analysed == 0 else self.limit
+        return self.state.limit_applied == effective
+
+    def states(self):
+        qs = LocationState.objects.for_agency(self.agency_id)
+        if self.allowed is not None:
+            qs = qs.filter(location_ghl_id__in=self.allowed)
+        if self.limit is not None:
+            qs = qs.filter(analysis_rank__lte=self.limit)
+        return qs
+
+    def covered(self, qs):
+        """Restrict any analytics queryset with a location_ghl_id to the covered sub-accounts."""
+        if self.allowed is not None:
+            qs = qs.filter(location_ghl_id__in=self.allowed)
+        if self.limit is not None:
+            ranked = LocationState.objects.for_agency(self.agency_id).filter(
+                analysis_rank__lte=self.limit
+            )
+            qs = qs.filter(location_ghl_id__in=ranked.values("location_ghl_id"))
+        return qs
+
+    def analysed(self, ghl_id: str) -> bool:
+        """False for a sub-account the plan leaves out (one query)."""
+        if self.limit is None:
+            return True
+        return (
+            LocationState.objects.for_agency(self.agency_id)
+            .filter(location_ghl_id=ghl_id, analysis_rank__lte=self.limit)
+            .exists()
+        )
+
+
+def scope_for(request, revenue: bool = False) -> Scope:
+    """One query: the agency's PortfolioState (the latest scored day and its totals). Only the
+    revenue page needs the year of daily MRR and the movements."""
+    qs = PortfolioState.objects.for_agency(request.agency.pk)
+    if not revenue:
+        qs = qs.defer("mrr_daily", "movements")
+    state = qs.first()
+    return Scope(request.agency, request.allowed_location_ids, plan_limit(request), state)
+
+
+def scope_for_agency(agency) -> Scope:
+    """The whole-agency scope of jobs (the digest), with the plan's limit."""
+    state = PortfolioState.objects.for_agency(agency.pk).first()
+    return Scope(agency, None, limit_for_agency(agency), state)
 
 
 def as_of(agency) -> date:
@@ -43,130 +141,184 @@ def as_of(agency) -> date:
     return day or agency_today(agency)
 
 
-def portfolio_rows(agency, allowed, day: date) -> list[dict]:
-    """One row per visible sub-account: score, band, 7-day change, MRR, top risk reason."""
-    names = locations_of(agency, allowed)
-    ids = list(names) if allowed is not None else None
-    scores = {
-        loc: (score, band)
-        for loc, score, band in _scoped(
-            HealthScore.objects.for_agency(agency.pk).filter(day=day), ids
-        ).values_list("location_ghl_id", "score", "band")
-    }
-    week_ago = dict(
-        _scoped(
-            HealthScore.objects.for_agency(agency.pk).filter(day=day - timedelta(days=7)), ids
-        ).values_list("location_ghl_id", "score")
-    )
-    mrr = {
-        loc: (counted_mrr(status, cents), cur or "USD")
-        for loc, status, cents, cur in _scoped(
-            LocationDayFact.objects.for_agency(agency.pk).filter(day=day), ids
-        ).values_list("location_ghl_id", "subscription_status", "mrr_cents", "mrr_currency")
-    }
-    flags: dict[str, list[tuple[float, str, str]]] = {}
-    for loc, code, weight, evidence in _scoped(
-        RiskFlag.objects.for_agency(agency.pk).filter(day=day), ids
-    ).values_list("location_ghl_id", "code", "weight", "evidence"):
-        flags.setdefault(loc, []).append((weight, code, evidence))
-    rows = []
-    for loc, name in names.items():
-        score, band = scores.get(loc, (None, ""))
-        prev = week_ago.get(loc)
-        cents, cur = mrr.get(loc, (0, "USD"))
-        loc_flags = sorted(flags.get(loc, []), reverse=True)
-        weight = risk.risk_weight(c for _w, c, _e in loc_flags)
-        rows.append(
-            {
-                "ghl_id": loc,
-                "name": name or loc,
-                "score": score,
-                "band": band,
-                "change": None if score is None or prev is None else score - prev,
-                "mrr_cents": cents,
-                "currency": cur,
-                "risk_weight": weight,
-                "mrr_at_risk": round(cents * weight),
-                "flags": [(c, e) for _w, c, e in loc_flags],
-                "top_reason": risk.FLAG_LABELS[loc_flags[0][1]] if loc_flags else "",
-            }
-        )
+def unscored_rows(scope: Scope, q: str = "") -> list[dict]:
+    """Before the first recompute there is no state: list the sub-accounts by name only."""
+    qs = Location.objects.for_agency(scope.agency)
+    if scope.allowed is not None:
+        qs = qs.filter(ghl_id__in=scope.allowed)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(ghl_id__icontains=q))
+    rows = [
+        {
+            "ghl_id": ghl_id,
+            "url": detail_url(ghl_id),
+            "location_ghl_id": ghl_id,
+            "name": name or ghl_id,
+            "score": None,
+            "band": "",
+            "change": None,
+            "spark": "",
+            "mrr_cents": 0,
+            "currency": "USD",
+            "risk_weight": 0,
+            "mrr_at_risk": 0,
+            "flags": [],
+            "top_reason": "",
+            "last_activity": None,
+        }
+        for ghl_id, name in qs.values_list("ghl_id", "name")
+    ]
+    rows.sort(key=lambda r: r["name"].lower())
+    if scope.limit is not None:
+        rows = rows[: scope.limit]
     return rows
 
 
-def at_risk_rows(agency, allowed, day: date | None = None) -> list[dict]:
-    """Sub-accounts with at least one flag, ranked by MRR at risk, then risk weight."""
-    day = day or as_of(agency)
-    rows = [r for r in portfolio_rows(agency, allowed, day) if r["flags"]]
-    rows.sort(key=lambda r: (-r["mrr_at_risk"], -r["risk_weight"], r["name"].lower()))
-    return rows
-
-
-def sparklines(agency, loc_ids: list[str], day: date, days: int = 30) -> dict[str, list]:
-    """{location: [score or None per day]} for the last `days` days (one query)."""
-    first = day - timedelta(days=days - 1)
-    out = {loc: [None] * days for loc in loc_ids}
-    for loc, d, score in (
-        HealthScore.objects.for_agency(agency.pk)
-        .filter(location_ghl_id__in=loc_ids, day__range=(first, day))
-        .values_list("location_ghl_id", "day", "score")
+def band_and_money(scope: Scope) -> tuple[dict[str, int], dict, dict]:
+    """(sub-accounts per band ('' = no score), MRR per currency, MRR at risk per currency)."""
+    if scope.whole:
+        s = scope.state
+        return s.band_counts, s.mrr_totals, s.risk_totals
+    bands: dict[str, int] = {}
+    mrr: dict[str, int] = {}
+    at_risk: dict[str, int] = {}
+    for band, cur, n, cents, risky in (
+        scope.states()
+        .values("band", "currency")
+        .annotate(n=Count("id"), cents=Sum("mrr_cents"), risky=Sum("mrr_at_risk"))
+        .values_list("band", "currency", "n", "cents", "risky")
     ):
-        out[loc][(d - first).days] = score
-    return out
+        bands[band] = bands.get(band, 0) + n
+        if cents:
+            mrr[cur] = mrr.get(cur, 0) + cents
+        if risky:
+            at_risk[cur] = at_risk.get(cur, 0) + risky
+    return bands, dict(sorted(mrr.items())), dict(sorted(at_risk.items()))
 
 
-def last_activity(agency, loc_ids: list[str]) -> dict[str, date]:
-    return dict(
-        UserActivityDay.objects.for_agency(agency.pk)
-        .filter(location_ghl_id__in=loc_ids, sessions__gt=0, is_agency_staff=False)
-        .values("location_ghl_id")
-        .annotate(last=Max("day"))
-        .values_list("location_ghl_id", "last")
+def activity_tiles(scope: Scope) -> tuple[dict, dict]:
+    """(last 30 days, the 30 before): active users (each person once) and sessions."""
+    if scope.whole or scope.state is None:
+        s = scope.state if scope.whole else None
+        return (
+            {"active_users": s.active_users if s else 0, "sessions": s.sessions if s else 0},
+            {
+                "active_users": s.active_users_before if s else 0,
+                "sessions": s.sessions_before if s else 0,
+            },
+        )
+    from analytics.models import UserActivityDay
+
+    day = scope.day
+    now_first, before_first = day - timedelta(days=29), day - timedelta(days=59)
+    own = Q(sessions__gt=0, is_agency_staff=False)
+    agg = scope.covered(
+        UserActivityDay.objects.for_agency(scope.agency_id).filter(
+            own, day__range=(before_first, day)
+        )
+    ).aggregate(
+        now_users=Count("user_ghl_id", distinct=True, filter=Q(day__gte=now_first)),
+        before_users=Count("user_ghl_id", distinct=True, filter=Q(day__lt=now_first)),
+        now_sessions=Sum("sessions", filter=Q(day__gte=now_first)),
+        before_sessions=Sum("sessions", filter=Q(day__lt=now_first)),
+    )
+    return (
+        {"active_users": agg["now_users"], "sessions": agg["now_sessions"] or 0},
+        {"active_users": agg["before_users"], "sessions": agg["before_sessions"] or 0},
     )
 
 
-def band_trend(agency, allowed, day: date, weeks: int = 12) -> list[tuple[date, dict]]:
-    """Band counts on the same weekday for the last `weeks` weeks (one query)."""
-    days = [day - timedelta(days=7 * k) for k in range(weeks - 1, -1, -1)]
+def band_trend(scope: Scope) -> list[tuple[date, dict]]:
+    """Band counts on the same weekday for the last 12 weeks."""
+    if scope.whole or scope.state is None:
+        return [
+            (date.fromisoformat(d), counts)
+            for d, counts in (scope.state.band_trend if scope.whole else [])
+        ]
+    days = current_state.band_trend_days(scope.day)
     counts: dict[date, dict[str, int]] = {d: {} for d in days}
-    qs = _scoped(HealthScore.objects.for_agency(agency.pk).filter(day__in=days), allowed)
-    for d, band, n in qs.values("day", "band").annotate(n=Sum(1)).values_list("day", "band", "n"):
+    qs = scope.covered(HealthScore.objects.for_agency(scope.agency_id).filter(day__in=days))
+    for d, band, n in (
+        qs.values("day", "band").annotate(n=Count("id")).values_list("day", "band", "n")
+    ):
         counts[d][band] = n
     return list(counts.items())
 
 
-def activity_totals(agency, allowed, first: date, last: date) -> dict:
-    """Own users' sessions and minutes in [first, last], and distinct active users."""
-    if allowed is None:
-        qs = ActivityRollup.objects.for_agency(agency.pk).filter(
-            grain="day", location_ghl_id=AGENCY_SCOPE, period_start__range=(first, last)
-        )
-        sums = qs.aggregate(s=Sum("sessions"), m=Sum("minutes_total"))
-    else:
-        qs = ActivityRollup.objects.for_agency(agency.pk).filter(
-            grain="day", location_ghl_id__in=allowed, period_start__range=(first, last)
-        )
-        sums = qs.aggregate(s=Sum("sessions"), m=Sum("minutes_total"))
-    active = (
-        _scoped(
-            UserActivityDay.objects.for_agency(agency.pk).filter(
-                day__range=(first, last), sessions__gt=0, is_agency_staff=False
-            ),
-            allowed,
-        )
-        .values("user_ghl_id")
-        .distinct()
-        .count()
+def recent_alerts(scope: Scope, days: int = 7, limit: int = 20) -> list:
+    """The latest alerts, each with `location_name` (from the current state, same query) and
+    `url`."""
+    day = scope.day
+    name = LocationState.objects.for_agency(scope.agency_id).filter(
+        location_ghl_id=OuterRef("location_ghl_id")
     )
-    return {"sessions": sums["s"] or 0, "minutes": sums["m"] or 0, "active_users": active}
-
-
-def recent_alerts(agency, allowed, day: date, days: int = 7, limit: int = 20) -> list:
-    return list(
-        _scoped(
-            Alert.objects.for_agency(agency.pk).filter(
+    alerts = list(
+        scope.covered(
+            Alert.objects.for_agency(scope.agency_id).filter(
                 day__range=(day - timedelta(days=days - 1), day)
-            ),
-            allowed,
-        ).order_by("-day", "location_ghl_id", "kind", "code")[:limit]
+            )
+        )
+        .annotate(location_name=Subquery(name.values("name")[:1]))
+        .order_by("-day", "location_ghl_id", "kind", "code")[:limit]
     )
+    for a in alerts:
+        a.location_name = a.location_name or a.location_ghl_id
+        a.url = detail_url(a.location_ghl_id)
+    return alerts
+
+
+_URL_MARK = "__ghl_id__"
+
+
+def detail_url(ghl_id: str) -> str:
+    """The sub-account page's URL without a resolver pass per table row."""
+    global _DETAIL_BASE
+    if _DETAIL_BASE is None:
+        _DETAIL_BASE = reverse("analytics:location-detail", args=[_URL_MARK])
+    return _DETAIL_BASE.replace(_URL_MARK, quote(ghl_id, safe=""))
+
+
+_DETAIL_BASE: str | None = None
+
+
+ROW_FIELDS = (
+    "location_ghl_id",
+    "name",
+    "score",
+    "band",
+    "change",
+    "spark",
+    "mrr_cents",
+    "currency",
+    "risk_weight",
+    "mrr_at_risk",
+    "top_reason",
+    "last_activity",
+)
+
+
+def as_row(state: dict) -> dict:
+    """LocationState values (ROW_FIELDS, optionally "flags") as the dict templates and CSV
+    exports use. Plain values, not model instances: cheaper for a page of rows."""
+    loc = state["location_ghl_id"]
+    return {
+        **state,
+        "ghl_id": loc,
+        "url": detail_url(loc),
+        "name": state["name"] or loc,
+        "flags": [tuple(f) for f in state.get("flags", ())],
+    }
+
+
+def state_rows(qs, with_flags: bool = False) -> list[dict]:
+    fields = (*ROW_FIELDS, "flags") if with_flags else ROW_FIELDS
+    return [as_row(v) for v in qs.values(*fields)]
+
+
+def at_risk_rows(scope: Scope, flag: str = "") -> list[dict]:
+    """Covered sub-accounts with at least one flag, ranked by MRR at risk, then risk weight."""
+    qs = scope.states().exclude(flag_codes="")
+    if flag:
+        qs = qs.filter(flag_codes__contains=f",{flag},")
+    qs = qs.order_by("-mrr_at_risk", "-risk_weight", "sort_name", "location_ghl_id")
+    return state_rows(qs, with_flags=True)

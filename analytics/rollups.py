@@ -67,6 +67,16 @@ def _period_sql(vendor: str, grain: str, column: str = "day") -> str:
 def _fact_sql(vendor: str, grain: str) -> str:
     period = _period_sql(vendor, grain)
     cols = [*FACT_LEVELS, *FACT_FLOWS]
+    if grain == Grain.DAY:
+        # One fact row per sub-account-day (unique): its MAX and SUM are the row itself, so the
+        # day series is a plain copy without the cost of grouping 365 x N rows.
+        return (
+            f"INSERT INTO {FactRollup._meta.db_table} "  # noqa: S608 our names; values are params
+            f"(agency_id, location_ghl_id, grain, period_start, days_reported, {', '.join(cols)}) "
+            f"SELECT agency_id, location_ghl_id, %s, day, 1, {', '.join(cols)} "
+            f"FROM {LocationDayFact._meta.db_table} "
+            f"WHERE agency_id = %s AND day BETWEEN %s AND %s"
+        )
     aggs = [f"MAX({c})" for c in FACT_LEVELS] + [f"SUM({c})" for c in FACT_FLOWS]
     return (
         f"INSERT INTO {FactRollup._meta.db_table} "  # noqa: S608 our names; values are params
@@ -100,13 +110,20 @@ def _activity_sql(vendor: str, grain: str, per_location: bool) -> str:
     minutes = ", ".join(
         f"SUM(CASE WHEN NOT is_agency_staff THEN {c} ELSE 0 END)" for c in MINUTE_COLUMNS
     )
+    if per_location and grain == Grain.DAY:
+        # A user has one row per sub-account-day (unique), so counting rows counts distinct
+        # users, and the aggregate can hash instead of sorting every group.
+        own_users = f"SUM(CASE WHEN {own} THEN 1 ELSE 0 END)"
+        staff_users = f"SUM(CASE WHEN {staff} THEN 1 ELSE 0 END)"
+    else:
+        own_users = f"COUNT(DISTINCT CASE WHEN {own} THEN user_ghl_id END)"
+        staff_users = f"COUNT(DISTINCT CASE WHEN {staff} THEN user_ghl_id END)"
     return (
         f"INSERT INTO {ActivityRollup._meta.db_table} "  # noqa: S608 our names; values are params
         f"(agency_id, location_ghl_id, grain, period_start, active_users, staff_users, sessions, "
         f"staff_sessions, {', '.join(MINUTE_COLUMNS)}) "
         f"SELECT agency_id, {scope}, %s, {period}, "
-        f"COUNT(DISTINCT CASE WHEN {own} THEN user_ghl_id END), "
-        f"COUNT(DISTINCT CASE WHEN {staff} THEN user_ghl_id END), "
+        f"{own_users}, {staff_users}, "
         f"SUM(CASE WHEN NOT is_agency_staff THEN sessions ELSE 0 END), "
         f"SUM(CASE WHEN is_agency_staff THEN sessions ELSE 0 END), {minutes} "
         f"FROM {UserActivityDay._meta.db_table} "

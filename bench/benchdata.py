@@ -37,13 +37,41 @@ def require_postgres() -> None:
         sys.exit("Set DATABASE_URL to a PostgreSQL database (the benchmark measures PostgreSQL).")
 
 
+def on_unlimited_plan(agency: Agency) -> Agency:
+    """A paid Scale subscription: every one of the 2,000 sub-accounts is analysed (a trial's
+    plan would analyse only the first 100 and measure less than the target asks)."""
+    from billing.accounts import account_for
+    from billing.models import BillingAccount
+
+    account = account_for(agency)
+    if (account.plan, account.status) != ("scale", BillingAccount.ACTIVE):
+        account.plan, account.status = "scale", BillingAccount.ACTIVE
+        account.save()
+    return agency
+
+
+def vacuum() -> None:
+    """VACUUM ANALYZE the analytics tables before a measurement.
+
+    A recompute deletes and rewrites its rows; in production autovacuum reclaims the dead ones
+    between runs. This server runs with autovacuum off, so without this each bench run would
+    measure the bloat of all the runs before it (2 GB of dead score rows after a few)."""
+    from django.apps import apps
+    from django.db import connections
+
+    conn = connections["analytics"]
+    with conn.cursor() as cur:
+        for model in apps.get_app_config("analytics").get_models():
+            cur.execute(f"VACUUM ANALYZE {model._meta.db_table}")
+
+
 def build() -> Agency:
     require_postgres()
     call_command("migrate", verbosity=0)
     call_command("migrate", database="analytics", verbosity=0)
     agency = Agency.objects.filter(company_id=COMPANY).first()
     if agency and LocationDayFact.objects.for_agency(agency.pk).count() == N_LOCATIONS * N_DAYS:
-        return agency
+        return on_unlimited_plan(agency)
     if agency:
         for model in (LocationDayFact, UserActivityDay):
             model.objects.for_agency(agency.pk).delete()
@@ -114,4 +142,4 @@ def build() -> Agency:
             facts, acts = [], []
     LocationDayFact.objects.bulk_create(facts, batch_size=5000)
     UserActivityDay.objects.bulk_create(acts, batch_size=5000)
-    return agency
+    return on_unlimited_plan(agency)

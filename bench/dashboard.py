@@ -7,7 +7,7 @@ ratio (target <= 3x). Run after (or it runs) the data build of bench/rollup.py.
 import statistics
 import time
 
-from benchdata import LAST_DAY, build
+from benchdata import LAST_DAY, N_LOCATIONS, build, vacuum
 from django.conf import settings
 from django.http import HttpResponse
 from django.test import Client
@@ -16,7 +16,7 @@ from django.urls import include, path
 
 from accounts.identity import SESSION_AGENCY, SESSION_ROLE, SESSION_USER
 from accounts.models import GHLUser
-from analytics.models import HealthScore
+from analytics.models import PortfolioState
 from analytics.pipeline import refresh_agency_days
 
 ROUNDS = 30
@@ -29,10 +29,14 @@ def trivial(request):
 urlpatterns = [path("bench-trivial/", trivial), path("", include("gocsm.urls"))]
 
 agency = build()
-if not HealthScore.objects.for_agency(agency.pk).filter(day=LAST_DAY).exists():
+vacuum()
+state = PortfolioState.objects.for_agency(agency.pk).first()
+if state is None or state.day != LAST_DAY or state.locations != N_LOCATIONS:
     from datetime import timedelta
 
     refresh_agency_days(agency.pk, LAST_DAY - timedelta(days=60), LAST_DAY)
+state = PortfolioState.objects.for_agency(agency.pk).get()
+print(f"sub-accounts analysed: {state.locations} (plan limit applied: {state.limit_applied})")
 owner = GHLUser.objects.for_agency(agency).get(ghl_id="BenchOwner")
 
 

@@ -7,11 +7,12 @@ Run: DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/ro
 import time
 from datetime import timedelta
 
-from benchdata import LAST_DAY, N_DAYS, build
+from benchdata import LAST_DAY, N_DAYS, build, vacuum
 
 from analytics.pipeline import refresh_agency_days
 
 agency = build()
+vacuum()
 first = LAST_DAY - timedelta(days=N_DAYS - 1)
 start = time.perf_counter()
 result = refresh_agency_days(agency.pk, first, LAST_DAY)
@@ -23,4 +24,5 @@ print(
     f"rollup rows: {result.rollup_rows}"
 )
 print(f"whole recompute: {elapsed:.1f} s (target <= 30 s)")
+print("phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
 print(f"scores/s: {result.scores / elapsed:,.0f}; all rows/s: {rows / elapsed:,.0f}")

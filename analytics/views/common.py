@@ -144,6 +144,17 @@ NAV = (
 )
 
 
+_NAV_URLS: dict[str, str] = {}
+
+
+def _nav_url(name: str) -> str:
+    # The navigation's URLs never change while the process runs: reverse each once.
+    url = _NAV_URLS.get(name)
+    if url is None:
+        url = _NAV_URLS[name] = reverse(name)
+    return url
+
+
 def nav_items(request) -> dict:
     """Context processor: the main navigation for the signed-in user."""
     user = getattr(request, "ghl_user", None)
@@ -154,5 +165,5 @@ def nav_items(request) -> dict:
     for name, label, admin_only in NAV:
         if admin_only and not user.is_owner_or_admin:
             continue
-        items.append({"url": reverse(name), "label": label, "active": current == name})
+        items.append({"url": _nav_url(name), "label": label, "active": current == name})
     return {"nav_items": items, "read_only": read_only(request)}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.shortcuts import render
 
 from accounts.models import GHLUser
@@ -21,7 +22,9 @@ from analytics.models import (
     WeightChange,
 )
 from analytics.revenue import counted_mrr
+from analytics.views import tablerows
 from analytics.views.common import choice, csv_response, handles_bad_params, wants_csv
+from analytics.views.overview import _plan_notice
 
 HISTORY_DAYS = (30, 90, 180, 365)
 
@@ -32,13 +35,21 @@ def location_detail(request, ghl_id: str):
     days = int(choice(request, "days", [str(d) for d in HISTORY_DAYS], "90"))
     csv_out = wants_csv(request)
     agency = request.agency
-    day = portfolio.as_of(agency)
+    scope = portfolio.scope_for(request)
+    # Outside the plan's analysed sub-accounts the page keeps the facts (activity, users,
+    # counts, subscription) and hides the analysis (score, components, flags) behind a notice.
+    analysed = scope.analysed(location.ghl_id)
+    day = scope.day
     first = day - timedelta(days=days - 1)
-    history = list(
-        HealthScore.objects.for_agency(agency.pk)
+    history = [
+        SimpleNamespace(**v)
+        for v in HealthScore.objects.for_agency(agency.pk)
         .filter(location_ghl_id=location.ghl_id, day__range=(first, day))
         .order_by("day")
-    )
+        .values("day", "score", "band", "components", "contributions")
+    ]
+    if not analysed:
+        history = []
     if csv_out:
         return csv_response(
             f"score-history-{location.ghl_id}.csv",
@@ -64,6 +75,10 @@ def location_detail(request, ghl_id: str):
     index = {h.day: i for i, h in enumerate(history)}
     step = (chart["width"] - 12) / max(len(history) - 1, 1)
     marker_x = [{"x": round(6 + index[m.day] * step, 1), "m": m} for m in markers if m.day in index]
+    chart["markers"] = [
+        {"x": m["x"], "title": f"{m['m'].day}: weights changed by {m['m'].changed_by}"}
+        for m in marker_x
+    ]
     flags = list(
         RiskFlag.objects.for_agency(agency.pk)
         .filter(location_ghl_id=location.ghl_id, day=day)
@@ -78,26 +93,19 @@ def location_detail(request, ghl_id: str):
         )
         .aggregate(**{f: Sum(f"minutes_{f}") for f in FEATURES}, sessions=Sum("sessions"))
     )
+    # One pass over the sub-account's activity: each person's last day and days in 30.
     users_activity = list(
         UserActivityDay.objects.for_agency(agency.pk)
         .filter(location_ghl_id=location.ghl_id, sessions__gt=0)
         .values("user_ghl_id", "is_agency_staff")
         .annotate(
             last=Max("day"),
-            days=Count("day", filter=None),
+            n30=Count("day", filter=Q(day__range=(day - timedelta(days=29), day))),
         )
     )
-    recent_days = dict(
-        UserActivityDay.objects.for_agency(agency.pk)
-        .filter(
-            location_ghl_id=location.ghl_id,
-            sessions__gt=0,
-            day__range=(day - timedelta(days=29), day),
-        )
-        .values("user_ghl_id")
-        .annotate(n=Count("day"))
-        .values_list("user_ghl_id", "n")
-    )
+    recent_days: dict[str, int] = {}
+    for u in users_activity:
+        recent_days[u["user_ghl_id"]] = recent_days.get(u["user_ghl_id"], 0) + u["n30"]
     people = dict(
         GHLUser.objects.for_agency(agency)
         .filter(ghl_id__in=[u["user_ghl_id"] for u in users_activity])
@@ -118,6 +126,7 @@ def location_detail(request, ghl_id: str):
         FactRollup.objects.for_agency(agency.pk)
         .filter(location_ghl_id=location.ghl_id, grain="week", period_start__range=(first, day))
         .order_by("period_start")
+        .values("period_start", *tablerows.COUNT_COLUMNS)
     )
     subs = []
     for f in (
@@ -143,14 +152,19 @@ def location_detail(request, ghl_id: str):
         "analytics/location.html",
         {
             "location": location,
+            "analysed": analysed,
+            **_plan_notice(scope),
             "day": day,
             "days": days,
             "history_days": HISTORY_DAYS,
             "history": list(reversed(history[-30:])),
+            "history_html": tablerows.score_history(reversed(history[-30:])),
+            "counts_html": tablerows.weekly_counts(counts),
             "latest": latest,
             "week_ago": week_ago,
             "explanation": explanation,
             "chart": chart,
+            "chart_svg": charts.line_svg(chart, "Score history"),
             "markers": marker_x,
             "flags": [(risk.FLAG_LABELS.get(f.code, f.code), f.evidence) for f in flags],
             "components": [

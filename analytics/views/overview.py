@@ -1,13 +1,12 @@
-"""Portfolio overview (/app/) and the at-risk list."""
+"""Portfolio overview (/app/) and the at-risk list, read from the precomputed current state."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
+from django.db.models import F, Q, Sum
 from django.shortcuts import render
 
 from analytics import charts, portfolio, risk, scores
-from analytics.revenue import totals_by_currency
+from analytics.views import tablerows
 from analytics.views.common import (
     choice,
     csv_response,
@@ -17,29 +16,68 @@ from analytics.views.common import (
     wants_csv,
 )
 
-SORTS = {
-    "name": lambda r: (r["name"].lower(),),
-    "score": lambda r: (r["score"] is None, r["score"] or 0, r["name"].lower()),
-    "change": lambda r: (r["change"] is None, r["change"] or 0, r["name"].lower()),
-    "mrr": lambda r: (r["mrr_cents"], r["name"].lower()),
-    "risk": lambda r: (r["mrr_at_risk"], r["risk_weight"], r["name"].lower()),
-}
+
+def _nulls_last(field: str, desc: bool):
+    return F(field).desc(nulls_first=True) if desc else F(field).asc(nulls_last=True)
+
+
+def _order(key: str, desc: bool) -> list:
+    """SQL ordering equal to sorting rows by SORT_KEYS[key] (reversed when desc): missing
+    scores and changes sort after every number, the name breaks ties."""
+    name = F("sort_name").desc() if desc else F("sort_name").asc()
+    tail = [name, F("location_ghl_id").desc() if desc else F("location_ghl_id").asc()]
+    if key == "name":
+        return tail
+    if key in ("score", "change"):
+        return [_nulls_last(key, desc), *tail]
+    if key == "mrr":
+        return [F("mrr_cents").desc() if desc else F("mrr_cents").asc(), *tail]
+    fields = ("mrr_at_risk", "risk_weight")
+    return [*(F(f).desc() if desc else F(f).asc() for f in fields), *tail]
+
+
+SORTS = ("name", "score", "change", "mrr", "risk")
 SORT_CHOICES = [*SORTS, *(f"-{s}" for s in SORTS)]
 BAND_FILTERS = ("", *scores.BANDS, "none")
 FLAG_FILTERS = ("", *risk.FLAG_WEIGHTS)
 
 
-def _filtered(rows, band, flag, q):
+def _filtered(qs, band, flag, q):
     if band == "none":
-        rows = [r for r in rows if r["score"] is None]
+        qs = qs.filter(score__isnull=True)
     elif band:
-        rows = [r for r in rows if r["band"] == band]
+        qs = qs.filter(band=band)
     if flag:
-        rows = [r for r in rows if any(c == flag for c, _e in r["flags"])]
+        qs = qs.filter(flag_codes__contains=f",{flag},")
     if q:
-        ql = q.lower()
-        rows = [r for r in rows if ql in r["name"].lower() or ql in r["ghl_id"].lower()]
-    return rows
+        qs = qs.filter(Q(name__icontains=q) | Q(location_ghl_id__icontains=q))
+    return qs
+
+
+class _Rows:
+    """A LocationState queryset that the paginator slices in SQL and hands out as row dicts."""
+
+    def __init__(self, qs, with_flags: bool = False, known_count: int | None = None):
+        self.qs = qs
+        self.with_flags = with_flags
+        self.known_count = known_count
+
+    def count(self) -> int:
+        return self.qs.count() if self.known_count is None else self.known_count
+
+    def __len__(self) -> int:  # pragma: no cover - Paginator prefers count()
+        return self.count()
+
+    def __getitem__(self, index):
+        return portfolio.state_rows(self.qs[index], self.with_flags)
+
+
+def _plan_notice(scope) -> dict:
+    return {
+        "not_analysed": scope.not_analysed,
+        "plan_limit": scope.limit,
+        "total_locations": scope.total,
+    }
 
 
 @handles_bad_params
@@ -49,12 +87,23 @@ def overview(request):
     flag = choice(request, "flag", FLAG_FILTERS, "")
     q = search_text(request)
     csv_out = wants_csv(request)
-    agency, allowed = request.agency, request.allowed_location_ids
-    day = portfolio.as_of(agency)
-    rows = portfolio.portfolio_rows(agency, allowed, day)
-    shown = _filtered(rows, band, flag, q)
-    shown.sort(key=SORTS[sort.lstrip("-")], reverse=sort.startswith("-"))
+    scope = portfolio.scope_for(request)
+    day = scope.day
+    if scope.state is None:
+        shown = portfolio.unscored_rows(scope, q)
+        if band not in ("", "none") or flag:
+            shown = []
+    else:
+        qs = _filtered(scope.states(), band, flag, q).order_by(
+            *_order(sort.lstrip("-"), sort.startswith("-"))
+        )
+        # Unfiltered, the number of rows is known from the state: no COUNT query.
+        known = None
+        if scope.whole and not (band or flag or q):
+            known = min(scope.total, scope.limit) if scope.limit is not None else scope.total
+        shown = _Rows(qs, known_count=known)
     if csv_out:
+        rows = shown if isinstance(shown, list) else shown[:]
         return csv_response(
             "subaccounts.csv",
             ["sub-account", "id", "score", "band", "change_7d", "mrr", "currency", "top_reason"],
@@ -69,49 +118,47 @@ def overview(request):
                     r["currency"],
                     r["top_reason"],
                 )
-                for r in shown
+                for r in rows
             ],
         )
     page = paginate(shown, request)
-    ids = [r["ghl_id"] for r in page.object_list]
-    spark = portfolio.sparklines(agency, ids, day)
-    last_seen = portfolio.last_activity(agency, ids)
     for r in page.object_list:
-        r["spark"] = charts.sparkline(spark.get(r["ghl_id"], []))
-        r["last_activity"] = last_seen.get(r["ghl_id"])
-    band_counts = {b: 0 for b in scores.BANDS}
-    for r in rows:
-        if r["band"]:
-            band_counts[r["band"]] += 1
-    now = portfolio.activity_totals(agency, allowed, day - timedelta(days=29), day)
-    before = portfolio.activity_totals(
-        agency, allowed, day - timedelta(days=59), day - timedelta(days=30)
-    )
-    trend = portfolio.band_trend(agency, allowed, day)
+        r["spark_svg"] = charts.spark_points_svg(r["spark"])
+    by_band, mrr_totals, risk_totals = portfolio.band_and_money(scope)
+    now, before = portfolio.activity_tiles(scope)
+    trend = portfolio.band_trend(scope)
+    while trend and not any(trend[0][1].values()):
+        trend = trend[1:]  # weeks before the first score would draw as gaps
+    alerts = portfolio.recent_alerts(scope, limit=10)
     context = {
         "day": day,
         "page": page,
         "rows": page.object_list,
+        "rows_html": tablerows.overview(page.object_list),
         "sort": sort,
         "band": band,
         "flag": flag,
         "q": q,
-        "band_counts": [(b, scores.BAND_LABELS[b], band_counts[b]) for b in scores.BANDS],
-        "mrr_totals": totals_by_currency((r["mrr_cents"], r["currency"]) for r in rows),
-        "risk_totals": totals_by_currency((r["mrr_at_risk"], r["currency"]) for r in rows),
+        "band_counts": [(b, scores.BAND_LABELS[b], by_band.get(b, 0)) for b in scores.BANDS],
+        "mrr_totals": mrr_totals,
+        "risk_totals": risk_totals,
         "activity_now": now,
         "activity_before": before,
         "active_change": now["active_users"] - before["active_users"],
         "sessions_change": now["sessions"] - before["sessions"],
         "trend": trend,
-        "trend_chart": charts.stacked_bars(
-            [(d.isoformat(), c) for d, c in trend], list(reversed(scores.BANDS))
+        "trend_html": tablerows.band_trend(trend),
+        "trend_svg": charts.stacked_svg(
+            charts.stacked_bars(
+                [(d.isoformat(), c) for d, c in trend], list(reversed(scores.BANDS))
+            ),
+            "Band distribution per week",
         ),
-        "alerts": portfolio.recent_alerts(agency, allowed, day, limit=10),
-        "names": {r["ghl_id"]: r["name"] for r in rows},
+        "alerts": alerts,
         "band_filters": [(b, scores.BAND_LABELS.get(b, "No score")) for b in BAND_FILTERS if b],
         "flag_filters": [(f, risk.FLAG_LABELS[f]) for f in FLAG_FILTERS if f],
         "sort_choices": SORT_CHOICES,
+        **_plan_notice(scope),
     }
     return render(request, "analytics/overview.html", context)
 
@@ -120,12 +167,14 @@ def overview(request):
 def at_risk(request):
     flag = choice(request, "flag", FLAG_FILTERS, "")
     csv_out = wants_csv(request)
-    agency, allowed = request.agency, request.allowed_location_ids
-    day = portfolio.as_of(agency)
-    rows = portfolio.at_risk_rows(agency, allowed, day)
+    scope = portfolio.scope_for(request)
+    day = scope.day
+    qs = scope.states().exclude(flag_codes="")
     if flag:
-        rows = [r for r in rows if any(c == flag for c, _e in r["flags"])]
+        qs = qs.filter(flag_codes__contains=f",{flag},")
+    qs = qs.order_by("-mrr_at_risk", "-risk_weight", "sort_name", "location_ghl_id")
     if csv_out:
+        rows = portfolio.state_rows(qs, with_flags=True)
         return csv_response(
             "at-risk.csv",
             [
@@ -152,7 +201,19 @@ def at_risk(request):
                 for r in rows
             ],
         )
-    page = paginate(rows, request)
+    page = paginate(_Rows(qs, with_flags=True), request)
+    risk_totals = (
+        scope.state.risk_totals
+        if scope.whole and not flag
+        else {
+            cur: cents
+            for cur, cents in qs.order_by("currency")
+            .values("currency")
+            .annotate(c=Sum("mrr_at_risk"))
+            .values_list("currency", "c")
+            if cents
+        }
+    )
     return render(
         request,
         "analytics/at_risk.html",
@@ -160,9 +221,11 @@ def at_risk(request):
             "day": day,
             "page": page,
             "rows": page.object_list,
+            "rows_html": tablerows.at_risk(page.object_list),
             "flag": flag,
             "flag_filters": [(f, risk.FLAG_LABELS[f]) for f in FLAG_FILTERS if f],
             "flag_weights": [(risk.FLAG_LABELS[c], w) for c, w in risk.FLAG_WEIGHTS.items()],
-            "risk_totals": totals_by_currency((r["mrr_at_risk"], r["currency"]) for r in rows),
+            "risk_totals": risk_totals,
+            **_plan_notice(scope),
         },
     )

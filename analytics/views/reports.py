@@ -1,22 +1,24 @@
-"""Adoption matrix, login activity and revenue pages."""
+"""Adoption matrix, login activity and revenue pages, read from the precomputed state."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.shortcuts import render
+from django.utils.safestring import mark_safe
 
-from analytics import charts, portfolio, scores
+from analytics import charts, current_state, portfolio
 from analytics.models import (
+    ADOPTION_BITS,
+    ADOPTION_FEATURES,
     AGENCY_SCOPE,
     FEATURES,
     ActivityRollup,
-    FactRollup,
     LocationDayFact,
-    UserActivityDay,
 )
-from analytics.revenue import COUNTED_STATUSES, month_end_mrr, movements
+from analytics.revenue import MonthMovement, month_end_mrr, movements
+from analytics.views import tablerows
 from analytics.views.common import (
     choice,
     csv_response,
@@ -25,104 +27,67 @@ from analytics.views.common import (
     search_text,
     wants_csv,
 )
-
-ADOPTION_FEATURES = (
-    "workflows",
-    "calendars",
-    "products",
-    "conversations",
-    "payments",
-    "reputation",
-)
+from analytics.views.overview import _plan_notice
 
 
-def _scoped(qs, allowed):
-    return qs if allowed is None else qs.filter(location_ghl_id__in=allowed)
+def _known_count(scope, filtered: bool = False) -> int | None:
+    """Rows of an unfiltered whole-portfolio table, known from the state (no COUNT query)."""
+    if filtered or not scope.whole:
+        return None
+    return min(scope.total, scope.limit) if scope.limit is not None else scope.total
+
+
+class _Cells:
+    """State rows as adoption rows: one cell per feature, None when not known."""
+
+    def __init__(self, qs, known_count: int | None = None):
+        self.qs = qs
+        self.known_count = known_count
+
+    def count(self) -> int:
+        return self.qs.count() if self.known_count is None else self.known_count
+
+    def __len__(self) -> int:  # pragma: no cover
+        return self.count()
+
+    def __getitem__(self, index):
+        return [_adoption_row(*r) for r in self.qs[index]]
+
+
+def _adoption_row(ghl_id, name, known, used) -> dict:
+    cells = [
+        None if not known & ADOPTION_BITS[f] else bool(used & ADOPTION_BITS[f])
+        for f in ADOPTION_FEATURES
+    ]
+    html = "".join(
+        '<td class="cell-unknown">?</td>'
+        if c is None
+        else '<td class="cell-yes">✓</td>'
+        if c
+        else '<td class="cell-no">✗</td>'
+        for c in cells
+    )
+    return {
+        "ghl_id": ghl_id,
+        "url": portfolio.detail_url(ghl_id),
+        "name": name or ghl_id,
+        "cells": cells,
+        "cells_html": mark_safe(html),  # noqa: S308 constant markup only
+    }
 
 
 @handles_bad_params
 def adoption(request):
-    """Feature x sub-account on the latest day, with the rules of the adoption component."""
+    """Feature x sub-account on the latest day: the adoption features of that day's score."""
     q = search_text(request)
     csv_out = wants_csv(request)
-    agency, allowed = request.agency, request.allowed_location_ids
-    day = portfolio.as_of(agency)
-    names = portfolio.locations_of(agency, allowed)
-    window = (day - timedelta(days=29), day)
-    levels = {
-        r["location_ghl_id"]: r
-        for r in _scoped(
-            LocationDayFact.objects.for_agency(agency.pk).filter(day=day), allowed
-        ).values(
-            "location_ghl_id",
-            "workflows_published",
-            "calendars_active",
-            "products_total",
-            "conversations_total",
-            "subscription_status",
-        )
-    }
-    flows = {
-        r["location_ghl_id"]: r
-        for r in _scoped(
-            FactRollup.objects.for_agency(agency.pk).filter(
-                grain="day", period_start__range=window
-            ),
-            allowed,
-        )
-        .exclude(location_ghl_id=AGENCY_SCOPE)
-        .values("location_ghl_id")
-        .annotate(booked=Sum("appointments_booked"), created=Sum("conversations_created"))
-    }
-    reputation = dict(
-        _scoped(
-            ActivityRollup.objects.for_agency(agency.pk).filter(
-                grain="day", period_start__range=window
-            ),
-            allowed,
-        )
-        .exclude(location_ghl_id=AGENCY_SCOPE)
-        .values("location_ghl_id")
-        .annotate(m=Sum("minutes_reputation"))
-        .values_list("location_ghl_id", "m")
+    scope = portfolio.scope_for(request)
+    qs = scope.states()
+    if q:
+        qs = qs.filter(name__icontains=q)
+    qs = qs.order_by("sort_name", "location_ghl_id").values_list(
+        "location_ghl_id", "name", "adoption_known", "adoption_used"
     )
-    tracked = bool(reputation)
-    rows = []
-    for loc, name in sorted(names.items(), key=lambda kv: (kv[1] or kv[0]).lower()):
-        lv, fl = levels.get(loc, {}), flows.get(loc, {})
-        booked, created = fl.get("booked") or 0, fl.get("created")
-
-        def known(v, test):
-            return None if v is None else test(v)
-
-        conv = lv.get("conversations_total")
-        cells = {
-            "workflows": known(lv.get("workflows_published"), lambda v: v > 0),
-            "calendars": known(
-                lv.get("calendars_active"), lambda v, booked=booked: v > 0 and booked > 0
-            ),
-            "products": known(lv.get("products_total"), lambda v: v > 0),
-            "conversations": (created > 0) if created is not None else known(conv, lambda v: v > 0),
-            "payments": known(lv.get("subscription_status"), lambda v: v in scores.PAYING_STATUSES),
-            "reputation": ((reputation.get(loc) or 0) > 0) if tracked else None,
-        }
-        if q and q.lower() not in (name or loc).lower():
-            continue
-        rows.append(
-            {"ghl_id": loc, "name": name or loc, "cells": [cells[f] for f in ADOPTION_FEATURES]}
-        )
-    rates = []
-    for i, f in enumerate(ADOPTION_FEATURES):
-        known_rows = [r for r in rows if r["cells"][i] is not None]
-        used = sum(1 for r in known_rows if r["cells"][i])
-        rates.append(
-            (
-                f,
-                used,
-                len(known_rows),
-                round(100 * used / len(known_rows), 1) if known_rows else None,
-            )
-        )
     if csv_out:
         return csv_response(
             "adoption.csv",
@@ -133,102 +98,118 @@ def adoption(request):
                     r["ghl_id"],
                     *("" if c is None else ("yes" if c else "no") for c in r["cells"]),
                 )
-                for r in rows
+                for r in (_adoption_row(*row) for row in qs)
             ],
         )
-    page = paginate(rows, request)
+    # One row per (known, used) mask pair: at most a few dozen whatever the portfolio size.
+    known_n = dict.fromkeys(ADOPTION_FEATURES, 0)
+    used_n = dict.fromkeys(ADOPTION_FEATURES, 0)
+    for known, used, n in (
+        qs.order_by()
+        .values("adoption_known", "adoption_used")
+        .annotate(n=Count("id"))
+        .values_list("adoption_known", "adoption_used", "n")
+    ):
+        for f in ADOPTION_FEATURES:
+            bit = ADOPTION_BITS[f]
+            if known & bit:
+                known_n[f] += n
+                used_n[f] += n if used & bit else 0
+    rates = [
+        (f, used_n[f], known_n[f], round(100 * used_n[f] / known_n[f], 1) if known_n[f] else None)
+        for f in ADOPTION_FEATURES
+    ]
+    page = paginate(_Cells(qs, known_count=_known_count(scope, filtered=bool(q))), request)
     return render(
         request,
         "analytics/adoption.html",
         {
-            "day": day,
+            "day": scope.day,
             "page": page,
             "rows": page.object_list,
+            "rows_html": tablerows.adoption(page.object_list),
             "features": ADOPTION_FEATURES,
             "rates": rates,
             "q": q,
+            **_plan_notice(scope),
         },
     )
+
+
+class _LoginRows(_Cells):
+    def __getitem__(self, index):
+        fields = ("location_ghl_id", "name", "active_users", "staff_users", "sessions", "minutes")
+        return [
+            {
+                "ghl_id": loc,
+                "url": portfolio.detail_url(loc),
+                "name": name or loc,
+                "active": active,
+                "staff": staff,
+                "sessions": sessions,
+                "minutes": minutes,
+            }
+            for loc, name, active, staff, sessions, minutes in self.qs[index].values_list(*fields)
+        ]
+
+
+LOGIN_SORTS = {
+    "name": ("sort_name", "location_ghl_id"),
+    "-active": ("-active_users", "sort_name", "location_ghl_id"),
+    "-sessions": ("-sessions", "sort_name", "location_ghl_id"),
+    "-minutes": ("-minutes", "sort_name", "location_ghl_id"),
+}
 
 
 @handles_bad_params
 def logins(request):
     """Active users, sessions and minutes per feature over 30 days; tiers of each person."""
     csv_out = wants_csv(request)
-    agency, allowed = request.agency, request.allowed_location_ids
-    day = portfolio.as_of(agency)
+    sort = choice(request, "sort", tuple(LOGIN_SORTS), "-sessions")
+    scope = portfolio.scope_for(request)
+    day = scope.day
     window = (day - timedelta(days=29), day)
-    names = portfolio.locations_of(agency, allowed)
-    per_loc = {
-        r["location_ghl_id"]: r
-        for r in _scoped(
-            UserActivityDay.objects.for_agency(agency.pk).filter(day__range=window, sessions__gt=0),
-            allowed,
-        )
-        .values("location_ghl_id")
-        .annotate(
-            active=Count("user_ghl_id", distinct=True, filter=Q(is_agency_staff=False)),
-            staff=Count("user_ghl_id", distinct=True, filter=Q(is_agency_staff=True)),
-            sessions=Sum("sessions", filter=Q(is_agency_staff=False)),
-            minutes=Sum("minutes_total", filter=Q(is_agency_staff=False)),
-        )
-    }
-    rows = [
-        {
-            "ghl_id": loc,
-            "name": name or loc,
-            "active": per_loc.get(loc, {}).get("active", 0),
-            "staff": per_loc.get(loc, {}).get("staff", 0),
-            "sessions": per_loc.get(loc, {}).get("sessions") or 0,
-            "minutes": per_loc.get(loc, {}).get("minutes") or 0,
-        }
-        for loc, name in sorted(names.items(), key=lambda kv: (kv[1] or kv[0]).lower())
-    ]
-    sort = choice(request, "sort", ("name", "-active", "-sessions", "-minutes"), "-sessions")
-    if sort != "name":
-        rows.sort(key=lambda r: -r[sort[1:]])
+    qs = scope.states().order_by(*LOGIN_SORTS[sort])
     if csv_out:
         return csv_response(
             "logins.csv",
             ["sub-account", "id", "active_users", "staff_users", "sessions", "minutes"],
             [
                 (r["name"], r["ghl_id"], r["active"], r["staff"], r["sessions"], r["minutes"])
-                for r in rows
+                for r in _LoginRows(qs)[:]
             ],
         )
-    tiers = {"heavy": 0, "regular": 0, "casual": 0, "ghosting": 0}
-    for n in (
-        _scoped(
-            UserActivityDay.objects.for_agency(agency.pk).filter(
-                day__range=window, sessions__gt=0, is_agency_staff=False
-            ),
-            allowed,
+    if scope.whole:
+        # JSON keys come back in the database's order: list the tiers in their own.
+        tiers = {t: scope.state.tiers.get(t, 0) for t in ("heavy", "regular", "casual", "ghosting")}
+    else:
+        tier_sums = qs.order_by().aggregate(
+            heavy=Sum("tier_heavy"),
+            regular=Sum("tier_regular"),
+            casual=Sum("tier_casual"),
+            ghosting=Sum("tier_ghosting"),
         )
-        .values("location_ghl_id", "user_ghl_id")
-        .annotate(n=Count("day"))
-        .values_list("n", flat=True)
-    ):
-        tiers[scores.tier_for_share(n / 30)] += 1
-    daily_qs = ActivityRollup.objects.for_agency(agency.pk).filter(
+        tiers = {t: n or 0 for t, n in tier_sums.items()}
+    daily_qs = ActivityRollup.objects.for_agency(scope.agency_id).filter(
         grain="day", period_start__range=window
     )
     daily_qs = (
         daily_qs.filter(location_ghl_id=AGENCY_SCOPE)
-        if allowed is None
-        else daily_qs.filter(location_ghl_id__in=allowed)
+        if scope.whole
+        else scope.covered(daily_qs.exclude(location_ghl_id=AGENCY_SCOPE))
     )
-    daily = {
-        d: (s or 0)
-        for d, s in daily_qs.values("period_start")
-        .annotate(s=Sum("sessions"))
-        .values_list("period_start", "s")
-    }
+    daily: dict[date, int] = {}
+    minutes = dict.fromkeys(FEATURES, 0)
+    for row in daily_qs.values("period_start", "sessions", *(f"minutes_{f}" for f in FEATURES)):
+        d = row["period_start"]
+        daily[d] = daily.get(d, 0) + (row["sessions"] or 0)
+        for f in FEATURES:
+            minutes[f] += row[f"minutes_{f}"] or 0
     series = [
         ((window[0] + timedelta(days=k)).isoformat(), daily.get(window[0] + timedelta(days=k), 0))
         for k in range(30)
     ]
-    minutes = daily_qs.aggregate(**{f: Sum(f"minutes_{f}") for f in FEATURES})
-    page = paginate(rows, request)
+    page = paginate(_LoginRows(qs, known_count=_known_count(scope)), request)
     return render(
         request,
         "analytics/logins.html",
@@ -236,11 +217,14 @@ def logins(request):
             "day": day,
             "page": page,
             "rows": page.object_list,
+            "rows_html": tablerows.logins(page.object_list),
             "sort": sort,
             "tiers": list(tiers.items()),
             "chart": charts.bars(series),
+            "chart_svg": charts.bars_svg(charts.bars(series), "Sessions per day"),
             "series": series,
-            "minutes": [(f, minutes.get(f) or 0) for f in FEATURES],
+            "minutes": list(minutes.items()),
+            **_plan_notice(scope),
         },
     )
 
@@ -250,38 +234,31 @@ def revenue(request):
     """MRR per day by currency, monthly movements, NRR, GRR, churned MRR and logo churn."""
     days = int(choice(request, "days", ("90", "180", "365"), "180"))
     csv_out = wants_csv(request)
-    agency, allowed = request.agency, request.allowed_location_ids
-    day = portfolio.as_of(agency)
+    scope = portfolio.scope_for(request, revenue=True)
+    day = scope.day
     first = day - timedelta(days=days - 1)
-    counted = Q(subscription_status__in=COUNTED_STATUSES) | Q(subscription_status__isnull=True)
-    daily = list(
-        _scoped(
-            LocationDayFact.objects.for_agency(agency.pk)
-            .filter(day__range=(first, day), mrr_cents__gt=0)
-            .filter(counted),
-            allowed,
-        )
-        .values("day", "mrr_currency")
-        .annotate(mrr=Sum("mrr_cents"))
-        .order_by("day")
-        .values_list("day", "mrr_currency", "mrr")
-    )
-    by_currency: dict[str, dict] = {}
-    for d, cur, mrr in daily:
-        by_currency.setdefault((cur or "USD").upper(), {})[d] = mrr
+    if scope.whole or scope.state is None:
+        by_currency = scope.state.mrr_daily if scope.whole else {}
+        months = [_movement(m) for m in (scope.state.movements if scope.whole else [])]
+    else:
+        facts = scope.covered(LocationDayFact.objects.for_agency(scope.agency_id))
+        by_currency = current_state.mrr_daily(facts, first, day)
+        ranked = scope.states().values_list("location_ghl_id", flat=True)
+        months = movements(month_end_mrr(scope.agency_id, ranked))
     mrr_charts = []
     for cur, points in sorted(by_currency.items()):
         series = [
             (
                 (first + timedelta(days=k)).isoformat(),
-                (points.get(first + timedelta(days=k)) or 0) / 100,
+                (points.get((first + timedelta(days=k)).isoformat()) or 0) / 100,
             )
             for k in range(days)
         ]
-        mrr_charts.append(
-            {"currency": cur, "chart": charts.line(series, lo=0), "latest": series[-1][1]}
+        chart = charts.line(series, lo=0)
+        svg = charts.line_svg(
+            chart, f"MRR per day in {cur}", stroke="#15803d", r=1.5, unit=cur, fmt="{:.2f}"
         )
-    months = movements(month_end_mrr(agency.pk, list(allowed) if allowed is not None else None))
+        mrr_charts.append({"currency": cur, "chart": chart, "svg": svg, "latest": series[-1][1]})
     months = [m for m in months if m.month >= first.replace(day=1)]
     if csv_out:
         return csv_response(
@@ -328,5 +305,10 @@ def revenue(request):
             "days": days,
             "mrr_charts": mrr_charts,
             "months": list(reversed(months)),
+            **_plan_notice(scope),
         },
     )
+
+
+def _movement(stored: dict) -> MonthMovement:
+    return MonthMovement(**{**stored, "month": date.fromisoformat(stored["month"])})

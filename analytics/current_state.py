@@ -1,0 +1,352 @@
+"""Precomputed "where things stand" for the dashboards, rebuilt after every recompute.
+
+The day is the agency's latest scored day (analytics.portfolio.as_of). Per sub-account
+(LocationState): score, band, 7-day change, 30-day sparkline, counted MRR, flags and risk weight,
+last activity, the adoption features of that day's score, 30-day login figures and tier mix,
+and the rank used by the plan's sub-account limit. Per agency (PortfolioState): active users
+(each person once across sub-accounts) and sessions over 30 days and the 30 before, the weekly
+band trend, daily MRR per currency for a year and the monthly MRR movements.
+
+Every figure follows the same definitions the pages used when they computed them per request
+(analytics.portfolio, analytics.revenue); the pages now read these rows instead.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.db.models import Count, Max, Q, Sum
+from django.utils import timezone as dj_tz
+
+from accounts.models import Location
+from analytics import charts, risk, scores
+from analytics.models import (
+    AGENCY_SCOPE,
+    ActivityRollup,
+    HealthScore,
+    LocationDayFact,
+    LocationState,
+    PortfolioState,
+    RiskFlag,
+    UserActivityDay,
+)
+from analytics.revenue import COUNTED_STATUSES, counted_mrr, month_end_mrr, movements
+
+DB = "analytics"
+SPARK_DAYS = 30
+TREND_WEEKS = 12
+MRR_DAYS = 365
+STATE_COLUMNS = (
+    "agency_id",
+    "location_ghl_id",
+    "name",
+    "sort_name",
+    "day",
+    "analysis_rank",
+    "score",
+    "band",
+    "change",
+    "spark",
+    "mrr_cents",
+    "currency",
+    "risk_weight",
+    "mrr_at_risk",
+    "flag_codes",
+    "flags",
+    "top_reason",
+    "last_activity",
+    "adoption_known",
+    "adoption_used",
+    "active_users",
+    "staff_users",
+    "sessions",
+    "minutes",
+    "tier_heavy",
+    "tier_regular",
+    "tier_casual",
+    "tier_ghosting",
+)
+
+
+def latest_day(agency_id: int) -> date | None:
+    return HealthScore.objects.for_agency(agency_id).aggregate(d=Max("day"))["d"]
+
+
+def _activity(agency_id: int, first: date, last: date) -> dict[str, dict]:
+    """Per sub-account over [first, last]: own active users, staff, sessions, minutes, tiers."""
+    out: dict[str, dict] = {}
+    rows = (
+        UserActivityDay.objects.for_agency(agency_id)
+        .filter(day__range=(first, last), sessions__gt=0)
+        .values("location_ghl_id")
+        .annotate(
+            active=Count("user_ghl_id", distinct=True, filter=Q(is_agency_staff=False)),
+            staff=Count("user_ghl_id", distinct=True, filter=Q(is_agency_staff=True)),
+            sessions=Sum("sessions", filter=Q(is_agency_staff=False)),
+            minutes=Sum("minutes_total", filter=Q(is_agency_staff=False)),
+        )
+    )
+    for r in rows:
+        out[r["location_ghl_id"]] = {
+            "active_users": r["active"],
+            "staff_users": r["staff"],
+            "sessions": r["sessions"] or 0,
+            "minutes": r["minutes"] or 0,
+        }
+    for loc, n in (
+        UserActivityDay.objects.for_agency(agency_id)
+        .filter(day__range=(first, last), sessions__gt=0, is_agency_staff=False)
+        .values("location_ghl_id", "user_ghl_id")
+        .annotate(n=Count("day"))
+        .values_list("location_ghl_id", "n")
+    ):
+        tier = "tier_" + scores.tier_for_share(n / scores.WINDOW)
+        entry = out.setdefault(loc, {})
+        entry[tier] = entry.get(tier, 0) + 1
+    return out
+
+
+def _location_rows(agency_id: int, day: date) -> list[tuple]:
+    names = dict(Location.objects.for_agency(agency_id).values_list("ghl_id", "name"))
+    first = day - timedelta(days=SPARK_DAYS - 1)
+    spark: dict[str, list] = {}
+    latest: dict[str, tuple] = {}
+    week_ago: dict[str, int] = {}
+    for loc, d, score, band, known, used in (
+        HealthScore.objects.for_agency(agency_id)
+        .filter(Q(day__range=(first, day)) | Q(day=day - timedelta(days=7)))
+        .values_list("location_ghl_id", "day", "score", "band", "adoption_known", "adoption_used")
+    ):
+        if d >= first:
+            spark.setdefault(loc, [None] * SPARK_DAYS)[(d - first).days] = score
+        if d == day:
+            latest[loc] = (score, band, known, used)
+        if d == day - timedelta(days=7):
+            week_ago[loc] = score
+    mrr = {
+        loc: (counted_mrr(status, cents), cur or "USD")
+        for loc, status, cents, cur in LocationDayFact.objects.for_agency(agency_id)
+        .filter(day=day)
+        .values_list("location_ghl_id", "subscription_status", "mrr_cents", "mrr_currency")
+    }
+    flags: dict[str, list] = {}
+    for loc, code, weight, evidence in (
+        RiskFlag.objects.for_agency(agency_id)
+        .filter(day=day)
+        .values_list("location_ghl_id", "code", "weight", "evidence")
+    ):
+        flags.setdefault(loc, []).append((weight, code, evidence))
+    last_seen = dict(
+        UserActivityDay.objects.for_agency(agency_id)
+        .filter(sessions__gt=0, is_agency_staff=False, day__lte=day)
+        .values("location_ghl_id")
+        .annotate(last=Max("day"))
+        .values_list("location_ghl_id", "last")
+    )
+    activity = _activity(agency_id, day - timedelta(days=scores.WINDOW - 1), day)
+    rows = []
+    for loc, name in names.items():
+        score, band, known, used = latest.get(loc, (None, "", 0, 0))
+        prev = week_ago.get(loc)
+        cents, cur = mrr.get(loc, (0, "USD"))
+        loc_flags = sorted(flags.get(loc, []), reverse=True)
+        weight = risk.risk_weight(c for _w, c, _e in loc_flags)
+        act = activity.get(loc, {})
+        rows.append(
+            {
+                "loc": loc,
+                "name": name or loc,
+                "score": score,
+                "band": band,
+                "change": None if score is None or prev is None else score - prev,
+                "spark": spark.get(loc, [None] * SPARK_DAYS),
+                "mrr_cents": cents,
+                "currency": (cur or "USD").upper(),
+                "risk_weight": weight,
+                "mrr_at_risk": round(cents * weight),
+                "codes": "".join(f",{c}" for _w, c, _e in loc_flags) + ("," if loc_flags else ""),
+                "flags": [[c, e] for _w, c, e in loc_flags],
+                "top_reason": risk.FLAG_LABELS[loc_flags[0][1]] if loc_flags else "",
+                "last": last_seen.get(loc),
+                "known": known,
+                "used": used,
+                "act": act,
+            }
+        )
+    # The plan's sub-account limit analyses the highest-MRR sub-accounts first, then by name.
+    rows.sort(key=lambda r: (-r["mrr_cents"], r["name"].lower(), r["loc"]))
+    return [
+        (
+            agency_id,
+            r["loc"],
+            r["name"][:200],
+            r["name"].lower()[:200],
+            day,
+            rank,
+            r["score"],
+            r["band"],
+            r["change"],
+            charts.spark_points(r["spark"]),
+            r["mrr_cents"],
+            r["currency"],
+            r["risk_weight"],
+            r["mrr_at_risk"],
+            r["codes"][:300],
+            json.dumps(r["flags"]),
+            r["top_reason"],
+            r["last"],
+            r["known"],
+            r["used"],
+            r["act"].get("active_users", 0),
+            r["act"].get("staff_users", 0),
+            r["act"].get("sessions", 0),
+            r["act"].get("minutes", 0),
+            r["act"].get("tier_heavy", 0),
+            r["act"].get("tier_regular", 0),
+            r["act"].get("tier_casual", 0),
+            r["act"].get("tier_ghosting", 0),
+        )
+        for rank, r in enumerate(rows, start=1)
+    ]
+
+
+def activity_totals(qs_activity, qs_rollup) -> dict:
+    """Sessions and minutes from day rollups, active people counted once, for one window."""
+    sums = qs_rollup.aggregate(s=Sum("sessions"), m=Sum("minutes_total"))
+    active = (
+        qs_activity.filter(sessions__gt=0, is_agency_staff=False)
+        .values("user_ghl_id")
+        .distinct()
+        .count()
+    )
+    return {"sessions": sums["s"] or 0, "minutes": sums["m"] or 0, "active_users": active}
+
+
+def agency_window(agency_id: int, first: date, last: date, analysed=None) -> dict:
+    activity = UserActivityDay.objects.for_agency(agency_id).filter(day__range=(first, last))
+    rollups = ActivityRollup.objects.for_agency(agency_id).filter(
+        grain="day", period_start__range=(first, last)
+    )
+    if analysed is None:
+        rollups = rollups.filter(location_ghl_id=AGENCY_SCOPE)
+    else:
+        activity = activity.filter(location_ghl_id__in=analysed)
+        rollups = rollups.filter(location_ghl_id__in=analysed)
+    return activity_totals(activity, rollups)
+
+
+def band_trend_days(day: date) -> list[date]:
+    return [day - timedelta(days=7 * k) for k in range(TREND_WEEKS - 1, -1, -1)]
+
+
+def mrr_daily(facts_qs, first: date, last: date) -> dict[str, dict[str, int]]:
+    """{currency: {iso day: counted MRR}} from daily facts (counted statuses, as counted_mrr)."""
+    counted = Q(subscription_status__in=COUNTED_STATUSES) | Q(subscription_status__isnull=True)
+    out: dict[str, dict[str, int]] = {}
+    for d, cur, mrr in (
+        facts_qs.filter(day__range=(first, last), mrr_cents__gt=0)
+        .filter(counted)
+        .values("day", "mrr_currency")
+        .annotate(mrr=Sum("mrr_cents"))
+        .values_list("day", "mrr_currency", "mrr")
+    ):
+        bucket = out.setdefault((cur or "USD").upper(), {})
+        bucket[d.isoformat()] = bucket.get(d.isoformat(), 0) + mrr
+    return out
+
+
+def movement_dicts(month_end) -> list[dict]:
+    return [
+        {**asdict(m), "month": m.month.isoformat(), "churned": []} for m in movements(month_end)
+    ]
+
+
+def _portfolio_row(agency_id: int, day: date, analysed: list[str] | None) -> dict:
+    """Figures over the analysed sub-accounts (None = all of them)."""
+    now = agency_window(agency_id, day - timedelta(days=29), day, analysed)
+    before = agency_window(agency_id, day - timedelta(days=59), day - timedelta(days=30), analysed)
+    days = band_trend_days(day)
+    trend: dict[date, dict[str, int]] = {d: {} for d in days}
+    scores_qs = HealthScore.objects.for_agency(agency_id)
+    facts_qs = LocationDayFact.objects.for_agency(agency_id)
+    if analysed is not None:
+        scores_qs = scores_qs.filter(location_ghl_id__in=analysed)
+        facts_qs = facts_qs.filter(location_ghl_id__in=analysed)
+    for d, band, n in (
+        scores_qs.filter(day__in=days)
+        .values("day", "band")
+        .annotate(n=Count("id"))
+        .values_list("day", "band", "n")
+    ):
+        trend[d][band] = n
+    return {
+        "day": day,
+        "active_users": now["active_users"],
+        "active_users_before": before["active_users"],
+        "sessions": now["sessions"],
+        "sessions_before": before["sessions"],
+        "band_trend": [[d.isoformat(), c] for d, c in trend.items()],
+        "mrr_daily": mrr_daily(facts_qs, day - timedelta(days=MRR_DAYS - 1), day),
+        "movements": movement_dicts(month_end_mrr(agency_id, analysed)),
+        "refreshed_at": dj_tz.now(),
+    }
+
+
+def refresh(agency_id: int) -> None:
+    """Rebuild the agency's LocationState rows and PortfolioState for its latest scored day."""
+    day = latest_day(agency_id)
+    with transaction.atomic(using=DB):
+        LocationState.objects.for_agency(agency_id).delete()
+        if day is None:
+            PortfolioState.objects.for_agency(agency_id).delete()
+            return
+        rows = _location_rows(agency_id, day)
+        _copy_rows(rows)
+        limit = _plan_limit(agency_id)
+        if limit is not None and len(rows) <= limit:
+            limit = None
+        # rows are in rank order: the plan analyses the first `limit` of them.
+        analysed = None if limit is None else [r[1] for r in rows[:limit]]
+        counted = rows if limit is None else rows[:limit]
+        bands: dict[str, int] = {}
+        mrr: dict[str, int] = {}
+        at_risk: dict[str, int] = {}
+        tiers = dict.fromkeys(("heavy", "regular", "casual", "ghosting"), 0)
+        for r in counted:
+            for k, tier in enumerate(tiers, start=STATE_COLUMNS.index("tier_heavy")):
+                tiers[tier] += r[k]
+            band, cents, cur, risky = r[7], r[10], r[11], r[13]
+            bands[band] = bands.get(band, 0) + 1
+            if cents:
+                mrr[cur] = mrr.get(cur, 0) + cents
+            if risky:
+                at_risk[cur] = at_risk.get(cur, 0) + risky
+        PortfolioState.objects.for_agency(agency_id).update_or_create(
+            agency_id=agency_id,
+            defaults={
+                "band_counts": bands,
+                "tiers": tiers,
+                "mrr_totals": dict(sorted(mrr.items())),
+                "risk_totals": dict(sorted(at_risk.items())),
+                **_portfolio_row(agency_id, day, analysed),
+                "locations": len(rows),
+                "limit_applied": limit,
+            },
+        )
+
+
+def _plan_limit(agency_id: int) -> int | None:
+    from accounts.models import Agency
+    from analytics.portfolio import limit_for_agency
+
+    agency = Agency.objects.filter(pk=agency_id).first()
+    return None if agency is None else limit_for_agency(agency)
+
+
+def _copy_rows(rows: list[tuple]) -> None:
+    from analytics.pipeline import write_rows
+
+    write_rows(LocationState, STATE_COLUMNS, rows)

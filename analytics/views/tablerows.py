@@ -1,0 +1,117 @@
+"""Table bodies of the list pages as markup, built in Python.
+
+A 25-row table is a few hundred template variable lookups; written here with escape() it costs a
+fraction of that, which is what keeps each page within 3x of a trivial page. Every value taken
+from data goes through escape(); the rest is constant markup.
+"""
+
+from __future__ import annotations
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from analytics.templatetags.analytics_format import cents
+
+DASH = '<span class="muted">—</span>'
+
+
+def _name(r: dict) -> str:
+    return f'<td><a href="{escape(r["url"])}">{escape(r["name"])}</a></td>'
+
+
+def _score(r: dict, missing: str = DASH) -> str:
+    if r["score"] is None:
+        return f'<td class="num">{missing}</td>'
+    return f'<td class="num"><span class="band band-{escape(r["band"])}">{r["score"]}</span></td>'
+
+
+def _money(amount, currency: str) -> str:
+    return f'<td class="num">{cents(amount)} {escape(currency)}</td>'
+
+
+def _safe(parts: list[str], empty: str) -> SafeString:
+    return mark_safe("".join(parts) if parts else empty)  # noqa: S308 values escaped above
+
+
+def overview(rows: list[dict]) -> SafeString:
+    out = []
+    for r in rows:
+        change = DASH if r["change"] is None else f"{r['change']:+d}"
+        last = r["last_activity"].isoformat() if r["last_activity"] else "—"
+        out.append(
+            f'<tr>{_name(r)}{_score(r)}<td class="num">{change}</td><td>{r["spark_svg"]}</td>'
+            f"{_money(r['mrr_cents'], r['currency'])}<td>{last}</td>"
+            f"<td>{escape(r['top_reason'])}</td></tr>"
+        )
+    return _safe(out, '<tr><td colspan="7" class="muted">No sub-accounts match.</td></tr>')
+
+
+def at_risk(rows: list[dict]) -> SafeString:
+    out = []
+    for r in rows:
+        reasons = "".join(f"<li>{escape(evidence)}</li>" for _code, evidence in r["flags"][:3])
+        out.append(
+            f"<tr>{_name(r)}{_score(r, '—')}{_money(r['mrr_cents'], r['currency'])}"
+            f'<td class="num">{r["risk_weight"]:.2f}</td>'
+            f"{_money(r['mrr_at_risk'], r['currency'])}"
+            f'<td><ul class="reasons">{reasons}</ul></td></tr>'
+        )
+    return _safe(out, '<tr><td colspan="6" class="muted">Nothing flagged.</td></tr>')
+
+
+def logins(rows: list[dict]) -> SafeString:
+    out = [
+        f'<tr>{_name(r)}<td class="num">{r["active"]}</td><td class="num">{r["staff"]}</td>'
+        f'<td class="num">{r["sessions"]}</td><td class="num">{r["minutes"]}</td></tr>'
+        for r in rows
+    ]
+    return _safe(out, '<tr><td colspan="5" class="muted">No sub-accounts.</td></tr>')
+
+
+def adoption(rows: list[dict]) -> SafeString:
+    out = [f"<tr>{_name(r)}{r['cells_html']}</tr>" for r in rows]
+    return _safe(out, '<tr><td colspan="7" class="muted">No sub-accounts match.</td></tr>')
+
+
+def band_trend(trend) -> SafeString:
+    """The numbers behind the band-distribution chart, one row per week."""
+    out = [
+        f'<tr><td>{d.isoformat()}</td><td class="num">{c.get("thriving", 0)}</td>'
+        f'<td class="num">{c.get("healthy", 0)}</td><td class="num">{c.get("steady", 0)}</td>'
+        f'<td class="num">{c.get("at_risk", 0)}</td></tr>'
+        for d, c in trend
+    ]
+    return _safe(out, "")
+
+
+def score_history(history) -> SafeString:
+    """Daily scores with each component's contribution (newest first)."""
+    out = []
+    for h in history:
+        parts = ", ".join(f"{escape(k)} {v}" for k, v in h.contributions.items())
+        out.append(
+            f'<tr><td>{h.day.isoformat()}</td><td class="num">{h.score}</td>'
+            f'<td>{escape(h.band)}</td><td class="muted">{parts}</td></tr>'
+        )
+    return _safe(out, "")
+
+
+COUNT_COLUMNS = (
+    "users_total",
+    "workflows_total",
+    "workflows_published",
+    "calendars_total",
+    "products_total",
+    "appointments_booked",
+    "conversations_created",
+)
+
+
+def weekly_counts(counts: list[dict]) -> SafeString:
+    out = []
+    for c in counts:
+        cells = "".join(
+            f'<td class="num">{"—" if c[k] is None else c[k]}</td>' for k in COUNT_COLUMNS
+        )
+        out.append(f"<tr><td>{c['period_start'].isoformat()}</td>{cells}</tr>")
+    return _safe(out, "")

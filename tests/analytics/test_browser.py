@@ -1,0 +1,126 @@
+"""The dashboards as an agency owner sees them: a real Chromium opens the dev GHL shell, signs in
+through it, and reads the overview and a sub-account's page inside the ~900 px wide frame.
+
+Screenshots land in var/ (var/analytics-overview.png, var/analytics-detail.png) for a person to
+look at; the assertions check what must be there and that nothing overflows the frame.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+VAR = Path(__file__).resolve().parents[2] / "var"
+
+
+@pytest.fixture
+def owner(transactional_db, make_agency, make_user):
+    # Facts and scores are written before Playwright starts its event loop in this thread.
+    from tests.analytics.conftest import build_portfolio
+
+    agency = make_agency(name="BrightPath Agency")
+    person = make_user(agency, name="Dana Whitfield", role="owner", is_agency_owner=True)
+    build_portfolio(agency, 8, days=45)
+    return person
+
+
+@pytest.fixture
+def browser(owner):
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian's Chromium is not installed (scripts/ci-system-deps.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def sites(live_server, settings):
+    port = urlsplit(live_server.url).port
+    shell_origin, app_origin = f"http://127.0.0.1:{port}", f"http://localhost:{port}"
+    settings.DEV_TOOLS = True
+    settings.DEV_APP_ORIGIN = app_origin
+    settings.GHL_FRAME_ORIGINS = [shell_origin]
+    settings.GHL_SSO_SHARED_SECRET = "browser-test-shared-secret"
+    settings.GHL_SSO_SHARED_SECRET_PREVIOUS = ""
+    return shell_origin, app_origin
+
+
+def _app_frame(page, app_origin):
+    for frame in page.frames:
+        if frame.url.startswith(app_origin):
+            return frame
+    return None
+
+
+def _fits(frame) -> bool:
+    """Nothing wider than the frame except inside the scrollable table wrappers."""
+    return frame.evaluate(
+        "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1"
+    )
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_owner_reads_the_overview_and_a_sub_account_inside_the_ghl_frame(owner, sites, browser):
+    shell_origin, app_origin = sites
+    VAR.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 940, "height": 1400})
+    page.goto(f"{shell_origin}/dev/ghl-shell/?user={owner.pk}")
+    page.wait_for_function("() => document.querySelectorAll('iframe').length > 0")
+    page.wait_for_function(
+        f"() => [...document.querySelectorAll('iframe')].some(f => f.src.startsWith("
+        f"'{app_origin}'))"
+    )
+    frame = None
+    for _ in range(100):
+        frame = _app_frame(page, app_origin)
+        if frame is not None and frame.url == f"{app_origin}/app/":
+            break
+        page.wait_for_timeout(200)
+    page.screenshot(path=str(VAR / "analytics-signin.png"))
+    assert frame is not None and frame.url == f"{app_origin}/app/", frame and frame.url
+    frame.wait_for_selector("section.tiles")
+    width = page.locator("iframe").first.bounding_box()["width"]
+    assert 860 <= width <= 940
+
+    # Tiles: four bands, MRR, MRR at risk, active users, logins.
+    assert frame.locator("section.tiles .tile").count() == 8
+    tiles = frame.locator("section.tiles").inner_text()
+    for label in ("Thriving", "Healthy", "Steady", "At risk", "Total MRR", "MRR at risk"):
+        assert label in tiles
+    # The sub-account table lists the eight sub-accounts with a score each.
+    rows = frame.locator("table.subaccounts tbody tr")
+    assert rows.count() == 8
+    assert frame.locator("table.subaccounts tbody .band").count() == 8
+    assert frame.locator("svg.spark").count() == 8
+    assert _fits(frame)
+    page.screenshot(path=str(VAR / "analytics-overview.png"), full_page=True)
+
+    # A sub-account's page opens inside the frame with its score history.
+    with frame.expect_navigation():
+        frame.get_by_role("link", name="Sub 0003").first.click()
+    assert frame.url == f"{app_origin}/app/locations/Loc0003/"
+    assert "Sub 0003" in frame.locator("h1").inner_text()
+    assert frame.get_by_role("heading", name="Score history").is_visible()
+    assert frame.locator("svg.chart polyline").count() == 1
+    assert _fits(frame)
+    page.screenshot(path=str(VAR / "analytics-detail.png"), full_page=True)
