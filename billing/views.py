@@ -19,6 +19,7 @@ from billing.gating import access_for, can_manage_billing
 from billing.handlers import LIVE
 from billing.models import BillingAccount
 from billing.plans import get_plan, purchasable_plans
+from gocsm import metrics
 from gocsm.authguard import public
 from gocsm.errors import error_response, wants_json
 
@@ -145,6 +146,7 @@ def stripe_webhook(request):
     try:
         event = webhooks.read_event(request.body, request.headers.get("Stripe-Signature"))
     except webhooks.RejectedEvent as exc:
+        metrics.WEBHOOK_REJECTIONS.labels(source="stripe", reason=str(exc)).inc()
         log.warning("stripe webhook refused: %s", exc)
         return JsonResponse({"error": str(exc)}, status=400)
     result = webhooks.process(event)

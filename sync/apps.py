@@ -7,7 +7,11 @@ class SyncConfig(AppConfig):
 
     def ready(self) -> None:
         # Register the webhook tasks with Celery (autodiscovery only imports sync.tasks).
+        from sync.ghl.signals import ghl_event
+        from sync.ghlmetrics import count_ghl_event
         from sync.webhooks import tasks  # noqa: F401
+
+        ghl_event.connect(count_ghl_event, dispatch_uid="gocsm-ghl-metrics")
 
         # A malformed TOKEN_ENCRYPTION_KEYS stops start-up instead of the first token write.
         if settings.TOKEN_ENCRYPTION_KEYS:

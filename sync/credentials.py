@@ -19,6 +19,7 @@ from django.utils import timezone as dj_tz
 
 from accounts import audit
 from accounts.models import Agency
+from gocsm import metrics
 from sync import tokens
 from sync.ghl import oauth
 from sync.ghl.errors import AuthRevoked
@@ -80,6 +81,7 @@ class AgencyTokens:
                 try:
                     grant = oauth.refresh(tokens.decrypt(inst.refresh_token), inst.user_type)
                 except oauth.InvalidGrant as exc:
+                    metrics.TOKEN_REFRESH_FAILURES.labels(reason="invalid_grant").inc()
                     self._mark_revoked(inst)
                     failure = exc
                 else:

@@ -25,6 +25,7 @@ from accounts.sessions import SessionStoreUnavailable
 from accounts.signin import SignIn, SignInRefused, sign_in_identity
 from accounts.sso import MAX_PAYLOAD_CHARS, InvalidSSOPayload, decrypt_with_rotation
 from billing import product_events
+from gocsm import metrics
 from gocsm.authguard import public
 from gocsm.errors import error_response
 
@@ -59,6 +60,7 @@ def _payload_from(request) -> str | None:
 
 def _refuse(request, reason: str, ip: str | None) -> JsonResponse:
     log.warning("sso rejected (%s)", reason)
+    metrics.SSO_FAILURES.labels(reason=reason).inc()
     ratelimit.count_failure(ip)
     audit.record(
         "sso.failed",

@@ -104,6 +104,7 @@ class GHLClient:
             self.requests_made += 1
             failure: GHLUnavailable | RateLimited | BadResponse
             wait = None
+            status: int | None = None
             try:
                 resp = http_session().request(
                     method,
@@ -160,7 +161,8 @@ class GHLClient:
             if time.monotonic() + delay + (wait or 0) > deadline:
                 raise failure
             self.retries += 1
-            self._emit("retry", path, None, resource)
+            # The metrics label retries by cause: 429, a 5xx, or None for the network.
+            self._emit("retry", path, _retry_status(failure, status), resource)
             logger.info(
                 "ghl retry path=%s attempt=%s reason=%s", path, attempt, type(failure).__name__
             )
@@ -479,6 +481,12 @@ class GHLClient:
             params=params,
         ):
             yield r.ConversationRecord.from_json(item)
+
+
+def _retry_status(failure: Exception, status: int | None) -> int | None:
+    if isinstance(failure, RateLimited):
+        return 429
+    return status if isinstance(status, int) and status >= 500 else None
 
 
 def _list(body: Any, key: str) -> list:

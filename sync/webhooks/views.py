@@ -14,6 +14,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from gocsm import metrics
 from gocsm.authguard import public
 from gocsm.errors import error_response
 from sync.models import WebhookReceipt
@@ -41,19 +42,23 @@ def _read_capped(request) -> bytes | None:
 def receive(request):
     body = _read_capped(request)
     if body is None:
+        metrics.WEBHOOK_REJECTIONS.labels(source="ghl", reason="body").inc()
         return error_response(request, 413)
     if not verify(
         body, request.headers.get("x-ghl-signature"), request.headers.get("x-wh-signature")
     ):
         logger.warning("ghl webhook refused: bad signature")
+        metrics.WEBHOOK_REJECTIONS.labels(source="ghl", reason="signature").inc()
         return error_response(request, 401)
     try:
         event = events.parse(body)
     except events.Refused as exc:
         logger.warning("ghl webhook refused: %s", exc)
+        metrics.WEBHOOK_REJECTIONS.labels(source="ghl", reason="refused").inc()
         return error_response(request, 401)
     except events.Malformed as exc:
         logger.warning("ghl webhook malformed: %s", exc)
+        metrics.WEBHOOK_REJECTIONS.labels(source="ghl", reason="body").inc()
         return error_response(request, 400)
     if event.get("ignored"):
         return JsonResponse({"status": "ignored"})
@@ -66,6 +71,7 @@ def receive(request):
                 location_id=event["location_id"],
             )
     except IntegrityError:
+        metrics.WEBHOOK_REJECTIONS.labels(source="ghl", reason="replay").inc()
         return JsonResponse(
             {"error": "duplicate", "message": "webhookId already received"}, status=409
         )
