@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from django.utils import timezone
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,7 +35,16 @@ def owner(transactional_db, make_agency, make_user):
     from tests.analytics.conftest import build_portfolio
 
     agency = make_agency(name="BrightPath Agency")
-    person = make_user(agency, name="Dana Whitfield", role="owner", is_agency_owner=True)
+    # As the pulls leave it: GHL's user list confirmed this agency admin (SSO requires that).
+    person = make_user(
+        agency,
+        name="Dana Whitfield",
+        role="owner",
+        is_agency_owner=True,
+        ghl_type="agency",
+        ghl_role="admin",
+        confirmed_by_ghl_at=timezone.now(),
+    )
     build_portfolio(agency, 8, days=45)
     return person
 
