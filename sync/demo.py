@@ -179,6 +179,7 @@ def build_demo_portfolio(stdout=None) -> str:
     if existing:
         agency = install_through_oauth(fake)
         _say(stdout, "Demo agency already built: re-installed through OAuth and pulled today.")
+        _subscribe(agency)
         return _summary(agency, fake, started)
     old_backfill, old_debug = settings.SYNC_BACKFILL_DAYS, settings.DEBUG
     settings.SYNC_BACKFILL_DAYS = OLD_STEP_DAYS  # the real 90-day backfill would predate history
@@ -213,7 +214,20 @@ def build_demo_portfolio(stdout=None) -> str:
         for lg, level in zip(quiet, levels, strict=True):
             lg.setLevel(level)
         fake.clock.set(datetime.now(UTC))
+    _subscribe(agency)
     return _summary(agency, fake, started)
+
+
+def _subscribe(agency: Agency) -> None:
+    """The demo agency pays for Growth: its install is dated months back in simulated time,
+    so without this its trial would have ended and every page would be read-only."""
+    from billing.accounts import account_for
+    from billing.models import BillingAccount
+
+    account = account_for(agency)
+    account.status = BillingAccount.ACTIVE
+    account.plan = "growth"
+    account.save()
 
 
 def _summary(agency: Agency, fake: FakeGHL, started: float) -> str:
