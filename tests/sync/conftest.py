@@ -27,6 +27,9 @@ def fake_ghl(settings):
     settings.GHL_RETRY_CAP_SECONDS = 0.05
     settings.GHL_READ_TIMEOUT_SECONDS = 2.0
     settings.GHL_CALL_DEADLINE_SECONDS = 20.0
+    # Installs start a real pull (inline here): keep its backfill to one day so these tests stay
+    # about the connection; tests/pulls covers the pulls themselves.
+    settings.SYNC_BACKFILL_DAYS = 1
     from sync.ghl.ratelimit import LocalRateLimiter
 
     LocalRateLimiter.reset()
