@@ -15,9 +15,6 @@ def fake_ghl(settings):
     url = fake.start()
     settings.GHL_API_BASE_URL = url
     settings.GHL_MARKETPLACE_URL = url
-    # Installs here queue the real first pull (eager in tests); a short backfill keeps these
-    # connection tests about the connection. tests/pulls covers the 90-day backfill.
-    settings.SYNC_BACKFILL_DAYS = 3
     settings.GHL_CLIENT_ID = fake.client_id
     settings.GHL_CLIENT_SECRET = fake.client_secret
     settings.GHL_APP_ID = fake.app_id
