@@ -10,30 +10,15 @@ Chromium treats both as secure contexts, so the __Host-/Secure cookie works over
 from __future__ import annotations
 
 import http.server
-import shutil
 import threading
-from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser import app_frame, launched_chromium, shell_and_app_sites
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 COOKIE = "__Host-gocsm_session"
-
-
-def _require_chromium():
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian's Chromium is not installed (scripts/ci-system-deps.sh installs it)")
 
 
 @pytest.fixture
@@ -46,15 +31,8 @@ def owner(transactional_db, make_agency, make_user):
 
 @pytest.fixture
 def browser(owner):
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture
@@ -85,20 +63,7 @@ def foreign_site():
 
 @pytest.fixture
 def sites(live_server, settings):
-    port = urlsplit(live_server.url).port
-    shell_origin, app_origin = f"http://127.0.0.1:{port}", f"http://localhost:{port}"
-    settings.DEV_TOOLS = True
-    settings.DEV_APP_ORIGIN = app_origin
-    # In production this is GHL's app origin; here the shell plays GHL.
-    settings.GHL_FRAME_ORIGINS = [shell_origin]
-    return shell_origin, app_origin
-
-
-def _app_frame(page, app_origin):
-    for frame in page.frames:
-        if frame.url.startswith(app_origin):
-            return frame
-    return None
+    return shell_and_app_sites(live_server, settings)
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
@@ -122,7 +87,7 @@ def test_sign_in_inside_the_ghl_frame_end_to_end(owner, sites, foreign_site, bro
     page.wait_for_function(
         "() => [...document.querySelectorAll('iframe')].length > 0", timeout=10_000
     )
-    frame = _app_frame(page, app_origin)
+    frame = app_frame(page, app_origin)
     assert frame is not None
     frame.wait_for_url(f"{app_origin}/app/", timeout=10_000)
 
@@ -146,7 +111,7 @@ def test_sign_in_inside_the_ghl_frame_end_to_end(owner, sites, foreign_site, bro
         assert frame.locator("#me-agency").inner_text() == "BrightPath Agency"
         assert frame.locator("#me-role").inner_text() == "owner"
     page.reload()
-    frame = _app_frame(page, app_origin)
+    frame = app_frame(page, app_origin)
     frame.wait_for_url(f"{app_origin}/app/", timeout=10_000)
     assert frame.goto(f"{app_origin}/auth/me/").status == 200
 
@@ -163,7 +128,7 @@ def test_sign_in_inside_the_ghl_frame_end_to_end(owner, sites, foreign_site, bro
     page.on("console", lambda msg: blocked.append(msg.text) if "frame" in msg.text else None)
     page.goto(f"{foreign_site['origin']}/")
     page.wait_for_timeout(1500)
-    framed = _app_frame(page, app_origin)
+    framed = app_frame(page, app_origin)
     assert framed is None or not framed.locator("#sso-status").count()
     assert any("frame-ancestors" in text for text in blocked)
 

@@ -16,10 +16,10 @@ from django.conf import settings as django_settings
 from analytics.models import UserActivityDay
 from sync.activity_flush import flush_activity_counters
 from tests.activity.conftest import payload_for
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.urls("tests.activity.urls")
 SOURCE = Path(django_settings.BASE_DIR) / "static" / "js" / "tracker" / "tracker.js"
-CHROMIUM = "/usr/bin/chromium"
 
 
 def test_the_tracker_is_javascript_with_our_app_id_and_endpoint_baked_in(client, db, settings):
@@ -125,7 +125,7 @@ def test_in_chromium_the_tracker_sends_load_route_and_heartbeat_beacons(
         assert len(beacons) == count, beacons
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.clock.install()

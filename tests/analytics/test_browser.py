@@ -7,25 +7,15 @@ look at; the assertions check what must be there and that nothing overflows the 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone
 
+from tests.browser import app_frame, launched_chromium, shell_and_app_sites
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 VAR = Path(__file__).resolve().parents[2] / "var"
 
 
@@ -51,35 +41,16 @@ def owner(transactional_db, make_agency, make_user):
 
 @pytest.fixture
 def browser(owner):
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian's Chromium is not installed (scripts/ci-system-deps.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture
 def sites(live_server, settings):
-    port = urlsplit(live_server.url).port
-    shell_origin, app_origin = f"http://127.0.0.1:{port}", f"http://localhost:{port}"
-    settings.DEV_TOOLS = True
-    settings.DEV_APP_ORIGIN = app_origin
-    settings.GHL_FRAME_ORIGINS = [shell_origin]
+    shell_origin, app_origin = shell_and_app_sites(live_server, settings)
     settings.GHL_SSO_SHARED_SECRET = "browser-test-shared-secret"
     settings.GHL_SSO_SHARED_SECRET_PREVIOUS = ""
     return shell_origin, app_origin
-
-
-def _app_frame(page, app_origin):
-    for frame in page.frames:
-        if frame.url.startswith(app_origin):
-            return frame
-    return None
 
 
 def _fits(frame) -> bool:
@@ -102,7 +73,7 @@ def test_owner_reads_the_overview_and_a_sub_account_inside_the_ghl_frame(owner, 
     )
     frame = None
     for _ in range(100):
-        frame = _app_frame(page, app_origin)
+        frame = app_frame(page, app_origin)
         if frame is not None and frame.url == f"{app_origin}/app/":
             break
         page.wait_for_timeout(200)
