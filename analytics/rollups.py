@@ -59,7 +59,9 @@ def _period_sql(vendor: str, grain: str, column: str = "day") -> str:
         unit = "week" if grain == Grain.WEEK else "month"
         return f"CAST(date_trunc('{unit}', {column}) AS date)"
     if grain == Grain.WEEK:
-        weekday = f"((CAST(strftime('%w', {column}) AS integer) + 6) % 7)"
+        # %% because these statements carry parameters: the backend (and DEBUG's query log)
+        # formats them with %, so a bare % would be read as a placeholder.
+        weekday = f"((CAST(strftime('%%w', {column}) AS integer) + 6) %% 7)"
         return f"date({column}, '-' || {weekday} || ' days')"
     return f"date({column}, 'start of month')"
 

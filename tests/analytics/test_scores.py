@@ -133,6 +133,25 @@ def test_recomputing_a_range_is_idempotent(db):
     assert week.appointments_booked == 2
 
 
+def test_recompute_runs_with_the_debug_query_log_on(db):
+    # DEBUG formats each executed statement for its log; a bare % in the SQL (SQLite's week
+    # arithmetic) used to break the recompute there, which `make run` hit.
+    from django.db import connections
+    from django.test.utils import override_settings
+
+    for k in range(10):
+        record_location_day(1, "LocA", D - timedelta(days=k), LocationDayFacts(users_total=2))
+    with override_settings(DEBUG=True):
+        connections["analytics"].queries_log.clear()
+        recompute_rollups(1, D - timedelta(days=9), D)
+        logged = [q["sql"] for q in connections["analytics"].queries]
+    assert logged, "the query log was not on"
+    week = FactRollup.objects.for_agency(1).get(
+        location_ghl_id="LocA", grain="week", period_start=date(2026, 3, 30)
+    )
+    assert (week.users_total, week.days_reported) == (2, 2)
+
+
 def test_mrr_movements_follow_chartmogul_definitions():
     jan, feb, mar, apr = (date(2026, m, 1) for m in (1, 2, 3, 4))
     month_end = {
