@@ -14,9 +14,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gocsm.settings")
-os.environ.setdefault("DEBUG", "1")
 
-import django
+
+def _production_settings() -> None:
+    """Measure what production runs: DEBUG off (no query log, no static file re-scanning),
+    with throwaway secrets made for this run when none are given."""
+    import secrets
+
+    from cryptography.fernet import Fernet
+
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(64))
+    os.environ.setdefault("TOKEN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault(
+        "STATIC_ROOT", str(Path(__file__).resolve().parent.parent / "var" / "bench-static")
+    )
+
+
+_production_settings()
+
+import django  # noqa: E402 settings come from the environment set just above
 
 django.setup()
 
