@@ -18,7 +18,10 @@ def resolve_session_identity(request) -> None:
     user_pk = session.get(SESSION_USER)
     if not agency_pk or not user_pk:
         return
-    agency = Agency.objects.installed().filter(pk=agency_pk).first()
+    # Every page consults the billing state (banner, gating): joined here, not a query of its own.
+    agency = (
+        Agency.objects.installed().filter(pk=agency_pk).select_related("billing_account").first()
+    )
     if agency is None:
         return
     user = GHLUser.objects.for_agency(agency).filter(pk=user_pk, deleted=False).first()

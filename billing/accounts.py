@@ -18,17 +18,24 @@ def account_for(agency: Agency) -> BillingAccount:
     The trial is counted from the install (or the agency's creation), not from the first page
     view, so creating the row lazily never extends a trial.
     """
-    existing = BillingAccount.objects.filter(agency=agency).first()
+    if Agency.billing_account.is_cached(agency):
+        # Loaded with the agency (select_related): no second query. A cached "none yet" falls
+        # through to the creation below.
+        existing = getattr(agency, "billing_account", None)
+    else:
+        existing = BillingAccount.objects.filter(agency=agency).first()
     if existing is not None:
         return existing
     started = agency.installed_at or agency.created_at or timezone.now()
     try:
         with transaction.atomic():
-            return BillingAccount.objects.create(
+            account = BillingAccount.objects.create(
                 agency=agency,
                 status=BillingAccount.TRIALING,
                 trial_end=started + timedelta(days=settings.TRIAL_DAYS),
             )
     except IntegrityError:
         # Two first requests raced; the other one created it.
-        return BillingAccount.objects.get(agency=agency)
+        account = BillingAccount.objects.get(agency=agency)
+    agency.billing_account = account  # later calls in this request see it, not the cached "none"
+    return account
