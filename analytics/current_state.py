@@ -21,17 +21,21 @@ from django.db import transaction
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone as dj_tz
 
-from accounts.models import Location
+from accounts.models import GHLUser, Location
 from analytics import charts, risk, scores
 from analytics.models import (
     AGENCY_SCOPE,
+    FEATURES,
     ActivityRollup,
+    Alert,
+    Grain,
     HealthScore,
     LocationDayFact,
     LocationState,
     PortfolioState,
     RiskFlag,
     UserActivityDay,
+    WeightChange,
 )
 from analytics.revenue import COUNTED_STATUSES, counted_mrr, month_end_mrr, movements
 
@@ -68,6 +72,8 @@ STATE_COLUMNS = (
     "tier_regular",
     "tier_casual",
     "tier_ghosting",
+    "feature_minutes",
+    "users",
 )
 
 
@@ -76,7 +82,7 @@ def latest_day(agency_id: int) -> date | None:
 
 
 def _activity(agency_id: int, first: date, last: date) -> dict[str, dict]:
-    """Per sub-account over [first, last]: own active users, staff, sessions, minutes, tiers."""
+    """Per sub-account over [first, last]: own active users, staff, sessions and minutes."""
     out: dict[str, dict] = {}
     rows = (
         UserActivityDay.objects.for_agency(agency_id)
@@ -96,17 +102,59 @@ def _activity(agency_id: int, first: date, last: date) -> dict[str, dict]:
             "sessions": r["sessions"] or 0,
             "minutes": r["minutes"] or 0,
         }
-    for loc, n in (
-        UserActivityDay.objects.for_agency(agency_id)
-        .filter(day__range=(first, last), sessions__gt=0, is_agency_staff=False)
-        .values("location_ghl_id", "user_ghl_id")
-        .annotate(n=Count("day"))
-        .values_list("location_ghl_id", "n")
-    ):
-        tier = "tier_" + scores.tier_for_share(n / scores.WINDOW)
-        entry = out.setdefault(loc, {})
-        entry[tier] = entry.get(tier, 0) + 1
     return out
+
+
+def _people(agency_id: int, day: date) -> dict[str, dict]:
+    """Per sub-account, from one pass over its people's activity up to `day`: the last day its
+    own users were active, their login tiers over the 30-day window, and the users list the
+    sub-account page shows (everyone who was ever active there, agency staff apart)."""
+    first = day - timedelta(days=scores.WINDOW - 1)
+    names = dict(GHLUser.objects.for_agency(agency_id).values_list("ghl_id", "name"))
+    out: dict[str, dict] = {}
+    for loc, user, staff, last, n30 in (
+        UserActivityDay.objects.for_agency(agency_id)
+        .filter(sessions__gt=0, day__lte=day)
+        .values("location_ghl_id", "user_ghl_id", "is_agency_staff")
+        .annotate(last=Max("day"), n30=Count("day", filter=Q(day__gte=first)))
+        .values_list("location_ghl_id", "user_ghl_id", "is_agency_staff", "last", "n30")
+    ):
+        entry = out.setdefault(loc, {"last": None, "users": {}})
+        if not staff:
+            if entry["last"] is None or last > entry["last"]:
+                entry["last"] = last
+            if n30:
+                tier = "tier_" + scores.tier_for_share(n30 / scores.WINDOW)
+                entry[tier] = entry.get(tier, 0) + 1
+        # A person active both as staff and as the sub-account's own user is listed twice, as
+        # the page always has: the two kinds of activity are counted apart.
+        entry["users"][(user, staff)] = (last, n30)
+    for entry in out.values():
+        users = [
+            {
+                "name": names.get(user) or user,
+                "staff": staff,
+                "last": last.isoformat(),
+                "days30": n30,
+                "tier": scores.tier_for_share(n30 / scores.WINDOW),
+            }
+            for (user, staff), (last, n30) in entry.pop("users").items()
+        ]
+        users.sort(key=lambda u: (u["staff"], -u["days30"], u["name"]))
+        entry["users"] = users
+    return out
+
+
+def _feature_minutes(agency_id: int, first: date, last: date) -> dict[str, dict]:
+    """Per sub-account over [first, last]: its own users' minutes per feature (day rollups)."""
+    rows = (
+        ActivityRollup.objects.for_agency(agency_id)
+        .filter(grain=Grain.DAY, period_start__range=(first, last))
+        .exclude(location_ghl_id=AGENCY_SCOPE)
+        .values("location_ghl_id")
+        .annotate(**{f: Sum(f"minutes_{f}") for f in FEATURES})
+    )
+    return {r["location_ghl_id"]: {f: r[f] for f in FEATURES if r[f]} for r in rows}
 
 
 def _location_rows(agency_id: int, day: date) -> list[tuple]:
@@ -139,14 +187,9 @@ def _location_rows(agency_id: int, day: date) -> list[tuple]:
         .values_list("location_ghl_id", "code", "weight", "evidence")
     ):
         flags.setdefault(loc, []).append((weight, code, evidence))
-    last_seen = dict(
-        UserActivityDay.objects.for_agency(agency_id)
-        .filter(sessions__gt=0, is_agency_staff=False, day__lte=day)
-        .values("location_ghl_id")
-        .annotate(last=Max("day"))
-        .values_list("location_ghl_id", "last")
-    )
+    people = _people(agency_id, day)
     activity = _activity(agency_id, day - timedelta(days=scores.WINDOW - 1), day)
+    minutes = _feature_minutes(agency_id, day - timedelta(days=scores.WINDOW - 1), day)
     rows = []
     for loc, name in names.items():
         score, band, known, used = latest.get(loc, (None, "", 0, 0))
@@ -154,7 +197,7 @@ def _location_rows(agency_id: int, day: date) -> list[tuple]:
         cents, cur = mrr.get(loc, (0, "USD"))
         loc_flags = sorted(flags.get(loc, []), reverse=True)
         weight = risk.risk_weight(c for _w, c, _e in loc_flags)
-        act = activity.get(loc, {})
+        act = {**activity.get(loc, {}), **people.get(loc, {})}
         rows.append(
             {
                 "loc": loc,
@@ -170,10 +213,11 @@ def _location_rows(agency_id: int, day: date) -> list[tuple]:
                 "codes": "".join(f",{c}" for _w, c, _e in loc_flags) + ("," if loc_flags else ""),
                 "flags": [[c, e] for _w, c, e in loc_flags],
                 "top_reason": risk.FLAG_LABELS[loc_flags[0][1]] if loc_flags else "",
-                "last": last_seen.get(loc),
+                "last": act.get("last"),
                 "known": known,
                 "used": used,
                 "act": act,
+                "feature_minutes": minutes.get(loc, {}),
             }
         )
     # The plan's sub-account limit analyses the highest-MRR sub-accounts first, then by name.
@@ -208,6 +252,8 @@ def _location_rows(agency_id: int, day: date) -> list[tuple]:
             r["act"].get("tier_regular", 0),
             r["act"].get("tier_casual", 0),
             r["act"].get("tier_ghosting", 0),
+            json.dumps(r["feature_minutes"]),
+            json.dumps(r["act"].get("users", [])),
         )
         for rank, r in enumerate(rows, start=1)
     ]
@@ -332,10 +378,51 @@ def refresh(agency_id: int) -> None:
                 "mrr_totals": dict(sorted(mrr.items())),
                 "risk_totals": dict(sorted(at_risk.items())),
                 **_portfolio_row(agency_id, day, analysed),
+                "weight_changes": _weight_changes(agency_id, day),
+                "alerts": _recent_alerts(agency_id, day, rows, analysed),
                 "locations": len(rows),
                 "limit_applied": limit,
             },
         )
+
+
+HISTORY_DAYS = 365
+ALERT_DAYS = 7
+ALERTS_KEPT = 20
+
+
+def _weight_changes(agency_id: int, day: date) -> list[list[str]]:
+    return [
+        [d.isoformat(), by]
+        for d, by in WeightChange.objects.for_agency(agency_id)
+        .filter(day__range=(day - timedelta(days=HISTORY_DAYS - 1), day))
+        .order_by("day", "at")
+        .values_list("day", "changed_by")
+    ]
+
+
+def _recent_alerts(agency_id: int, day: date, rows, analysed) -> list[dict]:
+    """What analytics.portfolio.recent_alerts returns for the whole portfolio, kept with the
+    state so the overview reads it instead of querying alerts on every view."""
+    qs = Alert.objects.for_agency(agency_id).filter(
+        day__range=(day - timedelta(days=ALERT_DAYS - 1), day)
+    )
+    if analysed is not None:
+        qs = qs.filter(location_ghl_id__in=analysed)
+    names = {r[1]: r[2] for r in rows}
+    return [
+        {
+            "day": d.isoformat(),
+            "location_ghl_id": loc,
+            "location_name": names.get(loc) or loc,
+            "kind": kind,
+            "code": code,
+            "message": message,
+        }
+        for d, loc, kind, code, message in qs.order_by(
+            "-day", "location_ghl_id", "kind", "code"
+        ).values_list("day", "location_ghl_id", "kind", "code", "message")[:ALERTS_KEPT]
+    ]
 
 
 def _plan_limit(agency_id: int) -> int | None:

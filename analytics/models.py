@@ -330,6 +330,11 @@ class LocationState(TenantFactModel):
     tier_regular = models.IntegerField(default=0)
     tier_casual = models.IntegerField(default=0)
     tier_ghosting = models.IntegerField(default=0)
+    # {feature: minutes} by the sub-account's own users over the 30 days (features with any).
+    feature_minutes = models.JSONField(default=dict)
+    # Everyone ever active here: [{name, staff, last (iso day), days30, tier}], as the page lists
+    # them (own users first, most active first).
+    users = models.JSONField(default=list)
 
     class Meta:
         constraints = [
@@ -387,6 +392,11 @@ class PortfolioState(TenantFactModel):
     mrr_daily = models.JSONField(default=dict)
     # analytics.revenue.MonthMovement fields per month and currency
     movements = models.JSONField(default=list)
+    # [[iso day, changed by], ...]: weight or band changes of the last year, oldest first.
+    weight_changes = models.JSONField(default=list)
+    # The latest alerts of the last 7 days over the analysed sub-accounts (newest first), each
+    # {day, location_ghl_id, location_name, kind, code, message}.
+    alerts = models.JSONField(default=list)
     refreshed_at = models.DateTimeField(default=dj_tz.now)
 
     class Meta:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from types import SimpleNamespace
 from urllib.parse import quote
 
 from django.conf import settings
@@ -247,7 +248,14 @@ def band_trend(scope: Scope) -> list[tuple[date, dict]]:
 
 def recent_alerts(scope: Scope, days: int = 7, limit: int = 20) -> list:
     """The latest alerts, each with `location_name` (from the current state, same query) and
-    `url`."""
+    `url`. For the whole portfolio they come with its state (no query)."""
+    if scope.whole and days == current_state.ALERT_DAYS and limit <= current_state.ALERTS_KEPT:
+        return [
+            SimpleNamespace(
+                **{**a, "day": date.fromisoformat(a["day"])}, url=detail_url(a["location_ghl_id"])
+            )
+            for a in scope.state.alerts[:limit]
+        ]
     day = scope.day
     name = LocationState.objects.for_agency(scope.agency_id).filter(
         location_ghl_id=OuterRef("location_ghl_id")

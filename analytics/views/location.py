@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from types import SimpleNamespace
 
-from django.db.models import Count, Max, Q, Sum
 from django.shortcuts import render
 
-from accounts.models import GHLUser
 from accounts.tenancy import get_location_for_request
 from analytics import charts, portfolio, risk, scores
 from analytics.models import (
     FEATURES,
-    ActivityRollup,
     FactRollup,
     HealthScore,
     LocationDayFact,
-    RiskFlag,
-    UserActivityDay,
-    WeightChange,
+    LocationState,
 )
 from analytics.revenue import counted_mrr
 from analytics.views import tablerows
@@ -36,9 +31,18 @@ def location_detail(request, ghl_id: str):
     csv_out = wants_csv(request)
     agency = request.agency
     scope = portfolio.scope_for(request)
+    # The sub-account's precomputed state (analytics.current_state) carries what the page would
+    # otherwise ask of five tables: its rank under the plan, today's flags, 30 days of minutes
+    # per feature and the people active there with their tiers.
+    state = (
+        LocationState.objects.for_agency(agency.pk)
+        .filter(location_ghl_id=location.ghl_id)
+        .values("analysis_rank", "flags", "feature_minutes", "sessions", "users")
+        .first()
+    )
     # Outside the plan's analysed sub-accounts the page keeps the facts (activity, users,
     # counts, subscription) and hides the analysis (score, components, flags) behind a notice.
-    analysed = scope.analysed(location.ghl_id)
+    analysed = scope.limit is None or (state is not None and state["analysis_rank"] <= scope.limit)
     day = scope.day
     first = day - timedelta(days=days - 1)
     history = [
@@ -59,9 +63,13 @@ def location_detail(request, ghl_id: str):
                 for h in history
             ],
         )
-    markers = list(
-        WeightChange.objects.for_agency(agency.pk).filter(day__range=(first, day)).order_by("day")
-    )
+    # Weight and band changes come with the agency's state (the same recompute as the scores).
+    changes = scope.state.weight_changes if scope.state else []
+    markers = [
+        SimpleNamespace(day=d, changed_by=by)
+        for d, by in ((date.fromisoformat(iso), by) for iso, by in changes)
+        if first <= d <= day
+    ]
     latest = history[-1] if history else None
     week_ago = next((h for h in history if h.day == day - timedelta(days=7)), None)
     explanation = []
@@ -79,49 +87,12 @@ def location_detail(request, ghl_id: str):
         {"x": m["x"], "title": f"{m['m'].day}: weights changed by {m['m'].changed_by}"}
         for m in marker_x
     ]
-    flags = list(
-        RiskFlag.objects.for_agency(agency.pk)
-        .filter(location_ghl_id=location.ghl_id, day=day)
-        .order_by("-weight")
-    )
-    activity = (
-        ActivityRollup.objects.for_agency(agency.pk)
-        .filter(
-            location_ghl_id=location.ghl_id,
-            grain="day",
-            period_start__range=(day - timedelta(29), day),
-        )
-        .aggregate(**{f: Sum(f"minutes_{f}") for f in FEATURES}, sessions=Sum("sessions"))
-    )
-    # One pass over the sub-account's activity: each person's last day and days in 30.
-    users_activity = list(
-        UserActivityDay.objects.for_agency(agency.pk)
-        .filter(location_ghl_id=location.ghl_id, sessions__gt=0)
-        .values("user_ghl_id", "is_agency_staff")
-        .annotate(
-            last=Max("day"),
-            n30=Count("day", filter=Q(day__range=(day - timedelta(days=29), day))),
-        )
-    )
-    recent_days: dict[str, int] = {}
-    for u in users_activity:
-        recent_days[u["user_ghl_id"]] = recent_days.get(u["user_ghl_id"], 0) + u["n30"]
-    people = dict(
-        GHLUser.objects.for_agency(agency)
-        .filter(ghl_id__in=[u["user_ghl_id"] for u in users_activity])
-        .values_list("ghl_id", "name")
-    )
+    flags = state["flags"] if state and analysed else []
+    feature_minutes = state["feature_minutes"] if state else {}
     users = [
-        {
-            "name": people.get(u["user_ghl_id"], u["user_ghl_id"]),
-            "staff": u["is_agency_staff"],
-            "last": u["last"],
-            "days30": recent_days.get(u["user_ghl_id"], 0),
-            "tier": scores.tier_for_share(recent_days.get(u["user_ghl_id"], 0) / 30).title(),
-        }
-        for u in users_activity
+        {**u, "last": date.fromisoformat(u["last"]), "tier": u["tier"].title()}
+        for u in (state["users"] if state else [])
     ]
-    users.sort(key=lambda u: (u["staff"], -(u["days30"]), u["name"]))
     counts = list(
         FactRollup.objects.for_agency(agency.pk)
         .filter(location_ghl_id=location.ghl_id, grain="week", period_start__range=(first, day))
@@ -166,7 +137,7 @@ def location_detail(request, ghl_id: str):
             "chart": chart,
             "chart_svg": charts.line_svg(chart, "Score history"),
             "markers": marker_x,
-            "flags": [(risk.FLAG_LABELS.get(f.code, f.code), f.evidence) for f in flags],
+            "flags": [(risk.FLAG_LABELS.get(code, code), evidence) for code, evidence in flags],
             "components": [
                 (
                     scores.COMPONENT_LABELS[c],
@@ -175,8 +146,8 @@ def location_detail(request, ghl_id: str):
                 )
                 for c in scores.COMPONENTS
             ],
-            "activity": [(f, activity.get(f) or 0) for f in FEATURES],
-            "sessions30": activity.get("sessions") or 0,
+            "activity": [(f, feature_minutes.get(f, 0)) for f in FEATURES],
+            "sessions30": state["sessions"] if state else 0,
             "users": users,
             "counts": counts,
             "subs": list(reversed(subs)),
