@@ -24,6 +24,8 @@ from django.utils import timezone as dj_tz
 from accounts.models import GHLUser, Location
 from analytics import charts, risk, scores
 from analytics.models import (
+    ADOPTION_BITS,
+    ADOPTION_FEATURES,
     AGENCY_SCOPE,
     FEATURES,
     ActivityRollup,
@@ -380,6 +382,9 @@ def refresh(agency_id: int) -> None:
                 **_portfolio_row(agency_id, day, analysed),
                 "weight_changes": _weight_changes(agency_id, day),
                 "alerts": _recent_alerts(agency_id, day, rows, analysed),
+                "flagged": sum(1 for r in counted if r[STATE_COLUMNS.index("flag_codes")]),
+                "adoption": _adoption(counted),
+                **_login_series(agency_id, day, analysed),
                 "locations": len(rows),
                 "limit_applied": limit,
             },
@@ -389,6 +394,44 @@ def refresh(agency_id: int) -> None:
 HISTORY_DAYS = 365
 ALERT_DAYS = 7
 ALERTS_KEPT = 20
+
+
+def _adoption(counted: list[tuple]) -> dict[str, list[int]]:
+    known_at, used_at = STATE_COLUMNS.index("adoption_known"), STATE_COLUMNS.index("adoption_used")
+    out = {f: [0, 0] for f in ADOPTION_FEATURES}
+    for r in counted:
+        for f, bit in ADOPTION_BITS.items():
+            if r[known_at] & bit:
+                out[f][1] += 1
+                out[f][0] += 1 if r[used_at] & bit else 0
+    return out
+
+
+def _login_series(agency_id: int, day: date, analysed: list[str] | None) -> dict:
+    """Own users' sessions per day and minutes per feature over the 30 days, over the analysed
+    sub-accounts (the agency-wide rollup rows when every one is analysed)."""
+    first = day - timedelta(days=scores.WINDOW - 1)
+    qs = ActivityRollup.objects.for_agency(agency_id).filter(
+        grain=Grain.DAY, period_start__range=(first, day)
+    )
+    if analysed is None:
+        qs = qs.filter(location_ghl_id=AGENCY_SCOPE)
+    else:
+        qs = qs.filter(location_ghl_id__in=analysed)
+    daily: dict[date, int] = {}
+    minutes = dict.fromkeys(FEATURES, 0)
+    for row in qs.values("period_start", "sessions", *(f"minutes_{f}" for f in FEATURES)):
+        d = row["period_start"]
+        daily[d] = daily.get(d, 0) + (row["sessions"] or 0)
+        for f in FEATURES:
+            minutes[f] += row[f"minutes_{f}"] or 0
+    return {
+        "sessions_daily": [
+            [(first + timedelta(days=k)).isoformat(), daily.get(first + timedelta(days=k), 0)]
+            for k in range(scores.WINDOW)
+        ],
+        "feature_minutes": minutes,
+    }
 
 
 def _weight_changes(agency_id: int, day: date) -> list[list[str]]:

@@ -397,6 +397,14 @@ class PortfolioState(TenantFactModel):
     # The latest alerts of the last 7 days over the analysed sub-accounts (newest first), each
     # {day, location_ghl_id, location_name, kind, code, message}.
     alerts = models.JSONField(default=list)
+    # Sub-accounts with at least one risk flag (the at-risk list's length).
+    flagged = models.IntegerField(default=0)
+    # {feature: [sub-accounts using it, sub-accounts where it is known]} that day.
+    adoption = models.JSONField(default=dict)
+    # Own users' sessions per day over the 30 days ([[iso day, n], ...], oldest first) and
+    # their minutes per feature over the same days.
+    sessions_daily = models.JSONField(default=list)
+    feature_minutes = models.JSONField(default=dict)
     refreshed_at = models.DateTimeField(default=dj_tz.now)
 
     class Meta:

@@ -201,7 +201,8 @@ def at_risk(request):
                 for r in rows
             ],
         )
-    page = paginate(_Rows(qs, with_flags=True), request)
+    known = scope.state.flagged if scope.whole and not flag else None
+    page = paginate(_Rows(qs, with_flags=True, known_count=known), request)
     risk_totals = (
         scope.state.risk_totals
         if scope.whole and not flag

@@ -101,20 +101,26 @@ def adoption(request):
                 for r in (_adoption_row(*row) for row in qs)
             ],
         )
-    # One row per (known, used) mask pair: at most a few dozen whatever the portfolio size.
     known_n = dict.fromkeys(ADOPTION_FEATURES, 0)
     used_n = dict.fromkeys(ADOPTION_FEATURES, 0)
-    for known, used, n in (
-        qs.order_by()
-        .values("adoption_known", "adoption_used")
-        .annotate(n=Count("id"))
-        .values_list("adoption_known", "adoption_used", "n")
-    ):
-        for f in ADOPTION_FEATURES:
-            bit = ADOPTION_BITS[f]
-            if known & bit:
-                known_n[f] += n
-                used_n[f] += n if used & bit else 0
+    if scope.whole:
+        # The portfolio's rates come with its state; a search narrows the table, not the rates.
+        for f, (used, known) in scope.state.adoption.items():
+            used_n[f], known_n[f] = used, known
+    else:
+        # One row per (known, used) mask pair: a few dozen whatever the portfolio size.
+        for known, used, n in (
+            scope.states()
+            .order_by()
+            .values("adoption_known", "adoption_used")
+            .annotate(n=Count("id"))
+            .values_list("adoption_known", "adoption_used", "n")
+        ):
+            for f in ADOPTION_FEATURES:
+                bit = ADOPTION_BITS[f]
+                if known & bit:
+                    known_n[f] += n
+                    used_n[f] += n if used & bit else 0
     rates = [
         (f, used_n[f], known_n[f], round(100 * used_n[f] / known_n[f], 1) if known_n[f] else None)
         for f in ADOPTION_FEATURES
@@ -190,25 +196,11 @@ def logins(request):
             ghosting=Sum("tier_ghosting"),
         )
         tiers = {t: n or 0 for t, n in tier_sums.items()}
-    daily_qs = ActivityRollup.objects.for_agency(scope.agency_id).filter(
-        grain="day", period_start__range=window
-    )
-    daily_qs = (
-        daily_qs.filter(location_ghl_id=AGENCY_SCOPE)
-        if scope.whole
-        else scope.covered(daily_qs.exclude(location_ghl_id=AGENCY_SCOPE))
-    )
-    daily: dict[date, int] = {}
-    minutes = dict.fromkeys(FEATURES, 0)
-    for row in daily_qs.values("period_start", "sessions", *(f"minutes_{f}" for f in FEATURES)):
-        d = row["period_start"]
-        daily[d] = daily.get(d, 0) + (row["sessions"] or 0)
-        for f in FEATURES:
-            minutes[f] += row[f"minutes_{f}"] or 0
-    series = [
-        ((window[0] + timedelta(days=k)).isoformat(), daily.get(window[0] + timedelta(days=k), 0))
-        for k in range(30)
-    ]
+    if scope.whole:
+        series = [tuple(p) for p in scope.state.sessions_daily]
+        minutes = {f: scope.state.feature_minutes.get(f, 0) for f in FEATURES}
+    else:
+        series, minutes = _login_series(scope, window)
     page = paginate(_LoginRows(qs, known_count=_known_count(scope)), request)
     return render(
         request,
@@ -227,6 +219,27 @@ def logins(request):
             **_plan_notice(scope),
         },
     )
+
+
+def _login_series(scope, window) -> tuple[list, dict]:
+    """Sessions per day and minutes per feature over the covered sub-accounts' day rollups."""
+    daily_qs = scope.covered(
+        ActivityRollup.objects.for_agency(scope.agency_id)
+        .filter(grain="day", period_start__range=window)
+        .exclude(location_ghl_id=AGENCY_SCOPE)
+    )
+    daily: dict[date, int] = {}
+    minutes = dict.fromkeys(FEATURES, 0)
+    for row in daily_qs.values("period_start", "sessions", *(f"minutes_{f}" for f in FEATURES)):
+        d = row["period_start"]
+        daily[d] = daily.get(d, 0) + (row["sessions"] or 0)
+        for f in FEATURES:
+            minutes[f] += row[f"minutes_{f}"] or 0
+    series = [
+        ((window[0] + timedelta(days=k)).isoformat(), daily.get(window[0] + timedelta(days=k), 0))
+        for k in range(30)
+    ]
+    return series, minutes
 
 
 @handles_bad_params

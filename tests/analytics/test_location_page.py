@@ -105,5 +105,3 @@ def test_overview_lists_the_weeks_alerts_with_their_sub_account(detail):
     assert alert.day == D - timedelta(days=4)
     assert f"Beta Gym : {alert.message}" in text
     assert "Alpha Dental : Plan downgraded" in text
-
-
