@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from types import SimpleNamespace
 
+from django.db.models import Case, Q, When
 from django.shortcuts import render
 
 from accounts.tenancy import get_location_for_request
@@ -45,15 +46,26 @@ def location_detail(request, ghl_id: str):
     analysed = scope.limit is None or (state is not None and state["analysis_rank"] <= scope.limit)
     day = scope.day
     first = day - timedelta(days=days - 1)
+    # The chart needs every day's score; components and contributions are shown for the last
+    # 30 days only (the CSV has them all), so older rows leave their JSON in the database.
+    detailed = Q(day__gte=first if csv_out else day - timedelta(days=29))
     history = [
-        SimpleNamespace(**v)
-        for v in HealthScore.objects.for_agency(agency.pk)
+        SimpleNamespace(
+            day=d, score=score, band=band, components=comp or {}, contributions=contrib or {}
+        )
+        for d, score, band, comp, contrib in HealthScore.objects.for_agency(agency.pk)
         .filter(location_ghl_id=location.ghl_id, day__range=(first, day))
         .order_by("day")
-        .values("day", "score", "band", "components", "contributions")
+        .values_list(
+            "day",
+            "score",
+            "band",
+            Case(When(detailed, then="components")),
+            Case(When(detailed, then="contributions")),
+        )
     ]
     if not analysed:
-        history = []
+        history = []  # read all the same: the page costs as many queries either way
     if csv_out:
         return csv_response(
             f"score-history-{location.ghl_id}.csv",
