@@ -8,6 +8,8 @@ databases). Their default manager refuses to run a query that was not scoped wit
 
 from __future__ import annotations
 
+import functools
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
@@ -132,6 +134,24 @@ def get_location_for_request(request, ghl_location_id: str):
     if allowed is not None and location.ghl_id not in allowed:
         raise Http404
     return location
+
+
+def location_for_request(request, ghl_location_id: str) -> SimpleNamespace:
+    """get_location_for_request's check for a page that shows only the sub-account's id and
+    name: one prepared read instead of a model instance."""
+    row = _LOCATION_NAME().first(request.agency.pk, ghl_location_id)
+    allowed = getattr(request, "allowed_location_ids", None)
+    if row is None or (allowed is not None and row[0] not in allowed):
+        raise Http404
+    return SimpleNamespace(ghl_id=row[0], name=row[1])
+
+
+@functools.cache
+def _LOCATION_NAME():
+    from accounts.models import Location
+    from accounts.tenantsql import Select
+
+    return Select(Location, ("ghl_id", "name"), where=(("ghl_id", "="),))
 
 
 def visible_locations(request) -> TenantQuerySet:

@@ -20,6 +20,7 @@ from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
 from django.urls import reverse
 
 from accounts.models import Location
+from accounts.tenantsql import Select
 from analytics import current_state
 from analytics.agencyclock import agency_today
 from analytics.models import (
@@ -59,7 +60,7 @@ class Scope:
     agency: object
     allowed: frozenset | None
     limit: int | None
-    state: PortfolioState | None
+    state: PortfolioState | SimpleNamespace | None
 
     @property
     def agency_id(self) -> int:
@@ -120,13 +121,26 @@ class Scope:
         )
 
 
+_STATE_COLUMNS = tuple(
+    f.attname for f in PortfolioState._meta.concrete_fields if f.attname not in ("id",)
+)
+# Only the revenue page needs the year of daily MRR and the movements.
+_STATE_READS = {
+    True: Select(PortfolioState, _STATE_COLUMNS, limit=1),
+    False: Select(
+        PortfolioState,
+        tuple(c for c in _STATE_COLUMNS if c not in ("mrr_daily", "movements")),
+        limit=1,
+    ),
+}
+
+
 def scope_for(request, revenue: bool = False) -> Scope:
-    """One query: the agency's PortfolioState (the latest scored day and its totals). Only the
-    revenue page needs the year of daily MRR and the movements."""
-    qs = PortfolioState.objects.for_agency(request.agency.pk)
-    if not revenue:
-        qs = qs.defer("mrr_daily", "movements")
-    state = qs.first()
+    """One query: the agency's PortfolioState (the latest scored day and its totals), read as
+    plain attributes (accounts.tenantsql: every page makes this read)."""
+    read = _STATE_READS[revenue]
+    row = read.first(request.agency.pk)
+    state = None if row is None else SimpleNamespace(**dict(zip(read.columns, row, strict=True)))
     return Scope(request.agency, request.allowed_location_ids, plan_limit(request), state)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from types import SimpleNamespace
 
-from django.db.models import Case, Q, When
 from django.shortcuts import render
 
-from accounts.tenancy import get_location_for_request
+from accounts.tenancy import location_for_request
+from accounts.tenantsql import Select
 from analytics import charts, portfolio, risk, scores
 from analytics.models import (
     FEATURES,
@@ -24,10 +24,37 @@ from analytics.views.overview import _plan_notice
 
 HISTORY_DAYS = (30, 90, 180, 365)
 
+# The page's reads, each built once (accounts.tenantsql): one sub-account of one agency.
+_STATE_COLUMNS = ("analysis_rank", "flags", "feature_minutes", "sessions", "users")
+_STATE = Select(LocationState, _STATE_COLUMNS, where=(("location_ghl_id", "="),))
+_SCORES = Select(
+    HealthScore,
+    ("day", "score", "band"),
+    where=(("location_ghl_id", "="), ("day", "between")),
+    order_by=("day",),
+)
+_DETAIL = Select(
+    HealthScore,
+    ("day", "components", "contributions"),
+    where=(("location_ghl_id", "="), ("day", "between")),
+)
+_WEEKS = Select(
+    FactRollup,
+    ("period_start", *tablerows.COUNT_COLUMNS),
+    where=(("location_ghl_id", "="), ("grain", "="), ("period_start", "between")),
+    order_by=("period_start",),
+)
+_SUBSCRIPTION = Select(
+    LocationDayFact,
+    ("day", "saas_plan_id", "subscription_status", "mrr_cents", "mrr_currency"),
+    where=(("location_ghl_id", "="), ("day", "between")),
+    order_by=("day",),
+)
+
 
 @handles_bad_params
 def location_detail(request, ghl_id: str):
-    location = get_location_for_request(request, ghl_id)
+    location = location_for_request(request, ghl_id)
     days = int(choice(request, "days", [str(d) for d in HISTORY_DAYS], "90"))
     csv_out = wants_csv(request)
     agency = request.agency
@@ -35,12 +62,8 @@ def location_detail(request, ghl_id: str):
     # The sub-account's precomputed state (analytics.current_state) carries what the page would
     # otherwise ask of five tables: its rank under the plan, today's flags, 30 days of minutes
     # per feature and the people active there with their tiers.
-    state = (
-        LocationState.objects.for_agency(agency.pk)
-        .filter(location_ghl_id=location.ghl_id)
-        .values("analysis_rank", "flags", "feature_minutes", "sessions", "users")
-        .first()
-    )
+    row = _STATE.first(agency.pk, location.ghl_id)
+    state = dict(zip(_STATE_COLUMNS, row, strict=True)) if row else None
     # Outside the plan's analysed sub-accounts the page keeps the facts (activity, users,
     # counts, subscription) and hides the analysis (score, components, flags) behind a notice.
     analysed = scope.limit is None or (state is not None and state["analysis_rank"] <= scope.limit)
@@ -48,21 +71,21 @@ def location_detail(request, ghl_id: str):
     first = day - timedelta(days=days - 1)
     # The chart needs every day's score; components and contributions are shown for the last
     # 30 days only (the CSV has them all), so older rows leave their JSON in the database.
-    detailed = Q(day__gte=first if csv_out else day - timedelta(days=29))
+    scored = _SCORES.rows(agency.pk, location.ghl_id, first, day)
+    since = first if csv_out else day - timedelta(days=29)
+    detail = {
+        d: (comp, contrib)
+        for d, comp, contrib in _DETAIL.rows(agency.pk, location.ghl_id, since, day)
+    }
     history = [
         SimpleNamespace(
-            day=d, score=score, band=band, components=comp or {}, contributions=contrib or {}
+            day=d,
+            score=score,
+            band=band,
+            components=detail.get(d, ({}, {}))[0],
+            contributions=detail.get(d, ({}, {}))[1],
         )
-        for d, score, band, comp, contrib in HealthScore.objects.for_agency(agency.pk)
-        .filter(location_ghl_id=location.ghl_id, day__range=(first, day))
-        .order_by("day")
-        .values_list(
-            "day",
-            "score",
-            "band",
-            Case(When(detailed, then="components")),
-            Case(When(detailed, then="contributions")),
-        )
+        for d, score, band in scored
     ]
     if not analysed:
         history = []  # read all the same: the page costs as many queries either way
@@ -105,19 +128,21 @@ def location_detail(request, ghl_id: str):
         {**u, "last": date.fromisoformat(u["last"]), "tier": u["tier"].title()}
         for u in (state["users"] if state else [])
     ]
-    counts = list(
-        FactRollup.objects.for_agency(agency.pk)
-        .filter(location_ghl_id=location.ghl_id, grain="week", period_start__range=(first, day))
-        .order_by("period_start")
-        .values("period_start", *tablerows.COUNT_COLUMNS)
-    )
+    counts = [
+        dict(zip(("period_start", *tablerows.COUNT_COLUMNS), r, strict=True))
+        for r in _WEEKS.rows(agency.pk, location.ghl_id, "week", first, day)
+    ]
     subs = []
-    for f in (
-        LocationDayFact.objects.for_agency(agency.pk)
-        .filter(location_ghl_id=location.ghl_id, day__range=(first, day))
-        .order_by("day")
-        .values("day", "saas_plan_id", "subscription_status", "mrr_cents", "mrr_currency")
+    for d, plan, status, cents, currency in _SUBSCRIPTION.rows(
+        agency.pk, location.ghl_id, first, day
     ):
+        f = {
+            "day": d,
+            "saas_plan_id": plan,
+            "subscription_status": status,
+            "mrr_cents": cents,
+            "mrr_currency": currency,
+        }
         key = (f["saas_plan_id"], f["subscription_status"], f["mrr_cents"], f["mrr_currency"])
         if not subs or subs[-1]["key"] != key:
             subs.append(

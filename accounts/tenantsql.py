@@ -1,0 +1,85 @@
+"""Hand-built SELECTs for the hottest read paths, scoped to one agency by construction.
+
+For the small queries a dashboard view makes, the ORM spends more time building the SQL than
+the database spends answering it (about 0.4 ms against 0.1 ms on this machine). Those reads are
+a fixed handful of shapes, so each shape is written once, from the model's own table and column
+names, and reused with new parameters. Every statement's WHERE clause starts with the model's
+agency column and the first parameter is the agency: nothing built here can read across
+agencies, and there is no way to pass SQL text in.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.db import connections, models, router
+
+_OPS = {"=": "= %s", ">=": ">= %s", "<=": "<= %s", "between": "BETWEEN %s AND %s"}
+
+
+class Select:
+    """SELECT columns FROM model's table WHERE agency = %s [AND column op %s ...]."""
+
+    def __init__(
+        self,
+        model: type[models.Model],
+        columns: tuple[str, ...],
+        where: tuple[tuple[str, str], ...] = (),
+        order_by: tuple[str, ...] = (),
+        limit: int | None = None,
+    ):
+        fields = {}
+        for f in model._meta.concrete_fields:
+            fields[f.name] = fields[f.attname] = f
+        if "agency_id" not in fields:
+            raise TypeError(f"{model.__name__} has no agency column: not tenant data")
+        self.model = model
+        self.columns = tuple(columns)
+        self._agency = fields["agency_id"]
+        self._fields = [fields[c] for c in columns]
+        self._where = [(fields[c], _OPS[op]) for c, op in where]
+        self._order = [(fields[o.lstrip("-")], o.startswith("-")) for o in order_by]
+        self._limit = int(limit) if limit is not None else None
+        self._json = [i for i, f in enumerate(self._fields) if isinstance(f, models.JSONField)]
+        self._sql: dict[str, str] = {}
+
+    def _statement(self, alias: str) -> str:
+        sql = self._sql.get(alias)
+        if sql is None:
+            qn = connections[alias].ops.quote_name
+            conds = [f"{qn(self._agency.column)} = %s"]
+            conds += [f"{qn(f.column)} {op}" for f, op in self._where]
+            sql = (
+                f"SELECT {', '.join(qn(f.column) for f in self._fields)} "  # noqa: S608 names from _meta
+                f"FROM {qn(self.model._meta.db_table)} WHERE {' AND '.join(conds)}"
+            )
+            if self._order:
+                sql += " ORDER BY " + ", ".join(
+                    f"{qn(f.column)}{' DESC' if desc else ''}" for f, desc in self._order
+                )
+            if self._limit is not None:
+                sql += f" LIMIT {self._limit}"
+            self._sql[alias] = sql
+        return sql
+
+    def rows(self, agency_id: int, *params) -> list[tuple]:
+        if not isinstance(agency_id, int) or isinstance(agency_id, bool):
+            raise TypeError("agency_id must be an agency's primary key")
+        alias = router.db_for_read(self.model)
+        with connections[alias].cursor() as cursor:
+            cursor.execute(self._statement(alias), [agency_id, *params])
+            rows = cursor.fetchall()
+        if not self._json:
+            return rows
+        out = []
+        for row in rows:
+            row = list(row)
+            for i in self._json:
+                if isinstance(row[i], str):
+                    row[i] = json.loads(row[i])
+            out.append(tuple(row))
+        return out
+
+    def first(self, agency_id: int, *params) -> tuple | None:
+        rows = self.rows(agency_id, *params)
+        return rows[0] if rows else None
