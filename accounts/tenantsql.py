@@ -27,7 +27,10 @@ class Select:
         where: tuple[tuple[str, str], ...] = (),
         order_by: tuple[str, ...] = (),
         limit: int | None = None,
+        json_as_text: bool = False,
     ):
+        """json_as_text leaves JSON columns as their text, for a caller that decodes only the
+        rows it shows."""
         fields = {}
         for f in model._meta.concrete_fields:
             fields[f.name] = fields[f.attname] = f
@@ -40,7 +43,11 @@ class Select:
         self._where = [(fields[c], _OPS[op]) for c, op in where]
         self._order = [(fields[o.lstrip("-")], o.startswith("-")) for o in order_by]
         self._limit = int(limit) if limit is not None else None
-        self._json = [i for i, f in enumerate(self._fields) if isinstance(f, models.JSONField)]
+        self._json = [
+            i
+            for i, f in enumerate(self._fields)
+            if isinstance(f, models.JSONField) and not json_as_text
+        ]
         self._sql: dict[str, str] = {}
 
     def _statement(self, alias: str) -> str:

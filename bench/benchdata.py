@@ -70,18 +70,21 @@ def on_unlimited_plan(agency: Agency) -> Agency:
 
 
 def vacuum() -> None:
-    """VACUUM ANALYZE the analytics tables before a measurement.
+    """VACUUM ANALYZE every table before a measurement.
 
-    A recompute deletes and rewrites its rows; in production autovacuum reclaims the dead ones
-    between runs. This server runs with autovacuum off, so without this each bench run would
-    measure the bloat of all the runs before it (2 GB of dead score rows after a few)."""
+    A recompute deletes and rewrites its rows and the build bulk-inserts thousands; in
+    production autovacuum reclaims the dead rows and keeps the planner's statistics. This server
+    runs with autovacuum off, so without this each bench run would measure the bloat of all the
+    runs before it (2 GB of dead score rows after a few), and the planner would pick its plans
+    for tables it still thinks are empty."""
     from django.apps import apps
-    from django.db import connections
+    from django.db import connections, router
 
-    conn = connections["analytics"]
-    with conn.cursor() as cur:
-        for model in apps.get_app_config("analytics").get_models():
-            cur.execute(f"VACUUM ANALYZE {model._meta.db_table}")
+    for alias in ("default", "analytics"):
+        with connections[alias].cursor() as cur:
+            for model in apps.get_models():
+                if model._meta.managed and router.allow_migrate_model(alias, model):
+                    cur.execute(f"VACUUM ANALYZE {model._meta.db_table}")
 
 
 def build() -> Agency:

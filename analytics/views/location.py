@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from types import SimpleNamespace
 
@@ -29,14 +30,10 @@ _STATE_COLUMNS = ("analysis_rank", "flags", "feature_minutes", "sessions", "user
 _STATE = Select(LocationState, _STATE_COLUMNS, where=(("location_ghl_id", "="),))
 _SCORES = Select(
     HealthScore,
-    ("day", "score", "band"),
+    ("day", "score", "band", "components", "contributions"),
     where=(("location_ghl_id", "="), ("day", "between")),
     order_by=("day",),
-)
-_DETAIL = Select(
-    HealthScore,
-    ("day", "components", "contributions"),
-    where=(("location_ghl_id", "="), ("day", "between")),
+    json_as_text=True,
 )
 _WEEKS = Select(
     FactRollup,
@@ -50,6 +47,10 @@ _SUBSCRIPTION = Select(
     where=(("location_ghl_id", "="), ("day", "between")),
     order_by=("day",),
 )
+
+
+def _decoded(text) -> dict:
+    return json.loads(text) if isinstance(text, str) else (text or {})
 
 
 @handles_bad_params
@@ -69,23 +70,18 @@ def location_detail(request, ghl_id: str):
     analysed = scope.limit is None or (state is not None and state["analysis_rank"] <= scope.limit)
     day = scope.day
     first = day - timedelta(days=days - 1)
-    # The chart needs every day's score; components and contributions are shown for the last
-    # 30 days only (the CSV has them all), so older rows leave their JSON in the database.
-    scored = _SCORES.rows(agency.pk, location.ghl_id, first, day)
+    # Every day's score draws the chart; components and contributions are shown for the last
+    # 30 days only (the CSV has them all), so only those rows' JSON is decoded.
     since = first if csv_out else day - timedelta(days=29)
-    detail = {
-        d: (comp, contrib)
-        for d, comp, contrib in _DETAIL.rows(agency.pk, location.ghl_id, since, day)
-    }
     history = [
         SimpleNamespace(
             day=d,
             score=score,
             band=band,
-            components=detail.get(d, ({}, {}))[0],
-            contributions=detail.get(d, ({}, {}))[1],
+            components=_decoded(comp) if d >= since else {},
+            contributions=_decoded(contrib) if d >= since else {},
         )
-        for d, score, band in scored
+        for d, score, band, comp, contrib in _SCORES.rows(agency.pk, location.ghl_id, first, day)
     ]
     if not analysed:
         history = []  # read all the same: the page costs as many queries either way
