@@ -40,6 +40,8 @@ SORTS = ("name", "score", "change", "mrr", "risk")
 SORT_CHOICES = [*SORTS, *(f"-{s}" for s in SORTS)]
 BAND_FILTERS = ("", *scores.BANDS, "none")
 FLAG_FILTERS = ("", *risk.FLAG_WEIGHTS)
+BAND_CHOICES = [(b, scores.BAND_LABELS.get(b, "No score")) for b in BAND_FILTERS if b]
+FLAG_CHOICES = [(f, risk.FLAG_LABELS[f]) for f in FLAG_FILTERS if f]
 
 
 def _filtered(qs, band, flag, q):
@@ -155,8 +157,9 @@ def overview(request):
             "Band distribution per week",
         ),
         "alerts": alerts,
-        "band_filters": [(b, scores.BAND_LABELS.get(b, "No score")) for b in BAND_FILTERS if b],
-        "flag_filters": [(f, risk.FLAG_LABELS[f]) for f in FLAG_FILTERS if f],
+        "alerts_html": tablerows.alerts(alerts),
+        "band_options": tablerows.options(BAND_CHOICES, band),
+        "flag_options": tablerows.options(FLAG_CHOICES, flag),
         "sort_choices": SORT_CHOICES,
         **_plan_notice(scope),
     }
@@ -224,7 +227,7 @@ def at_risk(request):
             "rows": page.object_list,
             "rows_html": tablerows.at_risk(page.object_list),
             "flag": flag,
-            "flag_filters": [(f, risk.FLAG_LABELS[f]) for f in FLAG_FILTERS if f],
+            "flag_options": tablerows.options(FLAG_CHOICES, flag),
             "flag_weights": [(risk.FLAG_LABELS[c], w) for c, w in risk.FLAG_WEIGHTS.items()],
             "risk_totals": risk_totals,
             **_plan_notice(scope),

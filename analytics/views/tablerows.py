@@ -7,6 +7,7 @@ from data goes through escape(); the rest is constant markup.
 
 from __future__ import annotations
 
+from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -115,3 +116,24 @@ def weekly_counts(counts: list[dict]) -> SafeString:
         )
         out.append(f"<tr><td>{c['period_start'].isoformat()}</td>{cells}</tr>")
     return _safe(out, "")
+
+
+def options(choices, selected: str) -> SafeString:
+    """<option>s of a filter <select>, the chosen one selected."""
+    out = []
+    for v, label in choices:
+        mark = " selected" if v == selected else ""
+        out.append(f'<option value="{escape(v)}"{mark}>{escape(label)}</option>')
+    return _safe(out, "")
+
+
+def alerts(items) -> SafeString:
+    """The overview's alert list items (day as the templates show dates)."""
+    return _safe(
+        [
+            f'<li><span class="muted">{date_format(a.day)}</span> '
+            f'<a href="{escape(a.url)}">{escape(a.location_name)}</a>: {escape(a.message)}</li>'
+            for a in items
+        ],
+        "",
+    )

@@ -141,3 +141,11 @@ def test_detail_query_count_does_not_grow(make_agency, make_user, login):
         url = reverse("analytics:location-detail", args=["Loc0003"])
         counts.append(_queries(client, url))
     assert counts[0] == counts[1]
+
+
+def test_filters_keep_what_was_chosen(personas, login, portfolio):
+    portfolio(personas["agency_a"], 3)
+    html = login(personas["owner_a"]).get("/app/?band=at_risk&flag=payment_failed").content.decode()
+    assert '<option value="at_risk" selected>' in html
+    assert '<option value="payment_failed" selected>' in html
+    assert html.count(" selected>") == 2
