@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
+
+from analytics.markup import escape
 
 
 @dataclass

@@ -8,9 +8,9 @@ from data goes through escape(); the rest is constant markup.
 from __future__ import annotations
 
 from django.utils.formats import date_format
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from analytics.markup import escape
 from analytics.templatetags.analytics_format import cents
 
 DASH = '<span class="muted">—</span>'
