@@ -128,27 +128,20 @@ def location_detail(request, ghl_id: str):
         dict(zip(("period_start", *tablerows.COUNT_COLUMNS), r, strict=True))
         for r in _WEEKS.rows(agency.pk, location.ghl_id, "week", first, day)
     ]
-    subs = []
+    subs = []  # one row per change of plan, status or MRR
+    last = None
     for d, plan, status, cents, currency in _SUBSCRIPTION.rows(
         agency.pk, location.ghl_id, first, day
     ):
-        f = {
-            "day": d,
-            "saas_plan_id": plan,
-            "subscription_status": status,
-            "mrr_cents": cents,
-            "mrr_currency": currency,
-        }
-        key = (f["saas_plan_id"], f["subscription_status"], f["mrr_cents"], f["mrr_currency"])
-        if not subs or subs[-1]["key"] != key:
+        if (plan, status, cents, currency) != last:
+            last = (plan, status, cents, currency)
             subs.append(
                 {
-                    "key": key,
-                    "day": f["day"],
-                    "plan": f["saas_plan_id"],
-                    "status": f["subscription_status"],
-                    "mrr": counted_mrr(f["subscription_status"], f["mrr_cents"]),
-                    "currency": f["mrr_currency"] or "USD",
+                    "day": d,
+                    "plan": plan,
+                    "status": status,
+                    "mrr": counted_mrr(status, cents),
+                    "currency": currency or "USD",
                 }
             )
     return render(
@@ -161,7 +154,6 @@ def location_detail(request, ghl_id: str):
             "day": day,
             "days": days,
             "history_days": HISTORY_DAYS,
-            "history": list(reversed(history[-30:])),
             "history_html": tablerows.score_history(reversed(history[-30:])),
             "counts_html": tablerows.weekly_counts(counts),
             "latest": latest,
@@ -171,18 +163,17 @@ def location_detail(request, ghl_id: str):
             "chart_svg": charts.line_svg(chart, "Score history"),
             "markers": marker_x,
             "flags": [(risk.FLAG_LABELS.get(code, code), evidence) for code, evidence in flags],
-            "components": [
+            "components_html": tablerows.components(
                 (
                     scores.COMPONENT_LABELS[c],
                     latest.components.get(c) if latest else None,
                     latest.contributions.get(c) if latest else None,
                 )
                 for c in scores.COMPONENTS
-            ],
-            "activity": [(f, feature_minutes.get(f, 0)) for f in FEATURES],
+            ),
+            "activity_html": tablerows.minutes((f, feature_minutes.get(f, 0)) for f in FEATURES),
             "sessions30": state["sessions"] if state else 0,
-            "users": users,
-            "counts": counts,
-            "subs": list(reversed(subs)),
+            "users_html": tablerows.users(users),
+            "subs_html": tablerows.subscription(list(reversed(subs))),
         },
     )

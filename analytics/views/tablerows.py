@@ -7,6 +7,7 @@ from data goes through escape(); the rest is constant markup.
 
 from __future__ import annotations
 
+from django.template.defaultfilters import floatformat
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
 
@@ -137,3 +138,49 @@ def alerts(items) -> SafeString:
         ],
         "",
     )
+
+
+def components(rows) -> SafeString:
+    """Today's components: (label, value 0-100 or None, contribution or None)."""
+    out = []
+    for label, value, contrib in rows:
+        shown = (
+            '<span class="muted">no data (weight shared)</span>'
+            if value is None
+            else floatformat(value, 1)
+        )
+        part = "—" if contrib is None else floatformat(contrib, 1)
+        out.append(
+            f'<tr><td>{escape(label)}</td><td class="num">{shown}</td>'
+            f'<td class="num">{part}</td></tr>'
+        )
+    return _safe(out, "")
+
+
+def minutes(rows) -> SafeString:
+    """(feature, minutes) rows."""
+    return _safe(
+        [f'<tr><td>{escape(f)}</td><td class="num">{int(m)}</td></tr>' for f, m in rows], ""
+    )
+
+
+def users(people: list[dict]) -> SafeString:
+    out = []
+    for u in people:
+        staff = ' <span class="muted">(agency staff)</span>' if u["staff"] else ""
+        out.append(
+            f"<tr><td>{escape(u['name'])}{staff}</td><td>{escape(u['tier'])}</td>"
+            f'<td class="num">{int(u["days30"])}</td><td>{date_format(u["last"])}</td></tr>'
+        )
+    return _safe(out, '<tr><td colspan="4" class="muted">No activity recorded.</td></tr>')
+
+
+def subscription(changes: list[dict]) -> SafeString:
+    """Subscription and MRR from each change on (newest first)."""
+    out = [
+        f"<tr><td>{date_format(c['day'])}</td><td>{escape(c['plan'] or '—')}</td>"
+        f"<td>{escape(c['status'] or '—')}</td>"
+        f'<td class="num">{cents(c["mrr"])} {escape(c["currency"])}</td></tr>'
+        for c in changes
+    ]
+    return _safe(out, '<tr><td colspan="4" class="muted">No subscription data.</td></tr>')
