@@ -364,6 +364,29 @@ class LocationState(TenantFactModel):
             models.Index(
                 fields=["agency_id", "sort_name", "location_ghl_id"], name="state_by_name"
             ),
+            # Sorts that mix directions (most first, then by name) need their own order.
+            models.Index(
+                fields=[
+                    "agency_id",
+                    "-mrr_at_risk",
+                    "-risk_weight",
+                    "sort_name",
+                    "location_ghl_id",
+                ],
+                name="state_at_risk_list",
+            ),
+            models.Index(
+                fields=["agency_id", "-sessions", "sort_name", "location_ghl_id"],
+                name="state_by_sessions",
+            ),
+            models.Index(
+                fields=["agency_id", "-active_users", "sort_name", "location_ghl_id"],
+                name="state_by_active",
+            ),
+            models.Index(
+                fields=["agency_id", "-minutes", "sort_name", "location_ghl_id"],
+                name="state_by_minutes",
+            ),
         ]
 
 

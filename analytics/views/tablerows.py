@@ -158,7 +158,8 @@ def components(rows) -> SafeString:
 
 
 def minutes(rows) -> SafeString:
-    """(feature, minutes) rows."""
+    """Two-column rows of (label, whole number): minutes per feature, people per tier,
+    sessions per day."""
     return _safe(
         [f'<tr><td>{escape(f)}</td><td class="num">{int(m)}</td></tr>' for f, m in rows], ""
     )
