@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from django.shortcuts import render
 
 from accounts.tenancy import location_for_request
-from accounts.tenantsql import Select
+from accounts.tenantsql import Select, read_together
 from analytics import charts, portfolio, risk, scores
 from analytics.models import (
     FEATURES,
@@ -63,13 +63,20 @@ def location_detail(request, ghl_id: str):
     # The sub-account's precomputed state (analytics.current_state) carries what the page would
     # otherwise ask of five tables: its rank under the plan, today's flags, 30 days of minutes
     # per feature and the people active there with their tiers.
-    row = _STATE.first(agency.pk, location.ghl_id)
-    state = dict(zip(_STATE_COLUMNS, row, strict=True)) if row else None
+    day = scope.day
+    first = day - timedelta(days=days - 1)
+    # One round trip for the rest of the page's reads.
+    state_rows, score_rows, week_rows, subscription_rows = read_together(
+        agency.pk,
+        (_STATE, (location.ghl_id,)),
+        (_SCORES, (location.ghl_id, first, day)),
+        (_WEEKS, (location.ghl_id, "week", first, day)),
+        (_SUBSCRIPTION, (location.ghl_id, first, day)),
+    )
+    state = dict(zip(_STATE_COLUMNS, state_rows[0], strict=True)) if state_rows else None
     # Outside the plan's analysed sub-accounts the page keeps the facts (activity, users,
     # counts, subscription) and hides the analysis (score, components, flags) behind a notice.
     analysed = scope.limit is None or (state is not None and state["analysis_rank"] <= scope.limit)
-    day = scope.day
-    first = day - timedelta(days=days - 1)
     # Every day's score draws the chart; components and contributions are shown for the last
     # 30 days only (the CSV has them all), so only those rows' JSON is decoded.
     since = first if csv_out else day - timedelta(days=29)
@@ -81,7 +88,7 @@ def location_detail(request, ghl_id: str):
             components=_decoded(comp) if d >= since else {},
             contributions=_decoded(contrib) if d >= since else {},
         )
-        for d, score, band, comp, contrib in _SCORES.rows(agency.pk, location.ghl_id, first, day)
+        for d, score, band, comp, contrib in score_rows
     ]
     if not analysed:
         history = []  # read all the same: the page costs as many queries either way
@@ -125,14 +132,11 @@ def location_detail(request, ghl_id: str):
         for u in (state["users"] if state else [])
     ]
     counts = [
-        dict(zip(("period_start", *tablerows.COUNT_COLUMNS), r, strict=True))
-        for r in _WEEKS.rows(agency.pk, location.ghl_id, "week", first, day)
+        dict(zip(("period_start", *tablerows.COUNT_COLUMNS), r, strict=True)) for r in week_rows
     ]
     subs = []  # one row per change of plan, status or MRR
     last = None
-    for d, plan, status, cents, currency in _SUBSCRIPTION.rows(
-        agency.pk, location.ghl_id, first, day
-    ):
+    for d, plan, status, cents, currency in subscription_rows:
         if (plan, status, cents, currency) != last:
             last = (plan, status, cents, currency)
             subs.append(
