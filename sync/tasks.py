@@ -24,8 +24,8 @@ Faults: GHL down or rate limiting retries with exponential backoff and jitter; w
 are spent the sub-account reports "failed" with its stop reason and the next run catches up
 (pulls start where the last complete counts stopped). acks_late + reject_on_worker_lost: a task
 whose worker dies is delivered again, and every write is an upsert, so a rerun changes nothing
-that the first attempt already wrote. Redis errors (broker, lock, rate-limit buckets) retry too:
-pulls pause while Redis is away and resume after.
+that the first attempt already wrote. Redis errors (broker, lock, rate-limit buckets) and database
+connection errors retry too: pulls pause while Redis or PostgreSQL is away and resume after.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import logging
 from celery import shared_task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import OperationalError
 from redis.exceptions import RedisError
 
 from accounts.models import Agency
@@ -47,7 +48,10 @@ logger = logging.getLogger(__name__)
 KIND_METADATA = "metadata"
 KIND_COUNTS = "counts"
 KINDS = (KIND_METADATA, KIND_COUNTS)
-TRANSIENT = (GHLUnavailable, RateLimited, RedisError, ConnectionError)
+# A database that refuses a connection (all slots taken) or drops one is as passing as Redis or
+# GHL being away: without a retry the sub-account never reports and its run stays open until
+# its lock expires.
+TRANSIENT = (GHLUnavailable, RateLimited, RedisError, ConnectionError, OperationalError)
 
 
 def _pullable(agency_id: int) -> Agency | None:
