@@ -2,12 +2,15 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/gocsm_pulls \\
     REDIS_URL=redis://127.0.0.1:6379/1 CELERY_BROKER_URL=redis://127.0.0.1:6379/2 \\
-    .venv/bin/python bench/sync.py [--locations 1000] [--workers 4] [--threads 16]
+    .venv/bin/python bench/sync.py [--locations 1000] [--workers 4] [--threads 8]
 
 The fake GHL runs in this process and enforces 100 requests per 10 s and 200,000 per day per app
 and resource (GHL_API.md §5). Four real Celery worker processes (each with a thread pool) run
 the pull: the agency step, then one task per sub-account. It is the daily counts pull of an
 agency already being pulled (counts complete through yesterday), from cold location tokens.
+Every worker thread holds a connection per database alias (two, on one server here), so 4 x 8
+threads stay within PostgreSQL's default 100 connections on a machine others share; at 16 a
+burst of sub-account tasks met "too many clients".
 Each run starts from a fresh state: it empties every table of the databases it is given and
 flushes the two Redis dbs (REDIS_URL, CELERY_BROKER_URL), so give it ones of its own.
 
@@ -39,7 +42,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--locations", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--timeout", type=int, default=900, help="give up after this many s")
     args = parser.parse_args()
     for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"):
