@@ -2,12 +2,17 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/gocsm_pulls \\
     REDIS_URL=redis://127.0.0.1:6379/1 CELERY_BROKER_URL=redis://127.0.0.1:6379/2 \\
-    .venv/bin/python bench/sync.py [--locations 1000] [--workers 4] [--threads 16]
+    .venv/bin/python bench/sync.py [--locations 1000] [--workers 4] [--threads 8]
 
 The fake GHL runs in this process and enforces 100 requests per 10 s and 200,000 per day per app
 and resource (GHL_API.md §5). Four real Celery worker processes (each with a thread pool) run
 the pull: the agency step, then one task per sub-account. It is the daily counts pull of an
 agency already being pulled (counts complete through yesterday), from cold location tokens.
+Every worker thread holds a connection per database alias (two, on one server here), so 4 x 8
+threads stay within PostgreSQL's default 100 connections on a machine others share; at 16 a
+burst of sub-account tasks met "too many clients".
+Each run starts from a fresh state: it empties every table of the databases it is given and
+flushes the two Redis dbs (REDIS_URL, CELERY_BROKER_URL), so give it ones of its own.
 
 Printed: requests made, elapsed time, the rate-limit floor (the least time those requests need
 under GHL's limits: for each resource, n requests in windows of 100 per 10 s need
@@ -37,7 +42,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--locations", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--timeout", type=int, default=900, help="give up after this many s")
     args = parser.parse_args()
     for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"):
@@ -69,6 +74,7 @@ def main() -> int:
 
     for alias in ("default", "analytics"):
         call_command("migrate", database=alias, interactive=False, verbosity=0)
+    _reset()
     agency = _install(fake)
     _prepare(fake, agency)
 
@@ -99,12 +105,13 @@ def main() -> int:
         for i in range(args.workers)
     ]
     try:
-        time.sleep(4)  # let the workers connect to the broker
+        _wait_for_workers(args.workers)
         fake.clear_requests()
         from sync.models import SyncRun
         from sync.tasks import pull_agency
 
         started = time.monotonic()
+        started_wall = time.time()
         pull_agency.delay(agency.pk, reason="bench", kind="counts")
         run = None
         while time.monotonic() - started < args.timeout:
@@ -113,14 +120,42 @@ def main() -> int:
                 break
             time.sleep(0.25)
         elapsed = time.monotonic() - started
+        ended_wall = time.time()
     finally:
         for w in workers:
             w.terminate()
         for w in workers:
             w.wait(timeout=30)
     _report(fake, run, elapsed)
+    _timeline(fake, started_wall, ended_wall)
     fake.stop()
     return 0
+
+
+def _wait_for_workers(count: int, limit: float = 120.0) -> None:
+    """Time the pull, not the workers' start-up: queue it once every worker answers a ping (on a
+    busy 2-core machine four workers can take several seconds to import Django and connect)."""
+    from gocsm.celery import app
+
+    until = time.monotonic() + limit
+    while time.monotonic() < until:
+        if len(app.control.ping(timeout=1.0)) >= count:
+            return
+    print(f"warning: not all {count} workers answered within {limit:.0f} s", file=sys.stderr)
+
+
+def _reset() -> None:
+    """Every run starts from nothing: empty tables in both databases, empty cache and broker
+    Redis dbs (rate-limit logs, pull locks, cached location tokens, queued tasks of a run that
+    was interrupted). Otherwise a second run the same day finds the counts already pulled."""
+    import redis
+    from django.conf import settings
+    from django.core.management import call_command
+
+    for alias in ("default", "analytics"):
+        call_command("flush", database=alias, interactive=False, verbosity=0)
+    for url in {settings.REDIS_URL, settings.CELERY_BROKER_URL}:
+        redis.Redis.from_url(url).flushdb()
 
 
 def _install(fake):
@@ -150,11 +185,7 @@ def _install(fake):
 
 
 def _prepare(fake, agency) -> None:
-    """An agency already being pulled: counts complete through yesterday, no lock, no buckets."""
-    from django.core.cache import cache
-    from django_redis import get_redis_connection
-
-    from sync import pulllock
+    """An agency already being pulled: counts complete through yesterday."""
     from sync.models import LocationPullState
     from sync.pulls import agency_today
 
@@ -163,13 +194,6 @@ def _prepare(fake, agency) -> None:
         LocationPullState.objects.for_agency(agency).update_or_create(
             agency=agency, location_ghl_id=loc.id, defaults={"counts_through": yesterday}
         )
-    r = get_redis_connection("default")
-    for key in r.scan_iter("ghl:rl:*"):
-        r.delete(key)
-    holder = pulllock.holder(agency.pk)
-    if holder:
-        pulllock.release(agency.pk, holder)
-    cache.delete_many([k for k in cache.iter_keys(f"sync:loctoken:{agency.pk}:*")])
 
 
 def _report(fake, run, elapsed: float) -> None:
@@ -199,6 +223,52 @@ def _report(fake, run, elapsed: float) -> None:
     print(f"rate-limit floor:      {floor:.1f} s")
     print(f"ratio elapsed/floor:   {elapsed / floor:.3f}" if floor else "ratio: n/a")
     print(f"429s received:         {throttled}")
+
+
+def _timeline(fake, t0: float, t_end: float) -> None:
+    """Where the time goes: phases of the busiest (company) bucket and the per-location work."""
+    with fake.state.lock:
+        tokens = dict(fake.state.access)
+    company, mints, locs = [], [], []
+    for req in fake.requests():
+        if req.path == "/oauth/token":
+            continue
+        info = tokens.get((req.headers.get("Authorization") or "")[7:])
+        if info is not None and info.location_id:
+            locs.append(req.at - t0)
+        elif req.path == "/oauth/locationToken":
+            mints.append(req.at - t0)
+        else:
+            company.append(req.at - t0)
+    bucket = sorted(company + mints)
+    if not bucket:
+        return
+    print("--- timeline (s after the pull was queued) ---")
+    print(f"agency step:   {len(company)} requests {min(company):.2f} .. {max(company):.2f}")
+    if mints:
+        print(f"mints:         {len(mints)} requests {min(mints):.2f} .. {max(mints):.2f}")
+    if locs:
+        print(f"location work: {len(locs)} requests {min(locs):.2f} .. {max(locs):.2f}")
+    print(f"run closed:    {t_end - t0:.2f}")
+    # The company bucket's own floor from its first request: anything past it is slack.
+    n = len(bucket)
+    own_floor = (math.ceil(n / 100) - 1) * 10.0
+    print(
+        f"company bucket span {bucket[-1] - bucket[0]:.2f} s for {n} (its floor {own_floor:.0f} s)"
+    )
+    gen = [bucket[i] for i in range(0, n, 98)]
+    print("98-request generations start at: " + " ".join(f"{g:.1f}" for g in gen))
+    windows = []
+    t = bucket[0]
+    while t < bucket[-1]:
+        windows.append(sum(1 for x in bucket if t <= x < t + 10))
+        t += 10
+    print("company requests per 10 s from its first: " + " ".join(map(str, windows)))
+    lw, t = [], 0.0
+    while t < t_end - t0:
+        lw.append(sum(1 for x in locs if t <= x < t + 10))
+        t += 10
+    print("location requests per 10 s from queueing: " + " ".join(map(str, lw)))
 
 
 if __name__ == "__main__":

@@ -379,6 +379,8 @@ SYNC_DAILY_PULL_HOUR_UTC = env.int("SYNC_DAILY_PULL_HOUR_UTC", default=3)
 SYNC_PULL_LOCK_SECONDS = env.int("SYNC_PULL_LOCK_SECONDS", default=30 * 60)
 # The first counts pull of a sub-account backfills this many days (what GHL can date).
 SYNC_BACKFILL_DAYS = env.int("SYNC_BACKFILL_DAYS", default=90)
+# Tasks per pull minting sub-accounts' location tokens ahead of their tasks (sync/tasks.py).
+SYNC_TOKEN_MINTERS = env.int("SYNC_TOKEN_MINTERS", default=2)
 SYNC_FRESHNESS_CHECK_MINUTES = env.int("SYNC_FRESHNESS_CHECK_MINUTES", default=15)
 SYNC_ERROR_RATE_THRESHOLD = env.float("SYNC_ERROR_RATE_THRESHOLD", default=0.2)
 SYNC_ERROR_RATE_WINDOW_HOURS = env.int("SYNC_ERROR_RATE_WINDOW_HOURS", default=6)

@@ -5,10 +5,16 @@ One refresher per agency at a time: a Redis lock serialises workers on every mac
 lock (select_for_update) on the Installation stands behind it. The new pair is committed before it
 is used; a worker that waited on the lock sees the new pair and uses it instead of refreshing again.
 invalid_grant marks the agency needs_reauth, records audit events and raises AuthRevoked, once.
+
+Location tokens are minted on the agency's own rate budget, which every sub-account of the agency
+shares, so each mint is precious: one mint per sub-account at a time (a short lock per
+sub-account), the result cached encrypted until shortly before it expires, under a per-agency key
+so a purge finds it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -20,17 +26,18 @@ from django.utils import timezone as dj_tz
 from accounts import audit
 from accounts.models import Agency
 from gocsm import metrics
+from gocsm.agencykeys import agency_cache_key
 from sync import tokens
 from sync.ghl import oauth
 from sync.ghl.errors import AuthRevoked
-from sync.locks import agency_lock
+from sync.locks import LockTimeout, agency_lock, named_lock
 from sync.models import Installation
 
 logger = logging.getLogger(__name__)
 
 
 def _location_cache_key(agency_id: int, location_id: str) -> str:
-    return f"sync:loctoken:{agency_id}:{location_id}"
+    return agency_cache_key(agency_id, "loctoken", location_id)
 
 
 class AgencyTokens:
@@ -111,6 +118,45 @@ class AgencyTokens:
 
     # --- location tokens ----------------------------------------------------------------------
     def location_token(self, location_id: str, client) -> str:
+        token = self._cached_location_token(location_id)
+        if token:
+            return token
+        self._installation()
+        # A mint takes at most one call deadline; past that the holder is gone or stuck, and
+        # minting a second token beats stalling the sub-account.
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(
+                    self._mint_lock(location_id, wait=settings.GHL_CALL_DEADLINE_SECONDS)
+                )
+            except LockTimeout:
+                return self._mint(location_id, client)
+            return self._cached_location_token(location_id) or self._mint(location_id, client)
+
+    def prime_location_token(self, location_id: str, client) -> bool:
+        """Mint and cache the token ahead of need. False (no call to GHL) when it is cached
+        already or another worker is minting it right now. True when this call minted it."""
+        if self._cached_location_token(location_id):
+            return False
+        self._installation()
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(self._mint_lock(location_id, wait=0))
+            except LockTimeout:
+                return False
+            if self._cached_location_token(location_id):
+                return False
+            self._mint(location_id, client)
+            return True
+
+    def _mint_lock(self, location_id: str, *, wait: float):
+        return named_lock(
+            f"ghl-loctoken:agency:{self.agency_id}:{location_id}",
+            timeout=settings.GHL_CALL_DEADLINE_SECONDS + 30,
+            wait=wait,
+        )
+
+    def _cached_location_token(self, location_id: str) -> str | None:
         key = _location_cache_key(self.agency_id, location_id)
         cached = cache.get(key)
         if cached:
@@ -118,10 +164,13 @@ class AgencyTokens:
                 return tokens.decrypt(cached)
             except tokens.InvalidToken:
                 cache.delete(key)  # encrypted under a retired key: mint a new one
-        self._installation()
+        return None
+
+    def _mint(self, location_id: str, client) -> str:
         grant = oauth.mint_location_token(client, location_id)
         ttl = grant.expires_in - settings.GHL_TOKEN_REFRESH_MARGIN_SECONDS
         if ttl > 0:
+            key = _location_cache_key(self.agency_id, location_id)
             cache.set(key, tokens.encrypt(grant.access_token), timeout=ttl)
         return grant.access_token
 

@@ -27,7 +27,7 @@ from accounts.models import Agency, Location
 from analytics.agencyclock import agency_zone
 from analytics.ingest import LocationDayFacts, record_location_day
 from sync.credentials import client_for_agency
-from sync.ghl.errors import NotFound, NotPermitted
+from sync.ghl.errors import BadResponse, GHLError, NotFound, NotPermitted
 from sync.ghl.records import SaasLocationRecord, SaasPlanRecord
 from sync.models import LocationPullState
 from sync.usersync import sync_users, users_by_location
@@ -127,8 +127,11 @@ def _saas(client) -> tuple[dict[str, SaasLocationRecord], dict[str, SaasPlanReco
 
 
 # --- the agency's overview ---------------------------------------------------------------------
-def pull_agency_overview(agency: Agency, *, client=None) -> PullResult:
-    """Refresh sub-accounts, users and agency-level facts. Returns the sub-accounts to pull."""
+def pull_agency_overview(agency: Agency, *, client=None, on_listed=None) -> PullResult:
+    """Refresh sub-accounts, users and agency-level facts. Returns the sub-accounts to pull.
+
+    `on_listed(location_ids)` is called once GHL's lists are read and before anything is written,
+    with the same sub-accounts the result will name (the caller can start on them meanwhile)."""
     client = client or client_for_agency(agency)
     result = PullResult()
     try:
@@ -138,6 +141,8 @@ def pull_agency_overview(agency: Agency, *, client=None) -> PullResult:
         users = list(client.iter_users())
     finally:
         result.requests = client.requests_made
+    if on_listed is not None:
+        on_listed(sorted(g for g, rec in installed.items() if rec.is_installed and g in found))
     today = agency_today(agency)
     now = dj_tz.now()
     known = {loc.ghl_id: loc for loc in Location.objects.for_agency(agency)}
@@ -194,6 +199,31 @@ def pull_agency_overview(agency: Agency, *, client=None) -> PullResult:
         )
         _write(agency, ghl_id, today, facts, result)
     result.location_ids = sorted(pull_ids)
+    return result
+
+
+# --- location tokens ahead of the sub-accounts ---------------------------------------------------
+def mint_location_tokens(agency: Agency, location_ids: list[str], *, client=None) -> PullResult:
+    """Mint (and cache) the location tokens of these sub-accounts that are not cached yet.
+
+    Every mint spends the agency's budget, the one resource all of an agency's sub-accounts share,
+    so a pull mints from the moment it knows its sub-accounts instead of one by one as each
+    sub-account's task starts. Stops at the first sign of trouble (rate limits, GHL down, a
+    revoked grant): each sub-account's task mints its own token anyway, with its retries."""
+    client = client or client_for_agency(agency)
+    result = PullResult()
+    try:
+        for location_id in location_ids:
+            try:
+                client.tokens.prime_location_token(location_id, client)
+            except (NotFound, NotPermitted, BadResponse):
+                continue  # this sub-account only; its own task reports why
+    except GHLError as exc:
+        logger.info(
+            "location tokens not minted ahead agency=%s error=%s", agency.pk, type(exc).__name__
+        )
+    finally:
+        result.requests = client.requests_made
     return result
 
 

@@ -125,6 +125,14 @@ def fail_run(run: SyncRun, exc: BaseException, *, requests: int = 0) -> None:
     logger.warning("pull stopped agency=%s run=%s reason=%s", run.agency_id, run.pk, reason)
 
 
+def add_requests(run_id: int, agency_id: int, requests: int) -> None:
+    """Requests made for the run outside the agency step and the sub-accounts (minting ahead)."""
+    if requests:
+        SyncRun.objects.for_agency(agency_id).filter(pk=run_id).update(
+            requests_made=F("requests_made") + requests
+        )
+
+
 def already_reported(run_id: int, agency_id: int, location_ghl_id: str) -> bool:
     return (
         SyncRunLocation.objects.for_agency(agency_id)

@@ -3,18 +3,29 @@
 - pull_all_agencies (beat): one pull_agency per installed agency.
 - pull_agency: under the agency's pull lock, refresh the sub-account list, users and SaaS facts
   (pulls.pull_agency_overview), then fan out one pull_location per sub-account.
+- mint_location_tokens: a share of the run's sub-accounts' location tokens, minted as soon as
+  the agency step has listed them (pulls.mint_location_tokens; see "Pacing" below).
 - pull_location: one sub-account (pulls.pull_location); reports into the run exactly once.
 - check_pull_freshness (beat): stale agencies, error rates, re-authorisation (sync/freshness.py).
 
 Kinds: "metadata" (hourly: levels today) and "counts" (daily and on install: levels plus counts by
 day from where the last counts pull stopped, backfilling 90 days the first time).
 
+Pacing: an agency's own rate budget (100 requests per 10 s) is what every sub-account of it
+shares, since each sub-account's location token is minted with the agency token; for a large
+agency it is the busiest budget by far and sets how long a pull takes. So it is kept busy from the
+first moment: the agency step's reads, then, while it writes and fans out, SYNC_TOKEN_MINTERS
+tasks minting the sub-accounts' tokens in the order the sub-account tasks will want them. A
+sub-account task uses the cached token, or mints its own; one mint per sub-account at a time
+(sync/credentials.py), so the two never mint the same token twice. The mint tasks are only ahead
+of need: if one fails or stops, the sub-account tasks mint what is missing.
+
 Faults: GHL down or rate limiting retries with exponential backoff and jitter; when the retries
 are spent the sub-account reports "failed" with its stop reason and the next run catches up
 (pulls start where the last complete counts stopped). acks_late + reject_on_worker_lost: a task
 whose worker dies is delivered again, and every write is an upsert, so a rerun changes nothing
-that the first attempt already wrote. Redis errors (broker, lock, rate-limit buckets) retry too:
-pulls pause while Redis is away and resume after.
+that the first attempt already wrote. Redis errors (broker, lock, rate-limit buckets) and database
+connection errors retry too: pulls pause while Redis or PostgreSQL is away and resume after.
 """
 
 from __future__ import annotations
@@ -23,6 +34,8 @@ import logging
 
 from celery import shared_task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import OperationalError
 from redis.exceptions import RedisError
 
 from accounts.models import Agency
@@ -35,7 +48,10 @@ logger = logging.getLogger(__name__)
 KIND_METADATA = "metadata"
 KIND_COUNTS = "counts"
 KINDS = (KIND_METADATA, KIND_COUNTS)
-TRANSIENT = (GHLUnavailable, RateLimited, RedisError, ConnectionError)
+# A database that refuses a connection (all slots taken) or drops one is as passing as Redis or
+# GHL being away: without a retry the sub-account never reports and its run stays open until
+# its lock expires.
+TRANSIENT = (GHLUnavailable, RateLimited, RedisError, ConnectionError, OperationalError)
 
 
 def _pullable(agency_id: int) -> Agency | None:
@@ -84,7 +100,9 @@ def pull_agency(self, agency_id: int, reason: str = "", kind: str | None = None)
     if run is None:
         return "locked"
     try:
-        result = pulls.pull_agency_overview(agency)
+        result = pulls.pull_agency_overview(
+            agency, on_listed=lambda ids: _mint_ahead(run.pk, agency.pk, ids)
+        )
     except (AuthRevoked, BadResponse) as exc:
         runs.fail_run(run, exc)
         return runs.stop_reason_for(exc)
@@ -113,6 +131,44 @@ def pull_agency(self, agency_id: int, reason: str = "", kind: str | None = None)
                 stop_reason=runs.stop_reason_for(cause),
             )
     return "started"
+
+
+def _mint_ahead(run_id: int, agency_id: int, location_ids: list[str]) -> None:
+    """Queue the mint tasks: minter k takes every k-th sub-account of the sorted list, so all
+    of them advance through it in the order the sub-account tasks are queued."""
+    minters = max(0, settings.SYNC_TOKEN_MINTERS)
+    for k in range(minters):
+        share = location_ids[k::minters]
+        if not share:
+            continue
+        try:
+            mint_location_tokens.delay(run_id, agency_id, share)
+        except Exception as exc:  # only ahead of need: the sub-account tasks mint on their own
+            logger.warning(
+                "location tokens not queued ahead agency=%s error=%s",
+                agency_id,
+                type(_cause(exc)).__name__,
+            )
+
+
+@shared_task(
+    name="sync.tasks.mint_location_tokens",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def mint_location_tokens(run_id: int, agency_id: int, location_ids: list[str]) -> int:
+    """Returns the requests it made. Not retried: what it leaves unminted is minted on demand."""
+    agency = _pullable(agency_id)
+    if agency is None:
+        return 0
+    try:
+        result = pulls.mint_location_tokens(agency, location_ids)
+    except SoftTimeLimitExceeded:
+        return 0
+    runs.add_requests(run_id, agency_id, result.requests)
+    return result.requests
 
 
 @shared_task(

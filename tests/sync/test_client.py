@@ -207,15 +207,22 @@ def test_revoked_grant_raises_auth_revoked_and_marks_reauth(installed, fake_ghl)
 def test_location_tokens_are_cached_encrypted(installed, fake_ghl):
     from django.core.cache import cache
 
+    from accounts.purge import purge_redis
+    from gocsm.agencykeys import agency_cache_key
+
     client = client_for_agency(installed)
     loc = next(client.iter_locations())
     client.workflows(loc.id)
     client.calendars(loc.id)
     assert len(fake_ghl.requests("/oauth/locationToken")) == 1
-    cached = cache.get(f"sync:loctoken:{installed.pk}:{loc.id}")
+    key = agency_cache_key(installed.pk, "loctoken", loc.id)
+    cached = cache.get(key)
     assert cached.startswith("gAAAAA")  # Fernet ciphertext, not the token
     token = fake_ghl.requests("/workflows/")[0].headers["Authorization"][7:]
     assert token not in cached
+    # Under the agency's key prefix, so purging the agency takes its tokens with it.
+    purge_redis(installed, dry_run=False)
+    assert cache.get(key) is None
 
 
 def test_records_keep_no_end_customer_fields(installed, fake_ghl):
