@@ -56,7 +56,7 @@ def test_same_rows_as_the_orm(two_agencies):
 
 
 def test_reads_together_in_order_and_are_counted(two_agencies):
-    a, b = two_agencies
+    a, _b = two_agencies
     with CaptureQueriesContext(connections["analytics"]) as queries:
         first, second = read_together(
             a.pk,
