@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Activity beacons are answered here: they use none of the layers below (sync/beaconpath.py).
+    "sync.beaconpath.BeaconFastPathMiddleware",
     # frame-ancestors per request: GHL's origins plus installed agencies' white-label domains.
     "accounts.framing.FrameAncestorsMiddleware",
     # Django's, plus 503 when Redis is down and the Partitioned attribute on the cookie.

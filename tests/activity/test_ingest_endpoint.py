@@ -185,3 +185,22 @@ def test_the_previous_shared_secret_still_works_while_rotating(send, tenant, set
     settings.GHL_SSO_SHARED_SECRET = "the-new-secret"
     settings.GHL_SSO_SHARED_SECRET_PREVIOUS = SECRET
     assert send(beacon_body(payload_for(tenant["agency"]))).status_code == 204
+
+
+def test_a_beacon_skips_the_session_layers_but_keeps_headers_and_metrics(
+    client, send, tenant, store, login, make_user
+):
+    from gocsm.metrics import HTTP_REQUESTS
+
+    login(make_user(tenant["agency"], role="owner"))  # the client now carries a session cookie
+    counted = HTTP_REQUESTS.labels(route="sync:activity:ingest", method="POST", status="204")
+    before = counted._value.get()
+    response = send(beacon_body(payload_for(tenant["agency"])))
+    assert response.status_code == 204
+    # No session was loaded, refreshed or set: a beacon cannot keep a session alive.
+    assert not response.cookies
+    assert not hasattr(response.wsgi_request, "session")
+    # What the layers before it add still applies.
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Request-ID"]
+    assert counted._value.get() == before + 1
