@@ -78,10 +78,11 @@ MIDDLEWARE = [
     "gocsm.metrics.RequestMetricsMiddleware",
     "gocsm.bodylimit.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Activity beacons are answered here, with the security headers above: they use none of the
+    # layers below, not even a content policy for a page (sync/beaconpath.py).
+    "sync.beaconpath.BeaconFastPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    # Activity beacons are answered here: they use none of the layers below (sync/beaconpath.py).
-    "sync.beaconpath.BeaconFastPathMiddleware",
     # frame-ancestors per request: GHL's origins plus installed agencies' white-label domains.
     "accounts.framing.FrameAncestorsMiddleware",
     # Django's, plus 503 when Redis is down and the Partitioned attribute on the cookie.

@@ -3,8 +3,8 @@
 Beacons are by far the most frequent request (every open GHL tab sends one a minute). A beacon
 carries no cookie and is authenticated by its encrypted payload alone, so sessions, identity,
 page-view capture, the sign-in guard, CSRF, Django auth, OTP and messages have nothing to do
-for it but cost. This middleware sits after the request id, metrics, body cap, security headers
-and CSP (which still apply) and hands the beacon URL straight to its view; every other request
+for it but cost. This middleware sits after the request id, metrics, body cap and security headers
+(which still apply) and hands the beacon URL straight to its view; every other request
 goes on through the whole stack. Not skipping those layers would also let a beacon that carries
 a session cookie by accident refresh that session; here it cannot.
 """
