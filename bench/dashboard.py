@@ -45,6 +45,7 @@ if state is None or state.day != LAST_DAY or state.locations != N_LOCATIONS:
     from datetime import timedelta
 
     refresh_agency_days(agency.pk, LAST_DAY - timedelta(days=60), LAST_DAY)
+    vacuum()  # the state rows were just written: the planner must know them (autovacuum would)
 state = PortfolioState.objects.for_agency(agency.pk).get()
 print(f"sub-accounts analysed: {state.locations} (plan limit applied: {state.limit_applied})")
 owner = GHLUser.objects.for_agency(agency).get(ghl_id="BenchOwner")
