@@ -418,20 +418,22 @@ def _login_series(agency_id: int, day: date, analysed: list[str] | None) -> dict
         qs = qs.filter(location_ghl_id=AGENCY_SCOPE)
     else:
         qs = qs.filter(location_ghl_id__in=analysed)
+    series, minutes = login_series(qs, first)
+    return {"sessions_daily": [list(p) for p in series], "feature_minutes": minutes}
+
+
+def login_series(day_rollups, first: date) -> tuple[list[tuple[str, int]], dict[str, int]]:
+    """From day rollup rows of the 30 days from `first`: (iso day, sessions) for each day, and
+    minutes per feature summed."""
     daily: dict[date, int] = {}
     minutes = dict.fromkeys(FEATURES, 0)
-    for row in qs.values("period_start", "sessions", *(f"minutes_{f}" for f in FEATURES)):
+    for row in day_rollups.values("period_start", "sessions", *(f"minutes_{f}" for f in FEATURES)):
         d = row["period_start"]
         daily[d] = daily.get(d, 0) + (row["sessions"] or 0)
         for f in FEATURES:
             minutes[f] += row[f"minutes_{f}"] or 0
-    return {
-        "sessions_daily": [
-            [(first + timedelta(days=k)).isoformat(), daily.get(first + timedelta(days=k), 0)]
-            for k in range(scores.WINDOW)
-        ],
-        "feature_minutes": minutes,
-    }
+    days = (first + timedelta(days=k) for k in range(scores.WINDOW))
+    return [(d.isoformat(), daily.get(d, 0)) for d in days], minutes
 
 
 def _weight_changes(agency_id: int, day: date) -> list[list[str]]:

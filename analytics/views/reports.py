@@ -226,23 +226,12 @@ def logins(request):
 
 def _login_series(scope, window) -> tuple[list, dict]:
     """Sessions per day and minutes per feature over the covered sub-accounts' day rollups."""
-    daily_qs = scope.covered(
+    day_rollups = scope.covered(
         ActivityRollup.objects.for_agency(scope.agency_id)
         .filter(grain="day", period_start__range=window)
         .exclude(location_ghl_id=AGENCY_SCOPE)
     )
-    daily: dict[date, int] = {}
-    minutes = dict.fromkeys(FEATURES, 0)
-    for row in daily_qs.values("period_start", "sessions", *(f"minutes_{f}" for f in FEATURES)):
-        d = row["period_start"]
-        daily[d] = daily.get(d, 0) + (row["sessions"] or 0)
-        for f in FEATURES:
-            minutes[f] += row[f"minutes_{f}"] or 0
-    series = [
-        ((window[0] + timedelta(days=k)).isoformat(), daily.get(window[0] + timedelta(days=k), 0))
-        for k in range(30)
-    ]
-    return series, minutes
+    return current_state.login_series(day_rollups, window[0])
 
 
 @handles_bad_params
