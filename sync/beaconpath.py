@@ -40,6 +40,9 @@ class BeaconFastPathMiddleware:
         path, match = self._beacon_route()
         if path is None or request.path_info != path:
             return self.get_response(request)
+        # A foreign or malformed Host is refused (400) here as CommonMiddleware would for any
+        # other request.
+        request.get_host()
         # The metrics middleware labels requests by their route name.
         request.resolver_match = match
         return ingest_activity(request)

@@ -204,3 +204,14 @@ def test_a_beacon_skips_the_session_layers_but_keeps_headers_and_metrics(
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Request-ID"]
     assert counted._value.get() == before + 1
+
+
+def test_a_beacon_to_a_foreign_host_is_refused_with_400(client, tenant, store):
+    response = client.post(
+        "/ingest/activity/",
+        data=beacon_body(payload_for(tenant["agency"])),
+        content_type="text/plain;charset=UTF-8",
+        HTTP_HOST="evil.example",
+    )
+    assert response.status_code == 400
+    assert not list(store.all_members())
