@@ -130,9 +130,7 @@ def get_location_for_request(request, ghl_location_id: str):
     from accounts.models import Location
 
     location = get_for_agency(Location, request.agency, ghl_id=ghl_location_id)
-    allowed = getattr(request, "allowed_location_ids", None)
-    if allowed is not None and location.ghl_id not in allowed:
-        raise Http404
+    _require_visible(request, location.ghl_id)
     return location
 
 
@@ -140,10 +138,17 @@ def location_for_request(request, ghl_location_id: str) -> SimpleNamespace:
     """get_location_for_request's check for a page that shows only the sub-account's id and
     name: one prepared read instead of a model instance."""
     row = _LOCATION_NAME().first(request.agency.pk, ghl_location_id)
-    allowed = getattr(request, "allowed_location_ids", None)
-    if row is None or (allowed is not None and row[0] not in allowed):
+    if row is None:
         raise Http404
+    _require_visible(request, row[0])
     return SimpleNamespace(ghl_id=row[0], name=row[1])
+
+
+def _require_visible(request, ghl_location_id: str) -> None:
+    """Http404 for a sub-account outside the signed-in user's allowed ones."""
+    allowed = getattr(request, "allowed_location_ids", None)
+    if allowed is not None and ghl_location_id not in allowed:
+        raise Http404
 
 
 @functools.cache

@@ -110,16 +110,6 @@ class Scope:
             qs = qs.filter(location_ghl_id__in=ranked.values("location_ghl_id"))
         return qs
 
-    def analysed(self, ghl_id: str) -> bool:
-        """False for a sub-account the plan leaves out (one query)."""
-        if self.limit is None:
-            return True
-        return (
-            LocationState.objects.for_agency(self.agency_id)
-            .filter(location_ghl_id=ghl_id, analysis_rank__lte=self.limit)
-            .exists()
-        )
-
 
 _STATE_COLUMNS = tuple(
     f.attname for f in PortfolioState._meta.concrete_fields if f.attname not in ("id",)

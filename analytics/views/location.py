@@ -60,12 +60,12 @@ def location_detail(request, ghl_id: str):
     csv_out = wants_csv(request)
     agency = request.agency
     scope = portfolio.scope_for(request)
-    # The sub-account's precomputed state (analytics.current_state) carries what the page would
-    # otherwise ask of five tables: its rank under the plan, today's flags, 30 days of minutes
-    # per feature and the people active there with their tiers.
     day = scope.day
     first = day - timedelta(days=days - 1)
-    # One round trip for the rest of the page's reads.
+    # One round trip for the rest of the page's reads. The sub-account's precomputed state
+    # (analytics.current_state) carries what the page would otherwise ask of five tables: its
+    # rank under the plan, today's flags, 30 days of minutes per feature and the people active
+    # there with their tiers.
     state_rows, score_rows, week_rows, subscription_rows = read_together(
         agency.pk,
         (_STATE, (location.ghl_id,)),
