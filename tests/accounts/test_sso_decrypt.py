@@ -7,7 +7,7 @@ import pytest
 from accounts.sso import InvalidSSOPayload, decrypt_payload, encrypt_payload, encrypt_raw_plaintext
 
 VECTORS = json.loads(
-    (Path(__file__).resolve().parents[3] / "shared" / "ghl" / "sso_vectors.json").read_text()
+    (Path(__file__).resolve().parents[1] / "fixtures" / "ghl" / "sso_vectors.json").read_text()
 )["vectors"]
 FIELD = {
     "userId": "user_id",

@@ -1,7 +1,8 @@
 """The fake GHL's answers validate against GHL's own OpenAPI specs, so the fake cannot drift.
 
-Specs live in ../shared/ghl/openapi (beside the repository). The SaaS `/saas/...` paths have no
-response schemas; their deprecated `/saas-api/public-api/...` twins do (GHL_API.md §6.9).
+Specs are copies of GHL's own in tests/fixtures/ghl/openapi (its SOURCES.md says whence). The
+SaaS `/saas/...` paths have no response schemas; their deprecated `/saas-api/public-api/...` twins
+do (docs/GHL_API.md §6.9).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from referencing.jsonschema import DRAFT7
 from sync.fakeghl import FakeGHL
 from sync.scopes import SCOPES
 
-OPENAPI = Path(__file__).resolve().parents[3] / "shared" / "ghl" / "openapi"
+OPENAPI = Path(__file__).resolve().parents[1] / "fixtures" / "ghl" / "openapi"
 
 # Spec quirk: CalendarEventDTO types these as "object", yet its own examples (and GHL's answers)
 # are ISO date strings. Allow both rather than make the fake wrong.
