@@ -49,8 +49,10 @@ class Location(TenantModel):
     state = models.CharField(max_length=120, blank=True)
     country = models.CharField(max_length=8, blank=True)
     timezone = models.CharField(max_length=64, blank=True)
-    # active | churned (gone from GHL) | uninstalled (app removed from this sub-account)
-    status = models.CharField(max_length=16, default="active")
+    # active | uninstalled (GoCSM removed from this sub-account) | deleted (gone from GHL).
+    # Changes go through accounts.lifecycle.set_status, which keeps their dated history.
+    STATUS_ACTIVE, STATUS_UNINSTALLED, STATUS_DELETED = "active", "uninstalled", "deleted"
+    status = models.CharField(max_length=16, default=STATUS_ACTIVE)
     is_installed = models.BooleanField(default=True)
     saas_plan_id = models.CharField(max_length=64, blank=True)
     saas_mode = models.CharField(max_length=32, blank=True)
@@ -68,6 +70,39 @@ class Location(TenantModel):
 
     def __str__(self) -> str:
         return self.name or self.ghl_id
+
+
+class LocationStatusChange(TenantModel):
+    """When a sub-account's connection status changed: the dated history behind each day's
+    lifecycle ("not connected" while uninstalled or deleted). Written by accounts.lifecycle."""
+
+    location_ghl_id = models.CharField(max_length=64)
+    at = models.DateTimeField(default=dj_tz.now)
+    status = models.CharField(max_length=16)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["agency", "location_ghl_id", "at"], name="locstatus_agency_loc_at")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location_ghl_id} {self.status} {self.at:%Y-%m-%d}"
+
+
+class SaasPlan(TenantModel):
+    """A plan of the agency's GHL SaaS configurator, so pages show its name, not its id."""
+
+    plan_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "plan_id"], name="saasplan_unique_per_agency")
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.plan_id
 
 
 class GHLUser(TenantModel):

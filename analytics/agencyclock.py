@@ -10,7 +10,7 @@ from django.utils import timezone as dj_tz
 
 def agency_zone(agency) -> ZoneInfo:
     try:
-        return ZoneInfo(agency.timezone or "UTC")
+        return ZoneInfo(getattr(agency, "timezone", None) or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
 

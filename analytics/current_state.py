@@ -21,8 +21,8 @@ from django.db import transaction
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone as dj_tz
 
-from accounts.models import GHLUser, Location
-from analytics import charts, risk, scores
+from accounts.models import GHLUser, Location, SaasPlan
+from analytics import charts, daystate, risk, scores
 from analytics.models import (
     ADOPTION_BITS,
     ADOPTION_FEATURES,
@@ -32,14 +32,15 @@ from analytics.models import (
     Alert,
     Grain,
     HealthScore,
-    LocationDayFact,
+    LocationDay,
     LocationState,
+    MRRSource,
     PortfolioState,
     RiskFlag,
     UserActivityDay,
     WeightChange,
 )
-from analytics.revenue import COUNTED_STATUSES, counted_mrr, month_end_mrr, movements
+from analytics.revenue import month_end_mrr, movements, mrr_by_day
 
 DB = "analytics"
 SPARK_DAYS = 30
@@ -76,11 +77,17 @@ STATE_COLUMNS = (
     "tier_ghosting",
     "feature_minutes",
     "users",
+    "lifecycle",
+    "first_day",
+    "mrr_source",
+    "subscription_status",
+    "plan_name",
 )
 
 
 def latest_day(agency_id: int) -> date | None:
-    return HealthScore.objects.for_agency(agency_id).aggregate(d=Max("day"))["d"]
+    """The latest day with a state (analytics.daystate): the day every page is "as of"."""
+    return LocationDay.objects.for_agency(agency_id).aggregate(d=Max("day"))["d"]
 
 
 def _activity(agency_id: int, first: date, last: date) -> dict[str, dict]:
@@ -176,12 +183,22 @@ def _location_rows(agency_id: int, day: date) -> list[tuple]:
             latest[loc] = (score, band, known, used)
         if d == day - timedelta(days=7):
             week_ago[loc] = score
-    mrr = {
-        loc: (counted_mrr(status, cents), cur or "USD")
-        for loc, status, cents, cur in LocationDayFact.objects.for_agency(agency_id)
+    states = {
+        row[0]: row[1:]
+        for row in LocationDay.objects.for_agency(agency_id)
         .filter(day=day)
-        .values_list("location_ghl_id", "subscription_status", "mrr_cents", "mrr_currency")
+        .values_list(
+            "location_ghl_id",
+            "lifecycle",
+            "mrr_cents",
+            "currency",
+            "mrr_source",
+            "subscription_status",
+            "plan_id",
+        )
     }
+    plan_names = dict(SaasPlan.objects.for_agency(agency_id).values_list("plan_id", "name"))
+    firsts = daystate.first_days(agency_id)
     flags: dict[str, list] = {}
     for loc, code, weight, evidence in (
         RiskFlag.objects.for_agency(agency_id)
@@ -196,7 +213,10 @@ def _location_rows(agency_id: int, day: date) -> list[tuple]:
     for loc, name in names.items():
         score, band, known, used = latest.get(loc, (None, "", 0, 0))
         prev = week_ago.get(loc)
-        cents, cur = mrr.get(loc, (0, "USD"))
+        lifecycle, cents, cur, source, status, plan = states.get(
+            loc, ("", None, "", MRRSource.NONE, "", "")
+        )
+        cents = cents or 0
         loc_flags = sorted(flags.get(loc, []), reverse=True)
         weight = risk.risk_weight(c for _w, c, _e in loc_flags)
         act = {**activity.get(loc, {}), **people.get(loc, {})}
@@ -210,6 +230,11 @@ def _location_rows(agency_id: int, day: date) -> list[tuple]:
                 "spark": spark.get(loc, [None] * SPARK_DAYS),
                 "mrr_cents": cents,
                 "currency": (cur or "USD").upper(),
+                "lifecycle": lifecycle,
+                "first_day": firsts.get(loc),
+                "source": source,
+                "status": status,
+                "plan_name": plan_names.get(plan) or plan,
                 "risk_weight": weight,
                 "mrr_at_risk": round(cents * weight),
                 "codes": "".join(f",{c}" for _w, c, _e in loc_flags) + ("," if loc_flags else ""),
@@ -256,6 +281,11 @@ def _location_rows(agency_id: int, day: date) -> list[tuple]:
             r["act"].get("tier_ghosting", 0),
             json.dumps(r["feature_minutes"]),
             json.dumps(r["act"].get("users", [])),
+            r["lifecycle"],
+            r["first_day"],
+            r["source"],
+            r["status"],
+            r["plan_name"][:200],
         )
         for rank, r in enumerate(rows, start=1)
     ]
@@ -290,22 +320,6 @@ def band_trend_days(day: date) -> list[date]:
     return [day - timedelta(days=7 * k) for k in range(TREND_WEEKS - 1, -1, -1)]
 
 
-def mrr_daily(facts_qs, first: date, last: date) -> dict[str, dict[str, int]]:
-    """{currency: {iso day: counted MRR}} from daily facts (counted statuses, as counted_mrr)."""
-    counted = Q(subscription_status__in=COUNTED_STATUSES) | Q(subscription_status__isnull=True)
-    out: dict[str, dict[str, int]] = {}
-    for d, cur, mrr in (
-        facts_qs.filter(day__range=(first, last), mrr_cents__gt=0)
-        .filter(counted)
-        .values("day", "mrr_currency")
-        .annotate(mrr=Sum("mrr_cents"))
-        .values_list("day", "mrr_currency", "mrr")
-    ):
-        bucket = out.setdefault((cur or "USD").upper(), {})
-        bucket[d.isoformat()] = bucket.get(d.isoformat(), 0) + mrr
-    return out
-
-
 def movement_dicts(month_end) -> list[dict]:
     return [
         {**asdict(m), "month": m.month.isoformat(), "churned": []} for m in movements(month_end)
@@ -319,10 +333,10 @@ def _portfolio_row(agency_id: int, day: date, analysed: list[str] | None) -> dic
     days = band_trend_days(day)
     trend: dict[date, dict[str, int]] = {d: {} for d in days}
     scores_qs = HealthScore.objects.for_agency(agency_id)
-    facts_qs = LocationDayFact.objects.for_agency(agency_id)
+    states_qs = LocationDay.objects.for_agency(agency_id)
     if analysed is not None:
         scores_qs = scores_qs.filter(location_ghl_id__in=analysed)
-        facts_qs = facts_qs.filter(location_ghl_id__in=analysed)
+        states_qs = states_qs.filter(location_ghl_id__in=analysed)
     for d, band, n in (
         scores_qs.filter(day__in=days)
         .values("day", "band")
@@ -337,7 +351,7 @@ def _portfolio_row(agency_id: int, day: date, analysed: list[str] | None) -> dic
         "sessions": now["sessions"],
         "sessions_before": before["sessions"],
         "band_trend": [[d.isoformat(), c] for d, c in trend.items()],
-        "mrr_daily": mrr_daily(facts_qs, day - timedelta(days=MRR_DAYS - 1), day),
+        "mrr_daily": mrr_by_day(states_qs, day - timedelta(days=MRR_DAYS - 1), day),
         "movements": movement_dicts(month_end_mrr(agency_id, analysed)),
         "refreshed_at": dj_tz.now(),
     }
@@ -360,14 +374,29 @@ def refresh(agency_id: int) -> None:
         analysed = None if limit is None else [r[1] for r in rows[:limit]]
         counted = rows if limit is None else rows[:limit]
         bands: dict[str, int] = {}
+        lifecycles: dict[str, int] = {}
+        billing: dict[str, int] = {}
         mrr: dict[str, int] = {}
         at_risk: dict[str, int] = {}
         tiers = dict.fromkeys(("heavy", "regular", "casual", "ghosting"), 0)
+        col = {name: k for k, name in enumerate(STATE_COLUMNS)}
         for r in counted:
-            for k, tier in enumerate(tiers, start=STATE_COLUMNS.index("tier_heavy")):
+            for k, tier in enumerate(tiers, start=col["tier_heavy"]):
                 tiers[tier] += r[k]
-            band, cents, cur, risky = r[7], r[10], r[11], r[13]
-            bands[band] = bands.get(band, 0) + 1
+            band, cents, cur, risky = (
+                r[col["band"]],
+                r[col["mrr_cents"]],
+                r[col["currency"]],
+                r[col["mrr_at_risk"]],
+            )
+            lifecycle = r[col["lifecycle"]]
+            lifecycles[lifecycle] = lifecycles.get(lifecycle, 0) + 1
+            if lifecycle in daystate.SCORED:
+                # Band counts cover the scored sub-accounts ("" = scored but no data yet);
+                # not connected and churned ones are counted by lifecycle only.
+                bands[band] = bands.get(band, 0) + 1
+                source = r[col["mrr_source"]]
+                billing[source] = billing.get(source, 0) + 1
             if cents:
                 mrr[cur] = mrr.get(cur, 0) + cents
             if risky:
@@ -376,13 +405,15 @@ def refresh(agency_id: int) -> None:
             agency_id=agency_id,
             defaults={
                 "band_counts": bands,
+                "lifecycle_counts": lifecycles,
+                "billing_counts": billing,
                 "tiers": tiers,
                 "mrr_totals": dict(sorted(mrr.items())),
                 "risk_totals": dict(sorted(at_risk.items())),
                 **_portfolio_row(agency_id, day, analysed),
                 "weight_changes": _weight_changes(agency_id, day),
                 "alerts": _recent_alerts(agency_id, day, rows, analysed),
-                "flagged": sum(1 for r in counted if r[STATE_COLUMNS.index("flag_codes")]),
+                "flagged": sum(1 for r in counted if r[col["flag_codes"]]),
                 "adoption": _adoption(counted),
                 **_login_series(agency_id, day, analysed),
                 "locations": len(rows),

@@ -294,6 +294,66 @@ class Alert(TenantFactModel):
         indexes = [models.Index(fields=["agency_id", "day"], name="alert_agency_day")]
 
 
+class Lifecycle(models.TextChoices):
+    """Where a sub-account stands on a day (analytics.daystate's docstring defines each)."""
+
+    ONBOARDING = "onboarding", "Onboarding"
+    CONNECTED = "connected", "Connected"
+    NOT_CONNECTED = "not_connected", "Not connected"
+    CHURNED = "churned", "Churned"
+
+
+class MRRSource(models.TextChoices):
+    GHL = "ghl", "GHL SaaS"
+    MANUAL = "manual", "Manual"
+    NONE = "none", "Not billed in GHL"
+
+
+class LocationDay(TenantFactModel):
+    """A sub-account's state on one day: its lifecycle, whether it is scored, and the money
+    figures carried forward from the latest known values (analytics.daystate). One row per day
+    from the sub-account's first fact or activity on; every revenue figure reads these rows."""
+
+    location_ghl_id = models.CharField(max_length=64)
+    day = models.DateField()
+    lifecycle = models.CharField(max_length=16, choices=Lifecycle.choices)
+    scored = models.BooleanField()
+    subscription_status = models.CharField(max_length=16, blank=True)
+    plan_id = models.CharField(max_length=64, blank=True)
+    # Counted MRR in minor units; NULL when nothing says what the sub-account pays (mrr_source
+    # "none": not billed in GHL and no manual figure), never a made-up zero.
+    mrr_cents = models.BigIntegerField(null=True)
+    currency = models.CharField(max_length=3, blank=True)
+    mrr_source = models.CharField(max_length=8, choices=MRRSource.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_id", "location_ghl_id", "day"], name="locday_one_per_location_day"
+            )
+        ]
+        indexes = [models.Index(fields=["agency_id", "day"], name="locday_agency_day")]
+
+
+class ManualMRR(TenantFactModel):
+    """MRR an owner or admin entered for a sub-account billed outside GHL SaaS: it applies from
+    `since` (NULL: from the sub-account's first day) until a later entry. An entry with no amount
+    ends the manual figure. GHL's own figure wins on any day it has one."""
+
+    location_ghl_id = models.CharField(max_length=64)
+    since = models.DateField(null=True, blank=True)
+    mrr_cents = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    entered_at = models.DateTimeField(default=dj_tz.now)
+    entered_by = models.CharField(max_length=200, blank=True)
+    via = models.CharField(max_length=8, default="form")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["agency_id", "location_ghl_id", "since"], name="manualmrr_loc")
+        ]
+
+
 class LocationState(TenantFactModel):
     """Where one sub-account stands on the agency's latest scored day: what the overview, at-risk,
     adoption and login pages list, precomputed by analytics.current_state after each recompute
@@ -332,9 +392,17 @@ class LocationState(TenantFactModel):
     tier_ghosting = models.IntegerField(default=0)
     # {feature: minutes} by the sub-account's own users over the 30 days (features with any).
     feature_minutes = models.JSONField(default=dict)
-    # Everyone ever active here: [{name, staff, last (iso day), days30, tier}], as the page lists
-    # them (own users first, most active first).
+    # The sub-account's own users (GHL's users of it, and anyone active as its user) and agency
+    # staff who worked in it: [{name, staff, last (iso day or null), days30, tier}], as the page
+    # lists them (own users first, most active first).
     users = models.JSONField(default=list)
+    # analytics.daystate: the day's lifecycle ("" before any data), the sub-account's first day,
+    # where its MRR comes from, and its GHL subscription's status and plan name.
+    lifecycle = models.CharField(max_length=16, blank=True)
+    first_day = models.DateField(null=True)
+    mrr_source = models.CharField(max_length=8, default=MRRSource.NONE)
+    subscription_status = models.CharField(max_length=16, blank=True)
+    plan_name = models.CharField(max_length=200, blank=True)
 
     class Meta:
         constraints = [
@@ -403,8 +471,12 @@ class PortfolioState(TenantFactModel):
     active_users_before = models.IntegerField(default=0)
     sessions = models.IntegerField(default=0)
     sessions_before = models.IntegerField(default=0)
-    # Sub-accounts per band ("" = no score), MRR and MRR at risk per currency, that day.
+    # Scored sub-accounts per band ("" = scored lifecycle but no data yet), MRR and MRR at risk
+    # per currency, that day.
     band_counts = models.JSONField(default=dict)
+    # Sub-accounts per lifecycle ("" = no data at all yet) and scored ones per MRR source.
+    lifecycle_counts = models.JSONField(default=dict)
+    billing_counts = models.JSONField(default=dict)
     mrr_totals = models.JSONField(default=dict)
     risk_totals = models.JSONField(default=dict)
     # People per login tier (heavy/regular/casual/ghosting) summed over the sub-accounts.

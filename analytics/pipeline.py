@@ -21,10 +21,11 @@ from datetime import date, timedelta
 from django.db import connections, transaction
 from django.utils import timezone as dj_tz
 
-from analytics import current_state, score_series, scores
+from analytics import current_state, daystate, score_series, scores
 from analytics.models import (
     Alert,
     HealthScore,
+    LocationDay,
     LocationDayFact,
     RiskFlag,
     ScoreSettings,
@@ -232,9 +233,17 @@ def refresh_agency_days(agency_id: int, first: date, last: date) -> Result:
 
     result.seconds["compute"] = clock() - t
     t = clock()
+    day_rows = list(daystate.location_days(agency_id, first, last))
+    scored = {(r[1], r[2]) for r in day_rows if r[4]}
+    score_rows = [r for r in score_rows if (r[1], r[2]) in scored]
+    flag_rows = [r for r in flag_rows if (r[1], r[2]) in scored]
+    alert_rows = [r for r in alert_rows if (r[1], r[2]) in scored]
+    result.seconds["day_state"] = clock() - t
+    t = clock()
     with transaction.atomic(using=DB):
-        for model in (HealthScore, RiskFlag, Alert):
+        for model in (HealthScore, RiskFlag, Alert, LocationDay):
             model.objects.for_agency(agency_id).filter(day__range=(first, last)).delete()
+        write_rows(LocationDay, daystate.COLUMNS, day_rows)
         write_rows(
             HealthScore,
             (

@@ -1,19 +1,23 @@
 """MRR and its monthly movements.
 
 MRR of a sub-account on a day = its SaaS subscription's plan price per month (yearly prices / 12,
-one-time fees never), counted only while the subscription is active, past_due or unpaid (a
-failing payment is still revenue until the subscription is cancelled, as ChartMogul counts it);
-trialing, paused, canceled and none count 0. Amounts are kept per currency: USD is never summed
-with any other currency.
+rounded half up to the cent: gocsm.money; one-time fees never), counted only while the
+subscription is active, past_due or unpaid (a failing payment is still revenue until the
+subscription is cancelled, as ChartMogul counts it); trialing, paused, canceled and none count 0.
+The subscription of a day is the latest one known on or before it, and an owner's manual MRR
+stands in where GHL has none (analytics.daystate defines both). Amounts are kept per currency:
+USD is never summed with any other currency.
 
-Monthly movements (ChartMogul's definitions). For each sub-account, m(M) = its counted MRR on the
-last day of month M that has a fact row (carried forward from the latest earlier month when M
-has none; 0 before its first fact). Comparing m(M-1) = a with m(M) = b:
+Monthly movements (ChartMogul's definitions). For each sub-account, m(M) = its MRR on the last
+day of month M (on the latest day for the current month; 0 before it existed and while its MRR
+is unknown). A month's start MRR is the previous month's end. Comparing m(M-1) = a with m(M) = b:
 - new:          a = 0, b > 0 and the sub-account never had MRR > 0 before M  (+b)
 - reactivation: a = 0, b > 0 and it had MRR > 0 in an earlier month          (+b)
 - expansion:    a > 0, b > a                                                 (+(b - a))
 - contraction:  a > 0, 0 < b < a                                             (-(a - b))
 - churn:        a > 0, b = 0                                                 (-a)
+A sub-account whose currency changes churns in the old currency (which starts the month with its
+a) and is new or reactivated in the new one, so start + net new = end holds per currency.
 Net new MRR = new + reactivation + expansion - contraction - churn = MRR(M) - MRR(M-1).
 NRR(M) = (MRR(M-1) + expansion - contraction - churn) / MRR(M-1)
 GRR(M) = (MRR(M-1) - contraction - churn) / MRR(M-1)  (both as %, 1 decimal, none when
@@ -24,11 +28,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
-from django.db.models import Max
+from django.db.models import Max, Min, Sum
 
-from analytics.models import LocationDayFact
+from analytics.models import LocationDay
+from gocsm.money import monthly_minor_units
 
 COUNTED_STATUSES = frozenset({"active", "past_due", "unpaid"})
 
@@ -44,12 +49,9 @@ def counted_mrr(status: str | None, mrr_cents: int | None) -> int:
 
 
 def monthly_cents(amount_cents: int, interval: str, interval_count: int = 1) -> int:
-    """Monthly amount of a recurring price: year -> /12, week -> *52/12, day -> *365/12 (rounded
-    half up to the cent). One-time prices have no monthly amount: ValueError."""
-    per_month = {"month": 1.0, "year": 1 / 12, "week": 52 / 12, "day": 365 / 12}
-    if interval not in per_month or interval_count < 1:
-        raise ValueError("interval must be day, week, month or year with a positive count")
-    return int(amount_cents * per_month[interval] / interval_count + 0.5)
+    """Monthly amount of a recurring price (gocsm.money: exact, rounded half up to the cent).
+    One-time prices have no monthly amount: ValueError."""
+    return monthly_minor_units(amount_cents, interval, interval_count)
 
 
 @dataclass
@@ -91,31 +93,45 @@ class MonthMovement:
         return round(100 * self.churned_logos / self.paying_start, 1)
 
 
-def month_end_mrr(agency_id: int, location_ids=None) -> dict[tuple[str, date], tuple[int, str]]:
-    """{(location, month): (counted MRR, currency)} from each month's last fact row. Two queries."""
-    from django.db.models.functions import TruncMonth
+def month_end_days(first: date, last: date) -> list[date]:
+    """The last day of every month from first's month to last's, and `last` itself (the current
+    month's figure is as of the latest day)."""
+    out = []
+    for month in _months(first, last):
+        nxt = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+        out.append(min(nxt - timedelta(days=1), last))
+    return out
 
-    base = LocationDayFact.objects.for_agency(agency_id)
+
+def month_end_mrr(agency_id: int, location_ids=None) -> dict[tuple[str, date], tuple[int, str]]:
+    """{(location, month): (MRR, currency)}: each sub-account's MRR on the last day of every month
+    it existed in, from its state of that day (analytics.daystate: carried forward, manual where
+    GHL has none). Unknown MRR (not billed in GHL) counts 0 here."""
+    states = LocationDay.objects.for_agency(agency_id)
     if location_ids is not None:
-        base = base.filter(location_ghl_id__in=location_ids)
-    last_days = (
-        base.annotate(month=TruncMonth("day"))
-        .values("location_ghl_id", "month")
-        .annotate(last=Max("day"))
-        .values_list("last", flat=True)
-    )
-    rows = base.filter(day__in=list(set(last_days))).values_list(
-        "location_ghl_id", "day", "subscription_status", "mrr_cents", "mrr_currency"
-    )
+        states = states.filter(location_ghl_id__in=location_ids)
+    span = states.aggregate(first=Min("day"), last=Max("day"))
+    if span["first"] is None:
+        return {}
     out = {}
-    # A day can be another location's month end: keep only each location's own month ends.
-    by_loc_month: dict[tuple[str, date], tuple] = {}
-    for loc, day, status, mrr, cur in rows:
-        key = (loc, day.replace(day=1))
-        if key not in by_loc_month or by_loc_month[key][0] < day:
-            by_loc_month[key] = (day, status, mrr, cur)
-    for key, (_day, status, mrr, cur) in by_loc_month.items():
-        out[key] = (counted_mrr(status, mrr), (cur or "USD").upper())
+    for loc, day, cents, cur in states.filter(
+        day__in=month_end_days(span["first"], span["last"])
+    ).values_list("location_ghl_id", "day", "mrr_cents", "currency"):
+        out[(loc, day.replace(day=1))] = (cents or 0, (cur or "USD").upper())
+    return out
+
+
+def mrr_by_day(states, first: date, last: date) -> dict[str, dict[str, int]]:
+    """{currency: {iso day: MRR}} summed over the sub-accounts of `states` (LocationDay rows) for
+    first..last: every day carries each sub-account's latest known MRR."""
+    out: dict[str, dict[str, int]] = {}
+    for d, cur, cents in (
+        states.filter(day__range=(first, last), mrr_cents__gt=0)
+        .values("day", "currency")
+        .annotate(cents=Sum("mrr_cents"))
+        .values_list("day", "currency", "cents")
+    ):
+        out.setdefault((cur or "USD").upper(), {})[d.isoformat()] = cents
     return out
 
 
@@ -137,12 +153,22 @@ def movements(month_end: dict[tuple[str, date], tuple[int, str]]) -> list[MonthM
     for loc in locations:
         prev, prev_cur, had_mrr = 0, None, False
         for month in months:
-            cur_mrr, cur = month_end.get((loc, month), (prev, prev_cur or "USD"))
+            cur_mrr, cur = month_end.get((loc, month), (prev, prev_cur))
+            # A zero without a currency (not billed, or before it existed) keeps the last one.
+            cur = cur if cur and (cur_mrr or not prev_cur) else prev_cur
+            if prev == 0 and cur_mrr == 0:
+                continue  # nothing moved and nothing to carry: no row of zeros
             cur = cur or "USD"
             if prev > 0 and prev_cur and prev_cur != cur:
-                # A currency switch is churn in the old currency and new MRR in the new one.
-                _entry(result, month, prev_cur).churn += prev
-                _entry(result, month, prev_cur).churned_logos += 1
+                # A currency switch is churn in the old currency and new MRR in the new one:
+                # the old currency's month starts with it and loses it, so each currency's start
+                # + net new = end holds on its own.
+                old = _entry(result, month, prev_cur)
+                old.mrr_start += prev
+                old.paying_start += 1
+                old.churn += prev
+                old.churned_logos += 1
+                old.churned.append(loc)
                 prev = 0
             mv = _entry(result, month, cur)
             mv.mrr_start += prev

@@ -8,7 +8,7 @@ import zoneinfo
 from django.db import transaction
 from django.utils import timezone as dj_tz
 
-from accounts import audit
+from accounts import audit, lifecycle
 from accounts.models import Agency, Location
 from sync.models import Installation
 
@@ -82,8 +82,6 @@ def uninstall_agency(agency: Agency, *, via: str) -> None:
 def uninstall_location(agency: Agency, location_id: str) -> None:
     from sync.credentials import AgencyTokens
 
-    Location.objects.for_agency(agency).filter(ghl_id=location_id).update(
-        is_installed=False, status="uninstalled"
-    )
+    lifecycle.set_status(agency, [location_id], Location.STATUS_UNINSTALLED, is_installed=False)
     AgencyTokens(agency).forget_location_tokens([location_id])
     audit.record("uninstall.location", agency=agency, target=location_id)

@@ -23,7 +23,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone as dj_tz
 
-from accounts.models import Agency, Location
+from accounts import lifecycle
+from accounts.models import Agency, Location, SaasPlan
 from analytics.agencyclock import agency_zone
 from analytics.ingest import LocationDayFacts, record_location_day
 from sync.credentials import client_for_agency
@@ -40,8 +41,9 @@ BACKFILL_DAYS = 90  # the default of settings.SYNC_BACKFILL_DAYS
 APPOINTMENT_LOOKAHEAD_DAYS = 31
 _STATUS_ALIASES = {"cancelled": "canceled", "trial": "trialing", "past due": "past_due"}
 _KNOWN_STATUSES = {"active", "trialing", "past_due", "canceled", "unpaid", "paused", "none"}
-# Statuses that bill: a past-due subscription is still owed (at risk, not yet lost).
-_BILLING_STATUSES = {"active", "past_due"}
+# Statuses that bill (analytics.revenue's definition of MRR): a past-due or unpaid subscription is
+# still owed, at risk but not yet lost, until it is cancelled.
+_BILLING_STATUSES = {"active", "past_due", "unpaid"}
 
 
 @dataclass
@@ -90,8 +92,8 @@ def mrr_for(
 ) -> tuple[str, str, int, str]:
     """(plan id, status, MRR in minor units, currency) of one sub-account's SaaS subscription.
 
-    MRR is the plan price per month (yearly / 12). Trials, one-time prices and subscriptions that
-    do not bill count zero; the price's own currency is kept.
+    MRR is the plan price per month (yearly / 12, rounded half up: gocsm.money). Trials, one-time
+    prices and subscriptions that do not bill count zero; the price's own currency is kept.
     """
     if sub is None:
         return "", "none", 0, currency
@@ -100,7 +102,7 @@ def mrr_for(
     price = plan.price(sub.price_id) if plan else None
     if price is None:
         return sub.plan_id, status, 0, currency
-    cents = price.monthly_cents if price.interval in ("month", "year") else 0
+    cents = price.monthly_cents or 0
     if status not in _BILLING_STATUSES:
         cents = 0
     return sub.plan_id, status, cents, price.currency or currency
@@ -147,15 +149,16 @@ def pull_agency_overview(agency: Agency, *, client=None, on_listed=None) -> Pull
     now = dj_tz.now()
     known = {loc.ghl_id: loc for loc in Location.objects.for_agency(agency)}
     pull_ids = []
+    by_status: dict[str, list[str]] = {}
     with transaction.atomic():
         for ghl_id in found.keys() | installed.keys():
             meta = found.get(ghl_id)
             inst = installed.get(ghl_id)
             sub = subs.get(ghl_id)
             is_installed = bool(inst and inst.is_installed)
+            status = Location.STATUS_ACTIVE if is_installed else Location.STATUS_UNINSTALLED
             values = {
                 "is_installed": is_installed,
-                "status": "active" if is_installed else "uninstalled",
                 "saas_plan_id": sub.plan_id if sub else "",
                 "saas_mode": sub.saas_mode if sub else "",
                 "subscription_status": normalise_status(sub.subscription_status) if sub else "",
@@ -172,20 +175,29 @@ def pull_agency_overview(agency: Agency, *, client=None, on_listed=None) -> Pull
                 values["name"] = inst.name
             current = known.get(ghl_id)
             if current is None:
-                Location.objects.create(agency=agency, ghl_id=ghl_id, first_seen_at=now, **values)
-            elif any(getattr(current, k) != v for k, v in values.items()):
-                Location.objects.for_agency(agency).filter(pk=current.pk).update(**values)
+                created = Location.objects.create(
+                    agency=agency, ghl_id=ghl_id, first_seen_at=now, status=status, **values
+                )
+                lifecycle.record_new(agency, created)
+            else:
+                if any(getattr(current, k) != v for k, v in values.items()):
+                    Location.objects.for_agency(agency).filter(pk=current.pk).update(**values)
+                if current.status != status and meta is not None:
+                    by_status.setdefault(status, []).append(ghl_id)
             if is_installed and meta is not None:
                 pull_ids.append(ghl_id)
-        # Gone from GHL's lists (deleted sub-accounts): churned, history kept.
-        gone = [g for g, loc in known.items() if g not in found and loc.status != "churned"]
+        for status, ghl_ids in by_status.items():
+            lifecycle.set_status(agency, ghl_ids, status, at=now)
+        # Gone from GHL's lists (deleted sub-accounts): not connected from today, history kept.
+        gone = [g for g, loc in known.items() if g not in found and loc.status != "deleted"]
         if gone:
-            Location.objects.for_agency(agency).filter(ghl_id__in=gone).update(
-                status="churned", is_installed=False
-            )
+            lifecycle.set_status(agency, gone, Location.STATUS_DELETED, at=now, is_installed=False)
+        _save_plan_names(agency, plans)
         result.rows += sync_users(agency, users)
     people = users_by_location(users)
-    for ghl_id in pull_ids:
+    # Sub-accounts GoCSM is not installed in still exist in GHL, and their SaaS subscription is
+    # the agency's to read: their MRR stays known (their usage does not).
+    for ghl_id in sorted(found):
         admins, regular = people.get(ghl_id, (0, 0))
         plan_id, status, cents, currency = mrr_for(subs.get(ghl_id), plans, agency.currency)
         facts = LocationDayFacts(
@@ -200,6 +212,16 @@ def pull_agency_overview(agency: Agency, *, client=None, on_listed=None) -> Pull
         _write(agency, ghl_id, today, facts, result)
     result.location_ids = sorted(pull_ids)
     return result
+
+
+def _save_plan_names(agency: Agency, plans: dict[str, SaasPlanRecord]) -> None:
+    """Keep each SaaS plan's title so pages name plans instead of showing GHL's ids."""
+    known = dict(SaasPlan.objects.for_agency(agency).values_list("plan_id", "name"))
+    for plan_id, plan in plans.items():
+        if known.get(plan_id) != plan.title:
+            SaasPlan.objects.for_agency(agency).update_or_create(
+                agency=agency, plan_id=plan_id, defaults={"name": plan.title}
+            )
 
 
 # --- location tokens ahead of the sub-accounts ---------------------------------------------------
@@ -230,11 +252,23 @@ def mint_location_tokens(agency: Agency, location_ids: list[str], *, client=None
 # --- one sub-account ---------------------------------------------------------------------------
 def counts_days(agency: Agency, location_ghl_id: str, today: date) -> list[date]:
     """The days a counts pull covers: from where the last one stopped (that day may have been
-    partial) to today; on the first pull, the last BACKFILL_DAYS days."""
+    partial) to today; on the first pull, the last BACKFILL_DAYS days, but never days before a
+    sub-account that appeared after the agency's install was first seen: it did not exist yet,
+    and a fact row would make it look older than it is."""
     state = (
         LocationPullState.objects.for_agency(agency).filter(location_ghl_id=location_ghl_id).first()
     )
     earliest = today - timedelta(days=max(1, settings.SYNC_BACKFILL_DAYS) - 1)
+    first_seen = (
+        Location.objects.for_agency(agency)
+        .filter(ghl_id=location_ghl_id)
+        .values_list("first_seen_at", flat=True)
+        .first()
+    )
+    if first_seen is not None and agency.installed_at is not None:
+        seen_day = _local_day(agency, first_seen)
+        if seen_day > _local_day(agency, agency.installed_at):
+            earliest = max(earliest, seen_day)
     start = earliest
     if state is not None and state.counts_through is not None:
         start = max(earliest, min(state.counts_through, today))

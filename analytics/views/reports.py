@@ -15,9 +15,9 @@ from analytics.models import (
     AGENCY_SCOPE,
     FEATURES,
     ActivityRollup,
-    LocationDayFact,
+    LocationDay,
 )
-from analytics.revenue import MonthMovement, month_end_mrr, movements
+from analytics.revenue import MonthMovement, month_end_mrr, movements, mrr_by_day
 from analytics.views import tablerows
 from analytics.views.common import (
     choice,
@@ -246,8 +246,8 @@ def revenue(request):
         by_currency = scope.state.mrr_daily if scope.whole else {}
         months = [_movement(m) for m in (scope.state.movements if scope.whole else [])]
     else:
-        facts = scope.covered(LocationDayFact.objects.for_agency(scope.agency_id))
-        by_currency = current_state.mrr_daily(facts, first, day)
+        states = scope.covered(LocationDay.objects.for_agency(scope.agency_id))
+        by_currency = mrr_by_day(states, first, day)
         ranked = scope.states().values_list("location_ghl_id", flat=True)
         months = movements(month_end_mrr(scope.agency_id, ranked))
     mrr_charts = []

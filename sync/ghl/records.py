@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from gocsm.money import monthly_minor_units
 from sync.ghl.errors import BadResponse
 
 
@@ -287,12 +288,13 @@ class PriceRecord:
     active: bool
 
     @property
-    def monthly_cents(self) -> int:
-        """Monthly recurring revenue of one subscription at this price, in minor units."""
-        cents = self.amount * 100
-        if self.interval == "year":
-            cents = cents / 12
-        return int(cents.quantize(Decimal(1)))
+    def monthly_cents(self) -> int | None:
+        """Monthly recurring revenue of one subscription at this price, in minor units (the one
+        rounding rule of gocsm.money); None for a price that does not recur."""
+        try:
+            return monthly_minor_units(self.amount * 100, self.interval)
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone as dj_tz
 
-from accounts import audit
+from accounts import audit, lifecycle
 from accounts.models import Agency, GHLUser, Location
 from sync.installs import uninstall_agency, uninstall_location
 from sync.models import Installation
@@ -47,11 +47,13 @@ def on_install(event: dict) -> str:
         agency = _agency_for(event) or _agency_for({"location_id": event["location_id"]})
         if agency is None:
             return "unknown_agency"
-        Location.objects.for_agency(agency).update_or_create(
-            agency=agency,
-            ghl_id=event["location_id"],
-            defaults={"is_installed": True, "status": "active"},
+        location, created = Location.objects.for_agency(agency).get_or_create(
+            agency=agency, ghl_id=event["location_id"]
         )
+        if not created:
+            lifecycle.set_status(
+                agency, [location.ghl_id], Location.STATUS_ACTIVE, is_installed=True
+            )
         audit.record("install.location", agency=agency, target=event["location_id"])
         if _has_tokens(agency) and agency.is_installed:
             from sync.webhooks.tasks import warm_location_token
