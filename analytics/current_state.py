@@ -115,11 +115,22 @@ def _activity(agency_id: int, first: date, last: date) -> dict[str, dict]:
 
 
 def _people(agency_id: int, day: date) -> dict[str, dict]:
-    """Per sub-account, from one pass over its people's activity up to `day`: the last day its
-    own users were active, their login tiers over the 30-day window, and the users list the
-    sub-account page shows (everyone who was ever active there, agency staff apart)."""
+    """Per sub-account, from one pass over its people's activity up to `day` and GHL's list of
+    its users: the last day its own users were active, the login tier of every one of its own
+    users over the 30-day window (a user with no session in it is Ghosting, whether or not they
+    were ever active), and the users list the sub-account page shows (agency staff apart)."""
     first = day - timedelta(days=scores.WINDOW - 1)
-    names = dict(GHLUser.objects.for_agency(agency_id).values_list("ghl_id", "name"))
+    names: dict[str, str] = {}
+    members: dict[str, list[str]] = {}
+    for user, name, location_ids, role in (
+        GHLUser.objects.for_agency(agency_id)
+        .values_list("ghl_id", "name", "location_ids", "role")
+        .filter(deleted=False)
+    ):
+        names[user] = name
+        if role == GHLUser.ROLE_LOCATION:
+            for loc in location_ids or ():
+                members.setdefault(loc, []).append(user)
     out: dict[str, dict] = {}
     for loc, user, staff, last, n30 in (
         UserActivityDay.objects.for_agency(agency_id)
@@ -129,26 +140,30 @@ def _people(agency_id: int, day: date) -> dict[str, dict]:
         .values_list("location_ghl_id", "user_ghl_id", "is_agency_staff", "last", "n30")
     ):
         entry = out.setdefault(loc, {"last": None, "users": {}})
-        if not staff:
-            if entry["last"] is None or last > entry["last"]:
-                entry["last"] = last
-            if n30:
-                tier = "tier_" + scores.tier_for_share(n30 / scores.WINDOW)
-                entry[tier] = entry.get(tier, 0) + 1
+        if not staff and (entry["last"] is None or last > entry["last"]):
+            entry["last"] = last
         # A person active both as staff and as the sub-account's own user is listed twice, as
         # the page always has: the two kinds of activity are counted apart.
         entry["users"][(user, staff)] = (last, n30)
+    for loc, users in members.items():
+        listed = out.setdefault(loc, {"last": None, "users": {}})["users"]
+        for user in users:
+            listed.setdefault((user, False), (None, 0))
     for entry in out.values():
-        users = [
-            {
-                "name": names.get(user) or user,
-                "staff": staff,
-                "last": last.isoformat(),
-                "days30": n30,
-                "tier": scores.tier_for_share(n30 / scores.WINDOW),
-            }
-            for (user, staff), (last, n30) in entry.pop("users").items()
-        ]
+        users = []
+        for (user, staff), (last, n30) in entry.pop("users").items():
+            tier = scores.tier_for_share(n30 / scores.WINDOW)
+            if not staff:
+                entry["tier_" + tier] = entry.get("tier_" + tier, 0) + 1
+            users.append(
+                {
+                    "name": names.get(user) or user,
+                    "staff": staff,
+                    "last": last.isoformat() if last else None,
+                    "days30": n30,
+                    "tier": tier,
+                }
+            )
         users.sort(key=lambda u: (u["staff"], -u["days30"], u["name"]))
         entry["users"] = users
     return out

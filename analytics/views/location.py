@@ -128,7 +128,11 @@ def location_detail(request, ghl_id: str):
     flags = state["flags"] if state and analysed else []
     feature_minutes = state["feature_minutes"] if state else {}
     users = [
-        {**u, "last": date.fromisoformat(u["last"]), "tier": u["tier"].title()}
+        {
+            **u,
+            "last": date.fromisoformat(u["last"]) if u["last"] else None,
+            "tier": u["tier"].title(),
+        }
         for u in (state["users"] if state else [])
     ]
     counts = [

@@ -169,9 +169,10 @@ def users(people: list[dict]) -> SafeString:
     out = []
     for u in people:
         staff = ' <span class="muted">(agency staff)</span>' if u["staff"] else ""
+        last = date_format(u["last"]) if u["last"] else "never"
         out.append(
             f"<tr><td>{escape(u['name'])}{staff}</td><td>{escape(u['tier'])}</td>"
-            f'<td class="num">{int(u["days30"])}</td><td>{date_format(u["last"])}</td></tr>'
+            f'<td class="num">{int(u["days30"])}</td><td>{last}</td></tr>'
         )
     return _safe(out, '<tr><td colspan="4" class="muted">No activity recorded.</td></tr>')
 
