@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 from django.shortcuts import render
 
+from accounts.models import SaasPlan
 from accounts.tenancy import location_for_request
 from accounts.tenantsql import Select, read_together
 from analytics import charts, portfolio, risk, scores
@@ -15,10 +16,9 @@ from analytics.models import (
     FEATURES,
     FactRollup,
     HealthScore,
-    LocationDayFact,
+    LocationDay,
     LocationState,
 )
-from analytics.revenue import counted_mrr
 from analytics.views import tablerows
 from analytics.views.common import choice, csv_response, handles_bad_params, wants_csv
 from analytics.views.overview import _plan_notice
@@ -41,9 +41,11 @@ _WEEKS = Select(
     where=(("location_ghl_id", "="), ("grain", "="), ("period_start", "between")),
     order_by=("period_start",),
 )
+# The state of each day (analytics.daystate): plan, status and MRR carried forward, so the
+# table lists real changes, not the days a pull happened to miss.
 _SUBSCRIPTION = Select(
-    LocationDayFact,
-    ("day", "saas_plan_id", "subscription_status", "mrr_cents", "mrr_currency"),
+    LocationDay,
+    ("day", "plan_id", "subscription_status", "mrr_cents", "currency", "mrr_source"),
     where=(("location_ghl_id", "="), ("day", "between")),
     order_by=("day",),
 )
@@ -138,18 +140,20 @@ def location_detail(request, ghl_id: str):
     counts = [
         dict(zip(("period_start", *tablerows.COUNT_COLUMNS), r, strict=True)) for r in week_rows
     ]
-    subs = []  # one row per change of plan, status or MRR
+    plan_names = dict(SaasPlan.objects.for_agency(agency).values_list("plan_id", "name"))
+    subs = []  # one row per change of plan, status, MRR or where the MRR comes from
     last = None
-    for d, plan, status, cents, currency in subscription_rows:
-        if (plan, status, cents, currency) != last:
-            last = (plan, status, cents, currency)
+    for d, plan, status, cents, currency, source in subscription_rows:
+        if (plan, status, cents, currency, source) != last:
+            last = (plan, status, cents, currency, source)
             subs.append(
                 {
                     "day": d,
-                    "plan": plan,
+                    "plan": plan_names.get(plan) or plan,
                     "status": status,
-                    "mrr": counted_mrr(status, cents),
-                    "currency": currency or "USD",
+                    "mrr": cents,
+                    "currency": currency,
+                    "source": source,
                 }
             )
     return render(

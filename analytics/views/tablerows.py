@@ -177,12 +177,19 @@ def users(people: list[dict]) -> SafeString:
     return _safe(out, '<tr><td colspan="4" class="muted">No activity recorded.</td></tr>')
 
 
+def _state_money(c: dict) -> str:
+    if c["source"] == "none" or c["mrr"] is None:
+        return '<span class="muted">not billed in GHL</span>'
+    manual = ' <span class="tag">manual</span>' if c["source"] == "manual" else ""
+    return f"{cents(c['mrr'])} {escape(c['currency'])}{manual}"
+
+
 def subscription(changes: list[dict]) -> SafeString:
     """Subscription and MRR from each change on (newest first)."""
     out = [
         f"<tr><td>{date_format(c['day'])}</td><td>{escape(c['plan'] or '—')}</td>"
         f"<td>{escape(c['status'] or '—')}</td>"
-        f'<td class="num">{cents(c["mrr"])} {escape(c["currency"])}</td></tr>'
+        f'<td class="num">{_state_money(c)}</td></tr>'
         for c in changes
     ]
     return _safe(out, '<tr><td colspan="4" class="muted">No subscription data.</td></tr>')
