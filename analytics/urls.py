@@ -12,4 +12,8 @@ urlpatterns = [
     path("app/revenue/", views.revenue, name="revenue"),
     path("app/settings/", views.score_settings, name="settings"),
     path("app/locations/<str:ghl_id>/", views.location_detail, name="location-detail"),
+    path(
+        "app/locations/<str:ghl_id>/manual-mrr/", views.set_location_mrr, name="location-manual-mrr"
+    ),
+    path("app/revenue/manual-mrr/", views.upload_mrr, name="manual-mrr-upload"),
 ]

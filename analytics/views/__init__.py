@@ -1,4 +1,5 @@
 from analytics.views.location import location_detail
+from analytics.views.manualmrr import set_location_mrr, upload_mrr
 from analytics.views.overview import at_risk, overview
 from analytics.views.reports import adoption, logins, revenue
 from analytics.views.scoresettings import score_settings
@@ -11,4 +12,6 @@ __all__ = [
     "overview",
     "revenue",
     "score_settings",
+    "set_location_mrr",
+    "upload_mrr",
 ]
