@@ -37,10 +37,7 @@ def sub(status, cents, currency="USD", plan="gold"):
 
 
 def states(agency, loc="L1") -> dict[date, LocationDay]:
-    return {
-        s.day: s
-        for s in LocationDay.objects.for_agency(agency.pk).filter(location_ghl_id=loc)
-    }
+    return {s.day: s for s in LocationDay.objects.for_agency(agency.pk).filter(location_ghl_id=loc)}
 
 
 @pytest.fixture
@@ -73,9 +70,7 @@ def test_days_before_the_first_fact_or_activity_have_no_state_and_no_score(agenc
     record_location_day(agency.pk, "L1", day(2), LocationDayFacts(users_total=2))
     refresh_agency_days(agency.pk, day(20), D)
     assert min(states(agency)) == day(3)
-    assert min(
-        HealthScore.objects.for_agency(agency.pk).values_list("day", flat=True)
-    ) >= day(3)
+    assert min(HealthScore.objects.for_agency(agency.pk).values_list("day", flat=True)) >= day(3)
 
 
 def test_a_sub_account_without_a_ghl_subscription_is_not_billed_in_ghl_not_free(agency):

@@ -142,6 +142,6 @@ def test_a_later_entry_replaces_those_from_its_day_on(setup):
     second = manualmrr.Entry("L1", 20000, "USD", today - timedelta(days=8))
     manualmrr.save_entries(agency, [first], user=setup["owner_a"], via="form")
     manualmrr.save_entries(agency, [second], user=setup["owner_a"], via="form")
-    assert list(
-        ManualMRR.objects.for_agency(agency.pk).values_list("since", "mrr_cents")
-    ) == [(today - timedelta(days=8), 20000)]
+    assert list(ManualMRR.objects.for_agency(agency.pk).values_list("since", "mrr_cents")) == [
+        (today - timedelta(days=8), 20000)
+    ]
