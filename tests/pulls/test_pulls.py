@@ -8,6 +8,7 @@ import pytest
 
 from accounts.models import GHLUser, Location
 from analytics.models import HealthScore, LocationDayFact
+from gocsm.money import monthly_minor_units
 from sync import pulllock
 from sync.models import LocationPullState, SyncRun, SyncRunLocation
 from sync.pulls import BACKFILL_DAYS, agency_today, pull_agency_overview
@@ -91,8 +92,10 @@ def test_facts_match_what_ghl_reports(ghl, make_agency):
     assert now.saas_plan_id == saas["plan"].plan_id
     assert now.subscription_status == saas["status"]
     plan = saas["plan"]
-    monthly = plan.yearly * 100 / 12 if loc.yearly else plan.monthly * 100
-    expected = round(monthly) if saas["status"] in ("active", "past_due") else 0
+    # revenue's definition: yearly / 12 rounded half up; active, past due and unpaid count.
+    interval = "year" if loc.yearly else "month"
+    monthly = monthly_minor_units((plan.yearly if loc.yearly else plan.monthly) * 100, interval)
+    expected = monthly if saas["status"] in ("active", "past_due", "unpaid") else 0
     assert now.mrr_cents == expected
     assert now.mrr_currency == plan.currency
 
