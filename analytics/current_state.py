@@ -22,7 +22,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone as dj_tz
 
 from accounts.models import GHLUser, Location, SaasPlan
-from analytics import charts, daystate, risk, scores
+from analytics import alertorder, charts, daystate, risk, scores
 from analytics.models import (
     ADOPTION_BITS,
     ADOPTION_FEATURES,
@@ -510,9 +510,9 @@ def _recent_alerts(agency_id: int, day: date, rows, analysed) -> list[dict]:
             "code": code,
             "message": message,
         }
-        for d, loc, kind, code, message in qs.order_by(
-            "-day", "location_ghl_id", "kind", "code"
-        ).values_list("day", "location_ghl_id", "kind", "code", "message")[:ALERTS_KEPT]
+        for d, loc, kind, code, message in alertorder.ranked(qs).values_list(
+            "day", "location_ghl_id", "kind", "code", "message"
+        )[:ALERTS_KEPT]
     ]
 
 

@@ -15,6 +15,7 @@ from django.core.mail import EmailMultiAlternatives, mailers
 from django.template.loader import render_to_string
 
 from accounts.models import Agency, GHLUser, Location
+from analytics import alertorder
 from analytics.agencyclock import agency_today
 from analytics.models import Alert
 from analytics.portfolio import at_risk_rows, scope_for_agency
@@ -44,11 +45,13 @@ def send_digest(agency: Agency) -> int:
     names = dict(Location.objects.for_agency(agency).values_list("ghl_id", "name"))
     # Only the sub-accounts the plan analyses, like the dashboards.
     alerts = list(
-        scope.covered(
-            Alert.objects.for_agency(agency.pk).filter(
-                day__range=(today - timedelta(days=6), today)
+        alertorder.ranked(
+            scope.covered(
+                Alert.objects.for_agency(agency.pk).filter(
+                    day__range=(today - timedelta(days=6), today)
+                )
             )
-        ).order_by("-day", "location_ghl_id")[:50]
+        )[:50]
     )
     for a in alerts:
         a.location_name = names.get(a.location_ghl_id, a.location_ghl_id)

@@ -21,7 +21,7 @@ from django.urls import reverse
 
 from accounts.models import Location
 from accounts.tenantsql import Select
-from analytics import current_state
+from analytics import alertorder, current_state
 from analytics.agencyclock import agency_today
 from analytics.models import (
     Alert,
@@ -265,13 +265,13 @@ def recent_alerts(scope: Scope, days: int = 7, limit: int = 20) -> list:
         location_ghl_id=OuterRef("location_ghl_id")
     )
     alerts = list(
-        scope.covered(
-            Alert.objects.for_agency(scope.agency_id).filter(
-                day__range=(day - timedelta(days=days - 1), day)
+        alertorder.ranked(
+            scope.covered(
+                Alert.objects.for_agency(scope.agency_id).filter(
+                    day__range=(day - timedelta(days=days - 1), day)
+                )
             )
-        )
-        .annotate(location_name=Subquery(name.values("name")[:1]))
-        .order_by("-day", "location_ghl_id", "kind", "code")[:limit]
+        ).annotate(location_name=Subquery(name.values("name")[:1]))[:limit]
     )
     for a in alerts:
         a.location_name = a.location_name or a.location_ghl_id
