@@ -335,6 +335,9 @@ GHL_SSO_SHARED_SECRET = secret("GHL_SSO_SHARED_SECRET", default="")
 GHL_SSO_SHARED_SECRET_PREVIOUS = secret("GHL_SSO_SHARED_SECRET_PREVIOUS", default="")
 SSO_FAILURES_PER_IP = env.int("SSO_FAILURES_PER_IP", default=20)
 SSO_FAILURE_WINDOW_SECONDS = env.int("SSO_FAILURE_WINDOW_SECONDS", default=600)
+# Asks GHL about a user SSO meets before the pulls stored them (accounts.confirmation). Wiring,
+# not configuration: named here so accounts, the base, never imports the sync app.
+SSO_GHL_USER_FETCHER = "sync.usersync.fetch_user"
 # The dev GHL shell frames the app from this origin (another site than the shell's own, to prove
 # cross-site framing); empty means PUBLIC_ORIGIN, else the shell's own origin.
 DEV_APP_ORIGIN = env.str("GOCSM_DEV_APP_ORIGIN", default="")
