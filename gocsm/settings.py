@@ -90,7 +90,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "accounts.tenancy.TenantMiddleware",
     # Product analytics page views (URL names only), queued off the request path.
-    "billing.pageviews.PageViewMiddleware",
+    "gocsm.pageviews.PageViewMiddleware",
     # Before CSRF, so an anonymous request is turned away the same way whatever its method.
     "gocsm.authguard.AuthGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -447,7 +447,7 @@ CELERY_BEAT_SCHEDULE["weekly-email-analytics-digest-to-owners-and-admins"] = {
     "schedule": crontab(minute=0, hour=ANALYTICS_DIGEST_HOUR_UTC, day_of_week="mon"),
 }
 
-# --- billing (Stripe, PostHog) ----------------------------------------------------------------
+# --- billing (Stripe) -------------------------------------------------------------------------
 STRIPE_SECRET_KEY = secret("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = secret("STRIPE_WEBHOOK_SECRET", default="")
 # Both may be empty (billing not set up yet): the webhook then refuses every event with 400 and
@@ -470,6 +470,8 @@ BILLING_TRIAL_PLAN = env.str("BILLING_TRIAL_PLAN", default="growth")
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
 # Where Checkout and the portal send people back; empty = this app's billing page.
 BILLING_RETURN_URL = env.str("BILLING_RETURN_URL", default="")
+
+# --- product analytics (PostHog: gocsm.product_events, gocsm.pageviews) -----------------------
 POSTHOG_API_KEY = secret("POSTHOG_API_KEY", default="")
 POSTHOG_HOST = env.str("POSTHOG_HOST", default="https://us.i.posthog.com")
 POSTHOG_FLUSH_AT = env.int("POSTHOG_FLUSH_AT", default=50)
