@@ -493,7 +493,7 @@ OPS_CELERY_QUEUES = env.list("OPS_CELERY_QUEUES", default=["celery"])
 # The TOTP key is never shown in admin (staff enrol with manage.py enroll_staff_totp).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="GoCSM staff")
-CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "gocsm.ops_tasks"]
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "accounts.tasks"]
 CELERY_BEAT_SCHEDULE["ops-prune-audit-events"] = {
     "task": "ops.prune_audit_events",
     "schedule": 24 * 60 * 60,
