@@ -6,11 +6,13 @@ class AccountsConfig(AppConfig):
     verbose_name = "Agencies and people"
 
     def ready(self) -> None:
-        # The base (gocsm) announces staff sign-ins and admin changes; accounts keeps the audit
-        # trail, so it listens instead of gocsm importing accounts.
+        # The base (gocsm) announces staff sign-ins and admin changes and collects the metrics;
+        # accounts keeps the audit trail and the agencies, so it plugs in here instead of gocsm
+        # importing accounts.
         from django.contrib.auth.signals import user_logged_in, user_logged_out
 
-        from accounts import staffaudit
+        from accounts import gauges, staffaudit
+        from gocsm import metrics
         from gocsm.signals import admin_object_changed, staff_sign_in_failed
 
         staff_sign_in_failed.connect(
@@ -21,3 +23,5 @@ class AccountsConfig(AppConfig):
         admin_object_changed.connect(
             staffaudit.on_admin_change, dispatch_uid="accounts.admin.change"
         )
+        metrics.register_freshness_source(gauges.locations_last_synced)
+        metrics.register_scrape_collector(gauges.AgencyGauges())
