@@ -3,7 +3,7 @@ opens. It sends the URL *name* (e.g. "analytics:location-detail"), never the URL
 its arguments, which may carry sub-account ids.
 
 Enable by adding "gocsm.pageviews.PageViewMiddleware" to MIDDLEWARE after
-accounts.tenancy.TenantMiddleware. It does nothing when POSTHOG_API_KEY is unset.
+accounts.identity.TenantMiddleware. It does nothing when POSTHOG_API_KEY is unset.
 """
 
 from __future__ import annotations

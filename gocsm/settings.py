@@ -88,7 +88,7 @@ MIDDLEWARE = [
     # Django's, plus 503 when Redis is down and the Partitioned attribute on the cookie.
     "accounts.sessionmiddleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "accounts.tenancy.TenantMiddleware",
+    "accounts.identity.TenantMiddleware",
     # Product analytics page views (URL names only), queued off the request path.
     "gocsm.pageviews.PageViewMiddleware",
     # Before CSRF, so an anonymous request is turned away the same way whatever its method.
