@@ -9,26 +9,33 @@ the payload contributes only which sub-account is open, and only if GHL lets the
 Any doubt (unknown or deleted user, GHL unreachable, no usable grant) raises UserNotConfirmed,
 which the SSO view answers with its generic 403. Unknown ids are remembered briefly, so a stream
 of made-up payloads cannot spend the agency's GHL budget.
+
+Asking GHL is the sync app's job: settings.SSO_GHL_USER_FETCHER names the function (like
+EMAIL_BACKEND names a backend), so accounts, the base, never imports a feature app.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import logging
 
+from django.conf import settings
 from django.core.cache import cache
+from django.utils.module_loading import import_string
 
 from accounts.models import Agency, GHLUser
 from accounts.sso import SSOIdentity
 from gocsm.agencykeys import agency_cache_key
 
-logger = logging.getLogger(__name__)
 UNKNOWN_USER_CACHE_SECONDS = 300
 
 
 class UserNotConfirmed(Exception):
     """GHL does not know this user for this agency (or says they are deleted)."""
+
+
+class UnknownToGHL(UserNotConfirmed):
+    """GHL answered that it has no such user in this agency: remembered for a while."""
 
 
 def _unknown_key(agency: Agency, user_id: str) -> str:
@@ -37,23 +44,19 @@ def _unknown_key(agency: Agency, user_id: str) -> str:
 
 
 def _fetch_from_ghl(agency: Agency, user_id: str) -> GHLUser:
-    from sync.credentials import client_for_agency
-    from sync.ghl.errors import GHLError, NotFound, NotPermitted
-    from sync.usersync import upsert_user
+    """GHL's record of the user, stored, through the fetcher the settings name.
 
+    The fetcher takes (agency, user_id) and returns the stored GHLUser; it raises UnknownToGHL
+    when GHL does not know the id and UserNotConfirmed for any other doubt.
+    """
     if cache.get(_unknown_key(agency, user_id)):
         raise UserNotConfirmed("recently unknown to GHL")
+    fetch = import_string(settings.SSO_GHL_USER_FETCHER)
     try:
-        record = client_for_agency(agency).get_user(user_id)
-    except (NotFound, NotPermitted) as exc:
+        return fetch(agency, user_id)
+    except UnknownToGHL:
         cache.set(_unknown_key(agency, user_id), 1, timeout=UNKNOWN_USER_CACHE_SECONDS)
-        raise UserNotConfirmed("unknown to GHL") from exc
-    except GHLError as exc:
-        logger.warning("sso confirmation: GHL unavailable agency=%s", agency.pk)
-        raise UserNotConfirmed("GHL unavailable") from exc
-    if record.id != user_id:
-        raise UserNotConfirmed("GHL answered for another user")
-    return upsert_user(agency, record)
+        raise
 
 
 def confirm_user_with_ghl(agency: Agency, identity: SSOIdentity) -> SSOIdentity:

@@ -1,4 +1,5 @@
-"""Who is asking: turns the session into request.agency / request.ghl_user."""
+"""Who is asking: TenantMiddleware turns the session into request.agency / request.ghl_user /
+request.allowed_location_ids."""
 
 from __future__ import annotations
 
@@ -31,3 +32,21 @@ def resolve_session_identity(request) -> None:
     request.ghl_user = user
     locations = session.get(SESSION_LOCATIONS)
     request.allowed_location_ids = frozenset(locations) if locations is not None else None
+
+
+class TenantMiddleware:
+    """Sets request.agency, request.ghl_user and request.allowed_location_ids from the session.
+
+    Anything missing or stale (agency uninstalled, user gone) leaves the request anonymous; the
+    auth guard then turns it away.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.agency = None
+        request.ghl_user = None
+        request.allowed_location_ids = None
+        resolve_session_identity(request)
+        return self.get_response(request)

@@ -8,15 +8,10 @@ databases). Their default manager refuses to run a query that was not scoped wit
 
 from __future__ import annotations
 
-import functools
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import models
 from django.http import Http404
-
-if TYPE_CHECKING:
-    from accounts.models import Agency
 
 
 class UnscopedQuery(RuntimeError):
@@ -26,7 +21,7 @@ class UnscopedQuery(RuntimeError):
 class TenantQuerySet(models.QuerySet):
     _scoped = False
 
-    def for_agency(self, agency: Agency | int) -> TenantQuerySet:
+    def for_agency(self, agency: models.Model | int) -> TenantQuerySet:
         agency_id = agency if isinstance(agency, int) else agency.pk
         if agency_id is None:
             raise UnscopedQuery("for_agency() needs a saved agency")
@@ -117,74 +112,9 @@ class TenantFactModel(models.Model):
         abstract = True
 
 
-def get_for_agency(model: type[models.Model], agency: Agency, **lookup: Any) -> Any:
+def get_for_agency(model: type[models.Model], agency: models.Model, **lookup: Any) -> Any:
     """Fetch one object of `agency`, or raise Http404 (also for another agency's object)."""
     try:
         return model.objects.for_agency(agency).get(**lookup)
     except (model.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
-
-
-def get_location_for_request(request, ghl_location_id: str):
-    """The sub-account `ghl_location_id` if the signed-in user may see it, else Http404."""
-    from accounts.models import Location
-
-    location = get_for_agency(Location, request.agency, ghl_id=ghl_location_id)
-    _require_visible(request, location.ghl_id)
-    return location
-
-
-def location_for_request(request, ghl_location_id: str) -> SimpleNamespace:
-    """get_location_for_request's check for a page that shows only the sub-account's id and
-    name: one prepared read instead of a model instance."""
-    row = _LOCATION_NAME().first(request.agency.pk, ghl_location_id)
-    if row is None:
-        raise Http404
-    _require_visible(request, row[0])
-    return SimpleNamespace(ghl_id=row[0], name=row[1])
-
-
-def _require_visible(request, ghl_location_id: str) -> None:
-    """Http404 for a sub-account outside the signed-in user's allowed ones."""
-    allowed = getattr(request, "allowed_location_ids", None)
-    if allowed is not None and ghl_location_id not in allowed:
-        raise Http404
-
-
-@functools.cache
-def _LOCATION_NAME():
-    from accounts.models import Location
-    from accounts.tenantsql import Select
-
-    return Select(Location, ("ghl_id", "name"), where=(("ghl_id", "="),))
-
-
-def visible_locations(request) -> TenantQuerySet:
-    """The sub-accounts the signed-in user may see, as a scoped queryset."""
-    from accounts.models import Location
-
-    qs = Location.objects.for_agency(request.agency)
-    allowed = getattr(request, "allowed_location_ids", None)
-    if allowed is not None:
-        qs = qs.filter(ghl_id__in=allowed)
-    return qs
-
-
-class TenantMiddleware:
-    """Sets request.agency, request.ghl_user and request.allowed_location_ids from the session.
-
-    Anything missing or stale (agency uninstalled, user gone) leaves the request anonymous; the
-    auth guard then turns it away.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        request.agency = None
-        request.ghl_user = None
-        request.allowed_location_ids = None
-        from accounts.identity import resolve_session_identity
-
-        resolve_session_identity(request)
-        return self.get_response(request)

@@ -15,6 +15,7 @@ from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
 from gocsm.adminsafe import SafeAdminMixin
+from gocsm.signals import admin_object_changed
 from gocsm.staffauth import is_throttled, note_failure
 
 THROTTLED_MESSAGE = (
@@ -72,28 +73,14 @@ def _changed_fields(message) -> list[str]:
     return fields
 
 
-def _agency_of(obj):
-    from accounts.models import Agency
-
-    if isinstance(obj, Agency):
-        return obj
-    agency_id = getattr(obj, "agency_id", None)
-    if isinstance(agency_id, int):
-        return Agency.objects.filter(pk=agency_id).first()
-    return None
-
-
 def audit_admin_change(request, flag: int, obj, message=None) -> None:
-    from accounts.audit import record_staff
-
-    verb = {ADDITION: "add", CHANGE: "change", DELETION: "delete"}[flag]
-    meta = obj._meta
-    record_staff(
-        f"admin.{verb}",
-        request,
-        agency=_agency_of(obj),
-        target=f"{meta.app_label}.{meta.model_name}:{obj.pk}",
-        detail={"fields": _changed_fields(message)} if flag == CHANGE else None,
+    """Announce the change; the audit trail (accounts.staffaudit) writes the event."""
+    admin_object_changed.send(
+        sender=type(obj),
+        request=request,
+        action={ADDITION: "add", CHANGE: "change", DELETION: "delete"}[flag],
+        obj=obj,
+        changed_fields=_changed_fields(message) if flag == CHANGE else None,
     )
 
 

@@ -2,7 +2,7 @@
 explicitly marked public with @public.
 
 Two kinds of identity exist: an agency person signed in through GHL SSO (request.ghl_user, set by
-accounts.tenancy.TenantMiddleware) and GoCSM staff signed in to Django admin. Admin views keep
+accounts.identity.TenantMiddleware) and GoCSM staff signed in to Django admin. Admin views keep
 Django's own staff check (they redirect to the staff login); everything else needs a GHL session.
 """
 

@@ -24,7 +24,6 @@ from datetime import datetime
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import (
@@ -122,8 +121,9 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 
 
 # --- scrape-time gauges -----------------------------------------------------------------------
-# Sources of "newest data per agency": callables returning {agency_id: datetime}. The default
-# reads Location.last_synced_at; the sync app may register one reading its SyncRun rows.
+# Sources of "newest data per agency": callables returning {agency_id: datetime}. accounts
+# registers one reading Location.last_synced_at; the sync app may register one reading its
+# SyncRun rows.
 _freshness_sources: list[Callable[[], dict[int, datetime]]] = []
 
 
@@ -132,23 +132,19 @@ def register_freshness_source(source: Callable[[], dict[int, datetime]]) -> None
         _freshness_sources.append(source)
 
 
-def _locations_last_synced() -> dict[int, datetime]:
-    from django.db.models import Max
+# Collectors read when Prometheus scrapes. The apps above the base register theirs from their
+# AppConfig.ready() (accounts.gauges: the per-agency gauges), so gocsm never imports them.
+_scrape_collectors: list = []
 
-    from accounts.models import Location
 
-    rows = (
-        Location.objects.all_agencies()
-        .values("agency_id")
-        .annotate(newest=Max("last_synced_at"))
-        .order_by()
-    )
-    return {r["agency_id"]: r["newest"] for r in rows if r["newest"] is not None}
+def register_scrape_collector(collector) -> None:
+    if collector not in _scrape_collectors:
+        _scrape_collectors.append(collector)
 
 
 def newest_data_by_agency() -> dict[int, datetime]:
     newest: dict[int, datetime] = {}
-    for source in [_locations_last_synced, *_freshness_sources]:
+    for source in _freshness_sources:
         try:
             found = source()
         except Exception as exc:  # a table not migrated yet must not break the scrape
@@ -179,42 +175,10 @@ def celery_queue_lengths() -> dict[str, int]:
         client.close()
 
 
-class StoreCollector:
-    """Gauges read from the databases and Redis when Prometheus scrapes."""
+class QueueCollector:
+    """The length of each Celery queue, read from the broker when Prometheus scrapes."""
 
     def collect(self):
-        from accounts.models import Agency
-
-        age = GaugeMetricFamily(
-            "gocsm_agency_data_age_seconds",
-            "Seconds since the newest data pulled for each installed agency.",
-            labels=["agency"],
-        )
-        never = GaugeMetricFamily(
-            "gocsm_agencies_without_data",
-            "Installed agencies with no pulled data at all.",
-        )
-        reauth = GaugeMetricFamily(
-            "gocsm_agencies_needing_reauth",
-            "Installed agencies whose GHL authorisation must be renewed.",
-        )
-        try:
-            now = timezone.now()
-            newest = newest_data_by_agency()
-            installed = list(Agency.objects.installed().values_list("pk", "company_id"))
-            missing = 0
-            for pk, company_id in installed:
-                if pk in newest:
-                    age.add_metric([company_id], (now - newest[pk]).total_seconds())
-                else:
-                    missing += 1
-            never.add_metric([], missing)
-            reauth.add_metric([], Agency.objects.installed().filter(needs_reauth=True).count())
-            yield age
-            yield never
-            yield reauth
-        except Exception as exc:
-            log.warning("database gauges failed", extra={"error": type(exc).__name__})
         queue = GaugeMetricFamily(
             "gocsm_celery_queue_length", "Tasks waiting in each Celery queue.", labels=["queue"]
         )
@@ -238,7 +202,8 @@ def scrape_output() -> bytes:
     else:
         own = generate_latest(REGISTRY)
     stores = CollectorRegistry()
-    stores.register(StoreCollector())
+    for collector in [*_scrape_collectors, QueueCollector()]:
+        stores.register(collector)
     return own + generate_latest(stores)
 
 

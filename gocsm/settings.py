@@ -88,9 +88,9 @@ MIDDLEWARE = [
     # Django's, plus 503 when Redis is down and the Partitioned attribute on the cookie.
     "accounts.sessionmiddleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "accounts.tenancy.TenantMiddleware",
+    "accounts.identity.TenantMiddleware",
     # Product analytics page views (URL names only), queued off the request path.
-    "billing.pageviews.PageViewMiddleware",
+    "gocsm.pageviews.PageViewMiddleware",
     # Before CSRF, so an anonymous request is turned away the same way whatever its method.
     "gocsm.authguard.AuthGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -335,6 +335,9 @@ GHL_SSO_SHARED_SECRET = secret("GHL_SSO_SHARED_SECRET", default="")
 GHL_SSO_SHARED_SECRET_PREVIOUS = secret("GHL_SSO_SHARED_SECRET_PREVIOUS", default="")
 SSO_FAILURES_PER_IP = env.int("SSO_FAILURES_PER_IP", default=20)
 SSO_FAILURE_WINDOW_SECONDS = env.int("SSO_FAILURE_WINDOW_SECONDS", default=600)
+# Asks GHL about a user SSO meets before the pulls stored them (accounts.confirmation). Wiring,
+# not configuration: named here so accounts, the base, never imports the sync app.
+SSO_GHL_USER_FETCHER = "sync.usersync.fetch_user"
 # The dev GHL shell frames the app from this origin (another site than the shell's own, to prove
 # cross-site framing); empty means PUBLIC_ORIGIN, else the shell's own origin.
 DEV_APP_ORIGIN = env.str("GOCSM_DEV_APP_ORIGIN", default="")
@@ -444,7 +447,7 @@ CELERY_BEAT_SCHEDULE["weekly-email-analytics-digest-to-owners-and-admins"] = {
     "schedule": crontab(minute=0, hour=ANALYTICS_DIGEST_HOUR_UTC, day_of_week="mon"),
 }
 
-# --- billing (Stripe, PostHog) ----------------------------------------------------------------
+# --- billing (Stripe) -------------------------------------------------------------------------
 STRIPE_SECRET_KEY = secret("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = secret("STRIPE_WEBHOOK_SECRET", default="")
 # Both may be empty (billing not set up yet): the webhook then refuses every event with 400 and
@@ -467,6 +470,8 @@ BILLING_TRIAL_PLAN = env.str("BILLING_TRIAL_PLAN", default="growth")
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
 # Where Checkout and the portal send people back; empty = this app's billing page.
 BILLING_RETURN_URL = env.str("BILLING_RETURN_URL", default="")
+
+# --- product analytics (PostHog: gocsm.product_events, gocsm.pageviews) -----------------------
 POSTHOG_API_KEY = secret("POSTHOG_API_KEY", default="")
 POSTHOG_HOST = env.str("POSTHOG_HOST", default="https://us.i.posthog.com")
 POSTHOG_FLUSH_AT = env.int("POSTHOG_FLUSH_AT", default=50)
@@ -488,7 +493,7 @@ OPS_CELERY_QUEUES = env.list("OPS_CELERY_QUEUES", default=["celery"])
 # The TOTP key is never shown in admin (staff enrol with manage.py enroll_staff_totp).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="GoCSM staff")
-CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "gocsm.ops_tasks"]
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "accounts.tasks"]
 CELERY_BEAT_SCHEDULE["ops-prune-audit-events"] = {
     "task": "ops.prune_audit_events",
     "schedule": 24 * 60 * 60,

@@ -1,4 +1,4 @@
-"""Staff sign-in to Django admin: throttling of failed attempts and the audit trail.
+"""Staff sign-in to Django admin: throttling of failed attempts.
 
 Failures are counted per (username, IP) in the cache; after STAFF_SIGNIN_MAX_FAILURES within
 STAFF_SIGNIN_WINDOW_SECONDS the form refuses before checking the password, so guessing stops even
@@ -12,8 +12,9 @@ import hashlib
 import logging
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
+
+from gocsm.signals import staff_sign_in_failed
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,7 @@ def is_throttled(username: str, request) -> bool:
 
 
 def note_failure(username: str, request, *, reason: str) -> None:
-    """Count one failed attempt and write the audit event."""
-    from accounts.audit import fingerprint, record
-    from accounts.models import AuditEvent
+    """Count one failed attempt and announce it (the audit trail listens: accounts.staffaudit)."""
     from gocsm import metrics
 
     key = throttle_key(username, request)
@@ -49,15 +48,7 @@ def note_failure(username: str, request, *, reason: str) -> None:
     except Exception:
         log.warning("staff sign-in throttle unavailable", extra={"event": "staff.throttle_down"})
     metrics.STAFF_SIGN_IN_FAILURES.labels(reason=reason).inc()
-    user = get_user_model()._default_manager.filter(username=username).only("pk").first()
-    record(
-        "staff.sign_in_failed",
-        actor_type=AuditEvent.ACTOR_STAFF,
-        actor_id=str(user.pk) if user else "",
-        outcome="failure",
-        request=request,
-        detail={"reason": reason, "username_hash": fingerprint((username or "").lower())},
-    )
+    staff_sign_in_failed.send(sender=__name__, username=username, request=request, reason=reason)
 
 
 def clear_failures(username: str, request) -> None:
@@ -73,25 +64,5 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
 
 
 def on_logged_in(sender, request, user, **kwargs):
-    from accounts.audit import record
-    from accounts.models import AuditEvent
-
     if request is not None:
         clear_failures(user.get_username(), request)
-    record(
-        "staff.sign_in",
-        actor_type=AuditEvent.ACTOR_STAFF,
-        actor_id=str(user.pk),
-        request=request,
-    )
-
-
-def on_logged_out(sender, request, user, **kwargs):
-    from accounts.audit import record
-    from accounts.models import AuditEvent
-
-    if user is None:
-        return
-    record(
-        "staff.sign_out", actor_type=AuditEvent.ACTOR_STAFF, actor_id=str(user.pk), request=request
-    )

@@ -1,4 +1,7 @@
-"""The demo portfolio behind `make run`.
+"""The demo portfolio behind `make run`: development tooling, like the fake GHL it runs.
+
+Only `manage.py demo` imports it; production code never does, which the import contract
+"Production never imports the fake GHL or the demo" (pyproject.toml) enforces.
 
 1. Start the fake GHL in this process (it keeps running while the development server serves).
 2. Install a synthetic agency of 60 sub-accounts through the real OAuth path: our install view,

@@ -5,6 +5,7 @@
   (pulls.pull_agency_overview), then fan out one pull_location per sub-account.
 - mint_location_tokens: a share of the run's sub-accounts' location tokens, minted as soon as
   the agency step has listed them (pulls.mint_location_tokens; see "Pacing" below).
+- warm_location_token: one sub-account's token, minted when its install webhook arrives.
 - pull_location: one sub-account (pulls.pull_location); reports into the run exactly once.
 - check_pull_freshness (beat): stale agencies, error rates, re-authorisation (sync/freshness.py).
 
@@ -169,6 +170,25 @@ def mint_location_tokens(run_id: int, agency_id: int, location_ids: list[str]) -
         return 0
     runs.add_requests(run_id, agency_id, result.requests)
     return result.requests
+
+
+@shared_task(
+    name="sync.webhooks.warm_location_token", acks_late=True, soft_time_limit=60, time_limit=90
+)
+def warm_location_token(agency_id: int, location_id: str) -> None:
+    """A sub-account just installed the app (sync/webhooks/handlers.py): mint and cache its token
+    ahead of the first pull. Registered under its old name so queued messages still find it."""
+    from sync.credentials import client_for_agency
+    from sync.ghl.errors import GHLError
+
+    agency = Agency.objects.filter(pk=agency_id, is_installed=True).first()
+    if agency is None:
+        return
+    client = client_for_agency(agency)
+    try:
+        client.tokens.location_token(location_id, client)
+    except GHLError:
+        return  # the pull mints it again when it needs it
 
 
 @shared_task(

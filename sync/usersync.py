@@ -8,11 +8,18 @@ admin, and loses it the moment GHL says otherwise.
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 from django.utils import timezone as dj_tz
 
+from accounts.confirmation import UnknownToGHL, UserNotConfirmed
 from accounts.models import Agency, GHLUser
+from sync.credentials import client_for_agency
+from sync.ghl.errors import GHLError, NotFound, NotPermitted
 from sync.ghl.records import UserRecord
+
+logger = logging.getLogger(__name__)
 
 
 def role_from_record(rec: UserRecord, *, owner: bool = False) -> str:
@@ -51,6 +58,22 @@ def upsert_user(agency: Agency, rec: UserRecord, *, owner_claim: bool = False) -
             agency=agency, ghl_id=rec.id, defaults=_fields(rec, existing, owner_claim)
         )
     return user
+
+
+def fetch_user(agency: Agency, user_id: str) -> GHLUser:
+    """One user GHL knows and the pulls have not stored yet, fetched with the agency's token
+    (`GET /users/{userId}`) and stored. SSO confirmation's fetcher (settings.SSO_GHL_USER_FETCHER).
+    """
+    try:
+        record = client_for_agency(agency).get_user(user_id)
+    except (NotFound, NotPermitted) as exc:
+        raise UnknownToGHL("unknown to GHL") from exc
+    except GHLError as exc:
+        logger.warning("sso confirmation: GHL unavailable agency=%s", agency.pk)
+        raise UserNotConfirmed("GHL unavailable") from exc
+    if record.id != user_id:
+        raise UserNotConfirmed("GHL answered for another user")
+    return upsert_user(agency, record)
 
 
 def sync_users(agency: Agency, records: list[UserRecord]) -> int:

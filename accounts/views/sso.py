@@ -24,8 +24,7 @@ from accounts.models import AuditEvent
 from accounts.sessions import SessionStoreUnavailable
 from accounts.signin import SignIn, SignInRefused, sign_in_identity
 from accounts.sso import MAX_PAYLOAD_CHARS, InvalidSSOPayload, decrypt_with_rotation
-from billing import product_events
-from gocsm import metrics
+from gocsm import metrics, product_events
 from gocsm.authguard import public
 from gocsm.errors import error_response
 

@@ -10,8 +10,8 @@ from django.core.paginator import EmptyPage, Paginator
 from django.http import HttpResponse
 from django.urls import reverse
 
-from billing import product_events
 from billing.gating import access_for_request
+from gocsm import product_events
 from gocsm.errors import error_response
 
 PAGE_SIZE = 25

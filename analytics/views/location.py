@@ -9,8 +9,8 @@ from types import SimpleNamespace
 from django.shortcuts import render
 
 from accounts.models import SaasPlan
-from accounts.tenancy import location_for_request
 from accounts.tenantsql import Select, read_together
+from accounts.visibility import location_for_request
 from analytics import charts, portfolio, risk, scores
 from analytics.models import (
     FEATURES,

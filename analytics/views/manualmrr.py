@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from accounts.tenancy import location_for_request
+from accounts.visibility import location_for_request
 from analytics import manualmrr
 from analytics.agencyclock import agency_today
 from analytics.tasks import refresh_analytics_for_days

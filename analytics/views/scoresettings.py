@@ -13,8 +13,8 @@ from analytics.models import ScoreSettings, WeightChange
 from analytics.pipeline import settings_for
 from analytics.tasks import refresh_analytics_for_days
 from analytics.views.common import owner_or_admin
-from billing import product_events
 from billing.gating import refuse_writes_when_read_only
+from gocsm import product_events
 
 
 @owner_or_admin

@@ -56,7 +56,7 @@ def on_install(event: dict) -> str:
             )
         audit.record("install.location", agency=agency, target=event["location_id"])
         if _has_tokens(agency) and agency.is_installed:
-            from sync.webhooks.tasks import warm_location_token
+            from sync.tasks import warm_location_token
 
             warm_location_token.delay(agency.pk, event["location_id"])
         return "location_installed"

@@ -25,22 +25,3 @@ def process_event(receipt_id: int, event: dict) -> None:
     WebhookReceipt.objects.filter(pk=receipt_id).update(
         processed_at=dj_tz.now(), outcome=outcome[:32]
     )
-
-
-@shared_task(
-    name="sync.webhooks.warm_location_token", acks_late=True, soft_time_limit=60, time_limit=90
-)
-def warm_location_token(agency_id: int, location_id: str) -> None:
-    """A sub-account just installed the app: mint and cache its token ahead of the first pull."""
-    from accounts.models import Agency
-    from sync.credentials import client_for_agency
-    from sync.ghl.errors import GHLError
-
-    agency = Agency.objects.filter(pk=agency_id, is_installed=True).first()
-    if agency is None:
-        return
-    client = client_for_agency(agency)
-    try:
-        client.tokens.location_token(location_id, client)
-    except GHLError:
-        return  # the pull mints it again when it needs it

@@ -16,9 +16,8 @@ from accounts.tenancy import (
     TenantModel,
     UnscopedQuery,
     get_for_agency,
-    get_location_for_request,
-    visible_locations,
 )
+from accounts.visibility import get_location_for_request, visible_locations
 
 pytestmark = pytest.mark.django_db
 

@@ -10,11 +10,11 @@ import pytest
 from django.test import override_settings
 
 from accounts.models import Location
-from billing import product_events
+from gocsm import product_events
 from tests.billing.fakeposthog import FakePostHog, silent_listener
 from tests.billing.fakestripe import closed_port
 
-PAGEVIEWS = "billing.pageviews.PageViewMiddleware"
+PAGEVIEWS = "gocsm.pageviews.PageViewMiddleware"
 SECRET_VALUES = [
     "Acme Dental Clinic",  # a sub-account name
     "jane.customer@example.com",  # an end customer's email

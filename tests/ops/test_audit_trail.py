@@ -71,7 +71,7 @@ def test_prune_removes_only_events_older_than_retention(settings, personas):
 
 @pytest.mark.django_db
 def test_the_beat_task_prunes_and_is_scheduled(settings, personas):
-    from gocsm.ops_tasks import prune_audit_events
+    from accounts.tasks import prune_audit_events
 
     settings.AUDIT_RETENTION_DAYS = 30
     with time_machine.travel(timezone.now() - timedelta(days=31), tick=False):
@@ -81,7 +81,7 @@ def test_the_beat_task_prunes_and_is_scheduled(settings, personas):
     assert AuditEvent.objects.count() == 1
     entry = settings.CELERY_BEAT_SCHEDULE["ops-prune-audit-events"]
     assert entry["task"] == prune_audit_events.name
-    assert "gocsm.ops_tasks" in settings.CELERY_IMPORTS
+    assert "accounts.tasks" in settings.CELERY_IMPORTS
 
 
 # --- the Security page --------------------------------------------------------------------------

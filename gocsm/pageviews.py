@@ -2,13 +2,13 @@
 opens. It sends the URL *name* (e.g. "analytics:location-detail"), never the URL, its query or
 its arguments, which may carry sub-account ids.
 
-Enable by adding "billing.pageviews.PageViewMiddleware" to MIDDLEWARE after
-accounts.tenancy.TenantMiddleware. It does nothing when POSTHOG_API_KEY is unset.
+Enable by adding "gocsm.pageviews.PageViewMiddleware" to MIDDLEWARE after
+accounts.identity.TenantMiddleware. It does nothing when POSTHOG_API_KEY is unset.
 """
 
 from __future__ import annotations
 
-from billing import product_events
+from gocsm import product_events
 
 # Namespaces that are not pages people look at.
 SKIPPED_NAMESPACES = frozenset({"admin", "dev"})

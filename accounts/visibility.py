@@ -1,0 +1,53 @@
+"""What the signed-in user may see: their agency's sub-accounts, narrowed to the ones GHL assigns
+them (request.allowed_location_ids, set by accounts.identity.TenantMiddleware). Another agency's
+sub-account, or one outside the allowed ones, is a 404.
+"""
+
+from __future__ import annotations
+
+import functools
+from types import SimpleNamespace
+
+from django.http import Http404
+
+from accounts.models import Location
+from accounts.tenancy import TenantQuerySet, get_for_agency
+from accounts.tenantsql import Select
+
+
+def get_location_for_request(request, ghl_location_id: str):
+    """The sub-account `ghl_location_id` if the signed-in user may see it, else Http404."""
+    location = get_for_agency(Location, request.agency, ghl_id=ghl_location_id)
+    _require_visible(request, location.ghl_id)
+    return location
+
+
+def location_for_request(request, ghl_location_id: str) -> SimpleNamespace:
+    """get_location_for_request's check for a page that shows only the sub-account's id and
+    name: one prepared read instead of a model instance."""
+    row = _LOCATION_NAME().first(request.agency.pk, ghl_location_id)
+    if row is None:
+        raise Http404
+    _require_visible(request, row[0])
+    return SimpleNamespace(ghl_id=row[0], name=row[1])
+
+
+def _require_visible(request, ghl_location_id: str) -> None:
+    """Http404 for a sub-account outside the signed-in user's allowed ones."""
+    allowed = getattr(request, "allowed_location_ids", None)
+    if allowed is not None and ghl_location_id not in allowed:
+        raise Http404
+
+
+@functools.cache
+def _LOCATION_NAME():
+    return Select(Location, ("ghl_id", "name"), where=(("ghl_id", "="),))
+
+
+def visible_locations(request) -> TenantQuerySet:
+    """The sub-accounts the signed-in user may see, as a scoped queryset."""
+    qs = Location.objects.for_agency(request.agency)
+    allowed = getattr(request, "allowed_location_ids", None)
+    if allowed is not None:
+        qs = qs.filter(ghl_id__in=allowed)
+    return qs
