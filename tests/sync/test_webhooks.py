@@ -158,12 +158,14 @@ def test_replayed_webhook_id_is_refused_and_processed_once(client, signer, db):
         b"[1,2,3]",
         b'{"appId":"%s"}' % APP.encode(),
         compact({"type": "INSTALL", "appId": APP, "companyId": "C"}),  # no webhookId/timestamp
-        compact(event("INSTALL", APP)),  # names no company or location
-        compact(event("UserCreate", APP, companyId="C", id="U", role="root")),
+        # Built when the test runs: a timestamp taken at collection would be stale by the time a
+        # long suite reaches these, and be refused as stale (401) instead of as malformed.
+        lambda: compact(event("INSTALL", APP)),  # names no company or location
+        lambda: compact(event("UserCreate", APP, companyId="C", id="U", role="root")),
     ],
 )
 def test_signed_but_malformed_is_400_and_writes_nothing(client, signer, db, raw):
-    response = post(client, signer, None, raw=raw)
+    response = post(client, signer, None, raw=raw() if callable(raw) else raw)
     assert response.status_code == 400
     assert nothing_written()
 
