@@ -115,7 +115,10 @@ class Status:
     # --- wording (one place, shared by the page and the JSON the page polls) ------------------
     @property
     def import_title(self) -> str:
-        if self.running is not None and self.running.first:
+        first = self.running is not None and self.running.first
+        if self.restricted:  # people who see some sub-accounts, not the agency's portfolio
+            return "Importing from GoHighLevel" if first else "Updating figures from GoHighLevel"
+        if first:
             return "Importing your portfolio from GoHighLevel"
         return "Updating your figures from GoHighLevel"
 
@@ -265,7 +268,13 @@ def status_for(agency: Agency, *, now: datetime | None = None) -> Status:
     """The agency's data status (the viewer's part is added by for_request)."""
     now = now or dj_tz.now()
     out = Status(zone=agency_zone(agency), now=now, needs_reauth=agency.needs_reauth)
-    latest = SyncRun.objects.for_agency(agency).order_by("-requested_at").first()
+    # A queued row exists only inside runs.open_run, before the lock decides whether it runs.
+    latest = (
+        SyncRun.objects.for_agency(agency)
+        .exclude(status=SyncRun.STATUS_QUEUED)
+        .order_by("-requested_at")
+        .first()
+    )
     running: Import | None = None
     last_ok: SyncRun | None = None
     if latest is not None and runs.is_running(latest):
