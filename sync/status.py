@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Min
 from django.utils import timezone as dj_tz
@@ -97,6 +98,8 @@ class Status:
     last_total: int = 0
     # Pulls were tried, none ever succeeded and none is running (GHL down on day one).
     never_completed: bool = False
+    # When an owner or admin last asked for a re-sync, while that still holds the next one back.
+    resync_asked_at: datetime | None = None
     # The viewer (for_request): owner or admin; limited to some sub-accounts (no portfolio-wide
     # counts); may start a re-sync now.
     manager: bool = False
@@ -176,6 +179,14 @@ class Status:
         if self.lost_at is None:
             return ""
         return date_format(self.lost_at.astimezone(self.zone), "j F Y, H:i T")
+
+    @property
+    def resync_again_text(self) -> str:
+        """When the next re-sync may start (the rate limit), for owners and admins."""
+        if self.resync_asked_at is None:
+            return ""
+        again = self.resync_asked_at + timedelta(seconds=settings.SYNC_RESYNC_MIN_INTERVAL_SECONDS)
+        return date_format(again.astimezone(self.zone), "H:i T") if again > self.now else ""
 
     @property
     def stale_for(self) -> str:
@@ -292,8 +303,10 @@ def status_for(agency: Agency, *, now: datetime | None = None) -> Status:
         ):
             first = _newest_success(agency, before=latest.requested_at) is None
             running = Import(FINISHING, latest.locations_total, latest.locations_total, None, first)
+    asked = _resync_asked_at(agency)
+    out = replace(out, resync_asked_at=asked)
     if running is None and not agency.needs_reauth:
-        running = _queued(agency, latest, now, first=last_ok is None)
+        running = _queued(agency, latest, asked, now, first=last_ok is None)
     if last_ok is not None:
         out = replace(
             out,
@@ -322,10 +335,9 @@ def _import_of(run: SyncRun, now: datetime, *, first: bool) -> Import:
     return Import(IMPORTING, run.locations_done, run.locations_total, _eta_seconds(run, now), first)
 
 
-def _queued(agency: Agency, latest: SyncRun | None, now: datetime, *, first: bool):
+def _queued(agency: Agency, latest: SyncRun | None, asked, now: datetime, *, first: bool):
     """Asked for, not started yet: a re-sync waiting for a worker, or a fresh install whose first
     pull has not opened its run."""
-    asked = _resync_asked_at(agency)
     started = latest is not None and latest.requested_at >= asked if asked else False
     if asked is not None and now - asked < QUEUED_WINDOW and not started:
         return Import(QUEUED, first=first)
@@ -362,7 +374,7 @@ def for_request(request) -> Status | None:
                 and not status.needs_reauth
                 and status.running is None
                 and not (access is not None and access.read_only)
-                and _resync_asked_at(agency) is None,
+                and status.resync_asked_at is None,
             )
         request._sync_status = status
     return request._sync_status

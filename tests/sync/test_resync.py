@@ -73,7 +73,9 @@ def test_a_second_re_sync_within_the_interval_is_refused_with_retry_after(
 ):
     client = _strict(login, people["owner"])
     assert _post(client).status_code == 303
-    assert "Re-sync now" not in client.get("/app/").content.decode()  # the button is gone
+    page = client.get("/app/").content.decode()
+    assert "Re-sync now" not in page  # the button is gone, and it says until when
+    assert "Next re-sync possible at" in page
     again = _post(client)
     assert again.status_code == 429
     assert again["Retry-After"] == str(settings.SYNC_RESYNC_MIN_INTERVAL_SECONDS)
