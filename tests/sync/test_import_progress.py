@@ -273,3 +273,16 @@ def test_a_pull_that_is_only_asking_for_the_lock_is_not_the_latest_run(personas,
     body = owner_client.get("/app/").content.decode()
     assert not _bar(body)
     assert "Figures as of <time" in body
+
+
+def test_owners_see_how_many_sub_accounts_the_last_update_could_not_read(personas, login):
+    agency = personas["agency_a"]
+    run = hold_import_open(agency, done=2, total=3)
+    runs.record_location(run.pk, agency.pk, "Loc0002", status="failed", stop_reason="ghl_down")
+    run.refresh_from_db()
+    assert run.status == SyncRun.STATUS_PARTIAL
+    owner = login(personas["owner_a"]).get("/app/").content.decode()
+    assert "1 of 3 sub-accounts could not be read in that update" in owner
+    user = login(personas["user_a"], test_client=Client()).get("/app/").content.decode()
+    assert "could not be read" not in user
+    assert "Figures as of <time" in user
