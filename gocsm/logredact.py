@@ -20,11 +20,17 @@ SENSITIVE_KEY = re.compile(
     re.IGNORECASE,
 )
 
+# Keys that hold a secret whatever comes before them (`stripe_secret`, `x_token`): matched as the
+# end of a longer key too.
 _KEYWORDS = (
     r"access_token|refresh_token|id_token|token|client_secret|secret|password|passwd|payload|"
-    r"session_?key|sessionid|session|csrftoken|csrfmiddlewaretoken|api_key|apikey|code|state|"
+    r"session_?key|sessionid|session|csrftoken|csrfmiddlewaretoken|api_key|apikey|"
     r"signature|stripe-signature|x-wh-signature|x-ghl-signature|authorization|cookie|set-cookie"
 )
+# Keys that hold a secret only as the whole key (OAuth's `code` and `state`, and their spelled-out
+# forms): `status_code`, `error_code` or `subscription_state` are ordinary values, so nothing
+# that is part of a key (a letter, digit, `_`, `-` or `.`) may come before them.
+_WHOLE_KEYWORDS = r"(?<![\w.-])(?:code|state|(?:o?auth|authorization)_?code|oauth_?state)"
 
 
 def _masked_keeping_quotes(value: str) -> str:
@@ -45,7 +51,8 @@ PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # key=value and "key": "value" forms (query strings, form bodies, JSON, reprs of dicts).
     (
         re.compile(
-            rf"(?i)([\"']?(?:{_KEYWORDS})[\"']?\s*[:=]\s*)(?!\[REDACTED\])(\"[^\"]*\"|'[^']*'|[^\s&,;}}\]]+)"
+            rf"(?i)([\"']?(?:{_KEYWORDS}|{_WHOLE_KEYWORDS})[\"']?\s*[:=]\s*)(?!\[REDACTED\])"
+            rf"(\"[^\"]*\"|'[^']*'|[^\s&,;}}\]]+)"
         ),
         # Keep the quotes so JSON and dict reprs stay well-formed.
         lambda m: (

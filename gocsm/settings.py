@@ -119,6 +119,7 @@ TEMPLATES = [
                 "accounts.context.tenant",
                 "billing.context.billing_banner",
                 "analytics.views.common.nav_items",
+                "sync.context.connection_status",
             ],
         },
     },
@@ -387,6 +388,8 @@ SYNC_PULL_LOCK_SECONDS = env.int("SYNC_PULL_LOCK_SECONDS", default=30 * 60)
 SYNC_BACKFILL_DAYS = env.int("SYNC_BACKFILL_DAYS", default=90)
 # Tasks per pull minting sub-accounts' location tokens ahead of their tasks (sync/tasks.py).
 SYNC_TOKEN_MINTERS = env.int("SYNC_TOKEN_MINTERS", default=2)
+# An owner's or admin's "Re-sync now" (sync/resync.py) starts at most once per this per agency.
+SYNC_RESYNC_MIN_INTERVAL_SECONDS = env.int("SYNC_RESYNC_MIN_INTERVAL_SECONDS", default=600)
 SYNC_FRESHNESS_CHECK_MINUTES = env.int("SYNC_FRESHNESS_CHECK_MINUTES", default=15)
 SYNC_ERROR_RATE_THRESHOLD = env.float("SYNC_ERROR_RATE_THRESHOLD", default=0.2)
 SYNC_ERROR_RATE_WINDOW_HOURS = env.int("SYNC_ERROR_RATE_WINDOW_HOURS", default=6)

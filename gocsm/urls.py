@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from gocsm import errors, health
+from gocsm import errors, favicon, health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("favicon.ico", favicon.favicon, name="favicon"),
     # Before the other apps: activity beacons are by far the most frequent request, and each
     # pattern tried before theirs costs every one of them.
     path("", include("sync.urls")),

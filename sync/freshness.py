@@ -36,20 +36,24 @@ class Freshness:
         return not self.problems
 
 
+def stale_after() -> timedelta:
+    """Figures older than this are stale: two pull intervals (one pull may fail or run late)."""
+    return 2 * timedelta(minutes=settings.SYNC_INTERVAL_MINUTES)
+
+
 def assess(agency: Agency) -> Freshness:
     """What is wrong with this agency's pulls right now (nothing: `ok`)."""
     now = dj_tz.now()
     out = Freshness(agency.pk, agency.company_id)
     if agency.needs_reauth:
         out.problems["sync.reauth_needed"] = "GHL refused the grant; the agency must re-install"
-    interval = timedelta(minutes=settings.SYNC_INTERVAL_MINUTES)
     newest = (
         SyncRun.objects.for_agency(agency)
         .filter(status__in=(SyncRun.STATUS_OK, SyncRun.STATUS_PARTIAL))
         .aggregate(at=Max("finished_at"))["at"]
     )
     since = newest or agency.installed_at or agency.created_at
-    if now - since > 2 * interval:
+    if now - since > stale_after():
         hours = round((now - since).total_seconds() / 3600, 1)
         out.problems["sync.stale"] = f"No successful pull for {hours} hours"
     window = now - timedelta(hours=settings.SYNC_ERROR_RATE_WINDOW_HOURS)

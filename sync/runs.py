@@ -77,14 +77,30 @@ def open_run(agency: Agency, *, kind: str, reason: str) -> SyncRun | None:
     return run
 
 
+def is_running(run: SyncRun) -> bool:
+    """Open and alive: requested within the lock's lifetime, or still holding its lock (every
+    sub-account report extends it, so a long import of a large portfolio stays alive as long as
+    it makes progress)."""
+    if run.finished_at is not None:
+        return False
+    if run.requested_at >= dj_tz.now() - timedelta(seconds=_lock_seconds()):
+        return True
+    return pulllock.holder(run.agency_id) == _token(run)
+
+
 def abandon_stale_runs(agency: Agency) -> int:
     """Runs left open by dead workers past the lock's lifetime: close them as incomplete, so the
-    gap shows in SyncRun instead of a run that seems to be running forever."""
+    gap shows in SyncRun instead of a run that seems to be running forever. A run that still
+    holds the lock is making progress (however long ago it started) and is left alone."""
     cutoff = dj_tz.now() - timedelta(seconds=_lock_seconds())
-    return (
-        SyncRun.objects.for_agency(agency)
-        .filter(finished_at__isnull=True, requested_at__lt=cutoff)
-        .update(status=SyncRun.STATUS_FAILED, stop_reason=STOP_INCOMPLETE, finished_at=dj_tz.now())
+    stale = SyncRun.objects.for_agency(agency).filter(
+        finished_at__isnull=True, requested_at__lt=cutoff
+    )
+    holder = pulllock.holder(agency.pk) or ""
+    if holder.startswith("run:") and holder[4:].isdigit():
+        stale = stale.exclude(pk=int(holder[4:]))
+    return stale.update(
+        status=SyncRun.STATUS_FAILED, stop_reason=STOP_INCOMPLETE, finished_at=dj_tz.now()
     )
 
 

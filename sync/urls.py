@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from sync.views import oauth
+from sync.views import oauth, status
 from sync.webhooks import views as webhooks
 
 app_name = "sync"
@@ -11,4 +11,7 @@ urlpatterns = [
     path("oauth/callback/", oauth.callback, name="oauth-callback"),
     path("oauth/installed/", oauth.installed, name="installed"),
     path("webhooks/ghl/", webhooks.receive, name="webhook-ghl"),
+    # The status area of every page (templates/sync/_status.html).
+    path("app/sync/status/", status.status_json, name="status"),
+    path("app/sync/resync/", status.resync_now, name="resync"),
 ]

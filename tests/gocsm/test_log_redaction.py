@@ -27,6 +27,8 @@ SECRETS = {
     # Built at run time: no live-key-shaped literal is committed.
     "stripe_key": "sk_" + "live_" + secrets.token_hex(12),
     "state": "signed-state-value-123456",
+    "code": "oauth-code-0a9b8c7d6e5f4a3b",
+    "json_code": "json-code-1b2c3d4e5f6a7b8c",
 }
 
 SCRIPT = r"""
@@ -45,7 +47,11 @@ log.info("sso payload received %s", S["sso"])
 log.warning("stripe webhook", extra={"headers": {"Stripe-Signature": S["stripe_sig"], "x-wh-signature": S["wh_sig"]}})
 log.info("Stripe-Signature: %s", S["stripe_sig"])
 log.info("login", extra={"password": S["password"], "ctx": {"secret": S["client_secret"], "n": 1}})
-log.info("GET /oauth/callback/?code=abc123&state=%s", S["state"])
+log.info("GET /oauth/callback/?code=%s&state=%s", S["code"], S["state"])
+log.info("token exchange body %s", {"code": S["json_code"], "grant_type": "authorization_code"})
+# Request lines carry the status as extra (Django's request logger does exactly this).
+logging.getLogger("django.request").warning("Not Found: /nowhere", extra={"status_code": 404})
+log.info("request finished status_code=200 error_code=E42 path=/app/")
 log.info("body client_secret=%s&grant_type=refresh_token", S["client_secret"])
 log.info("stored %s", S["fernet"])
 log.info("configured %s", S["stripe_key"])
@@ -84,7 +90,43 @@ def test_no_planted_secret_reaches_the_log_output(fmt):
         assert value not in output, f"{name} leaked into {fmt} logs"
         # Fragments too: a secret cut in half is still a leak.
         assert value[-16:] not in output, f"the tail of {name} leaked into {fmt} logs"
+    # Keys that merely end in "code" are not secrets: status codes stay readable.
+    assert "status_code=200" in output
+    assert "error_code=E42" in output
+    assert ("status_code=404" if fmt == "text" else '"status_code": 404') in output
     if fmt == "json":
         lines = [json.loads(line) for line in output.strip().splitlines()]
         assert all({"ts", "level", "logger", "msg", "request_id"} <= set(line) for line in lines)
         assert any(line.get("agency_id") == 42 for line in lines)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "GET /oauth/callback/?code=SECRET1&state=x",
+        "GET /oauth/callback/?state=SECRET1",
+        '{"code": "SECRET1"}',
+        "{'state': 'SECRET1'}",
+        "code: SECRET1",
+        "auth_code=SECRET1",
+        "oauth_state=SECRET1",
+        "stripe_secret=SECRET1",
+        "x_token=SECRET1",
+    ],
+)
+def test_oauth_code_and_state_are_redacted_in_every_form(line):
+    from gocsm.logredact import redact_text
+
+    assert "SECRET1" not in redact_text(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["status_code=404", "error_code=E42", "zip_code=90210", "subscription_state=active"],
+)
+def test_keys_that_only_end_in_code_or_state_are_kept(line):
+    from gocsm.logredact import redact_text
+
+    assert redact_text(f"request finished {line} path=/app/") == (
+        f"request finished {line} path=/app/"
+    )

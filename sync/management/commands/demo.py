@@ -29,4 +29,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"\nGoCSM is ready: open {url}\n"))
         self.stdout.write(summary + "\n")
         if not no_serve:
+            # GHL's consent page sends the browser back to the server that is running, so a
+            # Marketplace install or a "Reconnect" from the status area completes here.
+            settings.GHL_REDIRECT_URI = f"http://localhost:{port}/oauth/callback/"
             call_command("runserver", f"localhost:{port}", use_reloader=False)
