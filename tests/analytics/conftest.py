@@ -47,3 +47,15 @@ def build_portfolio(agency, n_locations: int, days: int = 60):
 @pytest.fixture
 def portfolio():
     return build_portfolio
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks a view queues run inline (with REDIS_URL set, Celery would send them to a broker
+    that no worker reads in these tests)."""
+    from gocsm.celery import app
+
+    old = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = old

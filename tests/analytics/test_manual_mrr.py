@@ -16,7 +16,7 @@ from analytics.pipeline import refresh_agency_days
 
 
 @pytest.fixture
-def setup(personas):
+def setup(personas, eager_celery):
     agency = personas["agency_a"]
     today = agency_today(agency)
     for ghl_id, name in (("L1", "Alpha Dental"), ("L2", "Beta Roofing")):
