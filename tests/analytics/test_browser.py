@@ -7,6 +7,7 @@ look at; the assertions check what must be there and that nothing overflows the 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,21 @@ def _tables_readable(frame) -> list[str]:
     )
 
 
+def _hover_titles(frame) -> list[str]:
+    """What the pointer shows over the middle point or column of each chart: the <title> of
+    the element under it (the browser's tooltip), found as the pointer would find it."""
+    return frame.evaluate(
+        """() => [...document.querySelectorAll('svg.chart')].map(svg => {
+            const targets = svg.querySelectorAll('.points circle, .columns path');
+            const target = targets[Math.floor(targets.length / 2)];
+            const box = target.getBoundingClientRect();
+            const hit = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+            const title = hit && hit.closest('svg.chart') && hit.querySelector(':scope > title');
+            return title ? title.textContent : null;
+        })"""
+    )
+
+
 def _check_charts(frame) -> None:
     """Every chart scales with its frame, names its y-axis, and reads at the body's size."""
     charts = frame.locator("svg.chart")
@@ -97,6 +113,8 @@ def _check_charts(frame) -> None:
         assert chart.locator("text.unit").text_content().strip()
         assert chart.locator("title").count() >= 1
     assert _smallest_chart_text_px(frame) >= _body_text_px(frame) - 0.5
+    for title in _hover_titles(frame):
+        assert title and re.match(r"\d{4}-\d\d-\d\d: ", title), title
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")

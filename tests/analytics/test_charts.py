@@ -114,12 +114,21 @@ def test_negative_bars_hang_below_the_zero_line():
 
 
 def test_chart_labels_are_never_smaller_than_the_body_text():
-    """The chart's viewBox is drawn about 1:1 in the ~900 px frame (the browser test measures
-    it), so the label size set in CSS is the size read there."""
+    """A chart is drawn at its container's width over charts.WIDTH times its viewBox, so a label
+    of f units reads f * width / WIDTH px: at least the body's 14 px in the ~900 px frame (the
+    browser test measures it there) and wherever a container query makes labels smaller."""
     css = (Path(__file__).resolve().parents[2] / "static/css/analytics.css").read_text()
-    sizes = re.findall(r"\.chart[^{]*\{[^}]*font-size:\s*([\d.]+)px", css)
+    plain = re.sub(r"@container[^{]*\{(?:[^{}]*\{[^}]*\})*\s*\}", "", css)
+    sizes = re.findall(r"\.chart[^{]*\{[^}]*font-size:\s*([\d.]+)px", plain)
     assert sizes and all(float(s) >= 14 for s in sizes)
-    assert charts.WIDTH <= 810  # the chart's width inside the 900 px frame
+    assert charts.WIDTH <= 810  # a chart's width inside the 900 px frame
+    queried = re.findall(
+        r"@container \(min-width:\s*([\d.]+)px\)\s*\{[^{]*\.chart[^{]*\{[^}]*font-size:\s*([\d.]+)px",
+        css,
+    )
+    assert queried
+    for width, size in queried:
+        assert float(size) * float(width) / charts.WIDTH >= 14
 
 
 def test_each_chart_page_draws_its_chart_with_axes(personas, login, portfolio):
