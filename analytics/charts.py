@@ -124,10 +124,10 @@ def _frame(lo: float, hi: float, unit: str, count: int = 4) -> dict:
         "label_y": HEIGHT - 8,
         "empty": False,
     }
-    frame["ticks"] = [
-        {"y": frame_y(frame, t), "text": text, "x": left - 6}
-        for t, text in zip(ticks, texts, strict=True)
-    ]
+    # (y, text) per tick, its label right-aligned at tick_x; the grid lines as one path.
+    frame["ticks"] = [(frame_y(frame, t), text) for t, text in zip(ticks, texts, strict=True)]
+    frame["tick_x"] = left - 6
+    frame["grid"] = "".join(f"M{left},{y}H{frame['right']}" for y, _t in frame["ticks"])
     return frame
 
 
@@ -150,7 +150,7 @@ def _x_labels(frame: dict, centres: list[float], labels: list[str]) -> list[dict
             anchor, x = "start", max(x - 4, frame["left"])
         elif i == n - 1 and n > 1:
             anchor, x = "end", min(x + 4, frame["right"])
-        out.append({"x": round(x, 1), "text": labels[i], "anchor": anchor})
+        out.append((round(x, 1), anchor, labels[i]))
     return out
 
 

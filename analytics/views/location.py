@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 
 from django.shortcuts import render
+from django.template.defaultfilters import floatformat
 
 from accounts.tenancy import location_for_request
 from accounts.tenantsql import Select, read_together
@@ -57,6 +58,11 @@ _SUBSCRIPTION = Select(
     where=(("location_ghl_id", "="), ("day", "between")),
     order_by=("day",),
 )
+
+
+def _one_decimal(value) -> str | None:
+    """12.345 -> '12.3' as floatformat:1 writes it (None stays None: no data)."""
+    return None if value is None else floatformat(value, 1)
 
 
 def _decoded(text) -> dict:
@@ -168,12 +174,12 @@ def location_detail(request, ghl_id: str):
             "history_days": HISTORY_DAYS,
             # The last 30 days, newest first, each with its contributions as one line of text.
             "history": [
-                {
-                    "day": h.day.isoformat(),
-                    "score": h.score,
-                    "band": h.band,
-                    "contributions_text": ", ".join(f"{k} {v}" for k, v in h.contributions.items()),
-                }
+                (
+                    h.day.isoformat(),
+                    h.score,
+                    h.band,
+                    ", ".join(f"{k} {v}" for k, v in h.contributions.items()),
+                )
                 for h in reversed(history[-30:])
             ],
             "counts": counts,
@@ -183,11 +189,12 @@ def location_detail(request, ghl_id: str):
             "chart": chart,
             "markers": markers,
             "flags": [(risk.FLAG_LABELS.get(code, code), evidence) for code, evidence in flags],
+            # (label, value 0-100, contribution) as the table prints them.
             "components": [
                 (
                     scores.COMPONENT_LABELS[c],
-                    latest.components.get(c) if latest else None,
-                    latest.contributions.get(c) if latest else None,
+                    _one_decimal(latest.components.get(c) if latest else None),
+                    _one_decimal(latest.contributions.get(c) if latest else None),
                 )
                 for c in scores.COMPONENTS
             ],
