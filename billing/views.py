@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing import stripe_api, webhooks
 from billing.accounts import account_for
-from billing.gating import access_for, can_manage_billing
+from billing.gating import READ_ONLY, access_for, can_manage_billing
 from billing.handlers import LIVE
 from billing.models import BillingAccount
 from billing.plans import get_plan, purchasable_plans
@@ -34,14 +34,52 @@ NOT_CONFIGURED = "Billing is not set up on this GoCSM server yet. Please contact
 MIN_CARRIED_TRIAL = timedelta(hours=48)
 
 
+def billing_state(account: BillingAccount, access) -> str:
+    """The one billing state the page explains (templates/billing/index.html has its words):
+
+    trial             free trial running, no subscription yet
+    trial_subscribed  a plan chosen during the trial; Stripe bills when the trial ends
+    trial_ended       trial over without a subscription (read-only)
+    active            paid subscription, managed on Stripe
+    active_offline    active plan arranged with support, no Stripe subscription to manage
+    past_due          last payment failed, still inside the grace period
+    overdue           payment overdue past the grace period, or unpaid (read-only)
+    canceled          the subscription has ended (read-only)
+    """
+    status = account.status
+    if status == BillingAccount.TRIALING:
+        if account.stripe_subscription_id:
+            return "trial_subscribed"
+        return "trial_ended" if access.mode == READ_ONLY else "trial"
+    if status == BillingAccount.ACTIVE:
+        return "active" if account.stripe_subscription_id else "active_offline"
+    if status == BillingAccount.PAST_DUE and access.mode != READ_ONLY:
+        return "past_due"
+    if status in (BillingAccount.PAST_DUE, BillingAccount.UNPAID):
+        return "overdue"
+    return "canceled"
+
+
+# States in which the page offers the plans: nothing is being billed, or what was has ended. An
+# overdue subscription is fixed by paying it (the portal), not by buying a second one.
+OFFERS_PLANS = {"trial", "trial_ended", "canceled"}
+
+
 def _page(request, *, status: int = 200, error: str = "", notice: str = "") -> HttpResponse:
     account = account_for(request.agency)
+    access = access_for(request.agency, request.ghl_user)
+    state = billing_state(account, access)
     context = {
         "account": account,
-        "access": access_for(request.agency, request.ghl_user),
+        "access": access,
+        "state": state,
         "current_plan": get_plan(account.plan),
+        "trial_plan": get_plan(settings.BILLING_TRIAL_PLAN),
         "plans": purchasable_plans(),
-        "has_live_subscription": _has_live_subscription(account),
+        "offer_plans": state in OFFERS_PLANS
+        or (state == "overdue" and not account.stripe_customer_id),
+        "grace_ends": (account.past_due_since or timezone.now())
+        + timedelta(days=settings.BILLING_GRACE_DAYS),
         "error": error,
         "notice": notice,
     }

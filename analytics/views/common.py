@@ -1,13 +1,11 @@
-"""What every dashboard view shares: parameter whitelists, CSV export, role checks, the
-billing seam and the navigation."""
+"""What every dashboard view shares: parameter whitelists, the CSV switch, role checks, the
+billing seam and the navigation. The CSV files themselves: analytics.views.csvexport."""
 
 from __future__ import annotations
 
-import csv
 from functools import wraps
 
 from django.core.paginator import EmptyPage, Paginator
-from django.http import HttpResponse
 from django.urls import reverse
 
 from billing.gating import access_for_request
@@ -16,7 +14,6 @@ from gocsm.errors import error_response
 
 PAGE_SIZE = 25
 MAX_QUERY = 100
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class BadParam(ValueError):
@@ -88,22 +85,6 @@ def owner_or_admin(view):
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def safe_cell(value) -> str:
-    """Neutralise spreadsheet formulas: a cell starting with = + - @ tab or CR gets a quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
-def csv_response(filename: str, header: list[str], rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow([safe_cell(h) for h in header])
-    for row in rows:
-        writer.writerow([safe_cell(v) for v in row])
-    return response
 
 
 def wants_csv(request) -> bool:

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 
 from django.shortcuts import render
+from django.template.defaultfilters import floatformat
 
 from accounts.models import SaasPlan
 from accounts.tenantsql import Select, read_together
@@ -19,11 +20,21 @@ from analytics.models import (
     LocationDay,
     LocationState,
 )
-from analytics.views import tablerows
-from analytics.views.common import choice, csv_response, handles_bad_params, wants_csv
+from analytics.views.common import choice, handles_bad_params, wants_csv
+from analytics.views.csvexport import csv_response, file_name
 from analytics.views.overview import _plan_notice
 
 HISTORY_DAYS = (30, 90, 180, 365)
+# The weekly counts table's columns, in its order.
+COUNT_COLUMNS = (
+    "users_total",
+    "workflows_total",
+    "workflows_published",
+    "calendars_total",
+    "products_total",
+    "appointments_booked",
+    "conversations_created",
+)
 
 # The page's reads, each built once (accounts.tenantsql): one sub-account of one agency.
 _STATE_COLUMNS = ("analysis_rank", "flags", "feature_minutes", "sessions", "users")
@@ -37,7 +48,7 @@ _SCORES = Select(
 )
 _WEEKS = Select(
     FactRollup,
-    ("period_start", *tablerows.COUNT_COLUMNS),
+    ("period_start", *COUNT_COLUMNS),
     where=(("location_ghl_id", "="), ("grain", "="), ("period_start", "between")),
     order_by=("period_start",),
 )
@@ -49,6 +60,11 @@ _SUBSCRIPTION = Select(
     where=(("location_ghl_id", "="), ("day", "between")),
     order_by=("day",),
 )
+
+
+def _one_decimal(value) -> str | None:
+    """12.345 -> '12.3' as floatformat:1 writes it (None stays None: no data)."""
+    return None if value is None else floatformat(value, 1)
 
 
 def _decoded(text) -> dict:
@@ -96,7 +112,7 @@ def location_detail(request, ghl_id: str):
         history = []  # read all the same: the page costs as many queries either way
     if csv_out:
         return csv_response(
-            f"score-history-{location.ghl_id}.csv",
+            file_name("score-history", location.name),
             ["day", "score", "band", *scores.COMPONENTS],
             [
                 (h.day, h.score, h.band, *(h.components.get(c) for c in scores.COMPONENTS))
@@ -119,14 +135,11 @@ def location_detail(request, ghl_id: str):
             if round(delta) != 0:
                 explanation.append((scores.COMPONENT_LABELS[c], round(delta)))
         explanation.sort(key=lambda e: e[1])
-    chart = charts.line([(h.day.isoformat(), h.score) for h in history], lo=0, hi=100)
-    index = {h.day: i for i, h in enumerate(history)}
-    step = (chart["width"] - 12) / max(len(history) - 1, 1)
-    marker_x = [{"x": round(6 + index[m.day] * step, 1), "m": m} for m in markers if m.day in index]
-    chart["markers"] = [
-        {"x": m["x"], "title": f"{m['m'].day}: weights changed by {m['m'].changed_by}"}
-        for m in marker_x
-    ]
+    chart = charts.line_chart([(h.day.isoformat(), h.score) for h in history], "Score", 0, 100)
+    scored = {h.day for h in history}
+    markers = [m for m in markers if m.day in scored]
+    for m in markers:
+        charts.add_marker(chart, m.day.isoformat(), f"{m.day}: weights changed by {m.changed_by}")
     flags = state["flags"] if state and analysed else []
     feature_minutes = state["feature_minutes"] if state else {}
     users = [
@@ -138,7 +151,8 @@ def location_detail(request, ghl_id: str):
         for u in (state["users"] if state else [])
     ]
     counts = [
-        dict(zip(("period_start", *tablerows.COUNT_COLUMNS), r, strict=True)) for r in week_rows
+        {"week": r[0].isoformat(), "cells": ["—" if v is None else v for v in r[1:]]}
+        for r in week_rows
     ]
     plan_names = dict(SaasPlan.objects.for_agency(agency).values_list("plan_id", "name"))
     subs = []  # one row per change of plan, status, MRR or where the MRR comes from
@@ -166,26 +180,37 @@ def location_detail(request, ghl_id: str):
             "day": day,
             "days": days,
             "history_days": HISTORY_DAYS,
-            "history_html": tablerows.score_history(reversed(history[-30:])),
-            "counts_html": tablerows.weekly_counts(counts),
+            # The last 30 days, newest first, each with its contributions as one line of text.
+            "history": [
+                (
+                    h.day.isoformat(),
+                    h.score,
+                    h.band,
+                    ", ".join(f"{k} {v}" for k, v in h.contributions.items()),
+                )
+                for h in reversed(history[-30:])
+            ],
+            "counts": counts,
             "latest": latest,
             "week_ago": week_ago,
             "explanation": explanation,
             "chart": chart,
-            "chart_svg": charts.line_svg(chart, "Score history"),
-            "markers": marker_x,
+            "markers": markers,
             "flags": [(risk.FLAG_LABELS.get(code, code), evidence) for code, evidence in flags],
-            "components_html": tablerows.components(
+            # (label, value 0-100, contribution) as the table prints them.
+            "components": [
                 (
                     scores.COMPONENT_LABELS[c],
-                    latest.components.get(c) if latest else None,
-                    latest.contributions.get(c) if latest else None,
+                    _one_decimal(latest.components.get(c) if latest else None),
+                    _one_decimal(latest.contributions.get(c) if latest else None),
                 )
                 for c in scores.COMPONENTS
-            ),
-            "activity_html": tablerows.minutes((f, feature_minutes.get(f, 0)) for f in FEATURES),
+            ],
+            "activity": [(f, feature_minutes.get(f, 0)) for f in FEATURES],
             "sessions30": state["sessions"] if state else 0,
-            "users_html": tablerows.users(users),
-            "subs_html": tablerows.subscription(list(reversed(subs))),
+            # The sub-account's own people, and agency staff who worked in it, apart.
+            "users": [u for u in users if not u["staff"]],
+            "staff": [u for u in users if u["staff"]],
+            "subs": list(reversed(subs)),
         },
     )

@@ -6,15 +6,15 @@ from django.db.models import F, Q, Sum
 from django.shortcuts import render
 
 from analytics import charts, portfolio, risk, scores
-from analytics.views import tablerows
+from analytics.templatetags.analytics_format import cents
 from analytics.views.common import (
     choice,
-    csv_response,
     handles_bad_params,
     paginate,
     search_text,
     wants_csv,
 )
+from analytics.views.csvexport import csv_response
 
 
 def _nulls_last(field: str, desc: bool):
@@ -74,6 +74,19 @@ class _Rows:
         return portfolio.state_rows(self.qs[index], self.with_flags)
 
 
+def with_display_text(rows: list[dict]) -> list[dict]:
+    """Each row with the text its table cells print, made once here: a template filter per
+    cell costs more than the rest of the row."""
+    for r in rows:
+        r["change_text"] = "" if r["change"] is None else f"{r['change']:+d}"
+        r["mrr_text"] = f"{cents(r['mrr_cents'])} {r['currency']}"
+        r["last_text"] = r["last_activity"].isoformat() if r["last_activity"] else "—"
+        if "mrr_at_risk" in r:
+            r["at_risk_text"] = f"{cents(r['mrr_at_risk'])} {r['currency']}"
+            r["weight_text"] = f"{r['risk_weight']:.2f}"
+    return rows
+
+
 def _plan_notice(scope) -> dict:
     return {
         "not_analysed": scope.not_analysed,
@@ -124,8 +137,6 @@ def overview(request):
             ],
         )
     page = paginate(shown, request)
-    for r in page.object_list:
-        r["spark_svg"] = charts.spark_points_svg(r["spark"])
     by_band, mrr_totals, risk_totals = portfolio.band_and_money(scope)
     now, before = portfolio.activity_tiles(scope)
     trend = portfolio.band_trend(scope)
@@ -135,8 +146,7 @@ def overview(request):
     context = {
         "day": day,
         "page": page,
-        "rows": page.object_list,
-        "rows_html": tablerows.overview(page.object_list),
+        "rows": with_display_text(page.object_list),
         "sort": sort,
         "band": band,
         "flag": flag,
@@ -148,18 +158,15 @@ def overview(request):
         "activity_before": before,
         "active_change": now["active_users"] - before["active_users"],
         "sessions_change": now["sessions"] - before["sessions"],
-        "trend": trend,
-        "trend_html": tablerows.band_trend(trend),
-        "trend_svg": charts.stacked_svg(
-            charts.stacked_bars(
-                [(d.isoformat(), c) for d, c in trend], list(reversed(scores.BANDS))
-            ),
-            "Band distribution per week",
+        "trend": [(d.isoformat(), *(c.get(b, 0) for b in scores.BANDS)) for d, c in trend],
+        "trend_chart": charts.stacked_chart(
+            [(d.isoformat(), c) for d, c in trend],
+            [(b, scores.BAND_LABELS[b]) for b in reversed(scores.BANDS)],
+            "Sub-accounts",
         ),
         "alerts": alerts,
-        "alerts_html": tablerows.alerts(alerts),
-        "band_options": tablerows.options(BAND_CHOICES, band),
-        "flag_options": tablerows.options(FLAG_CHOICES, flag),
+        "band_choices": BAND_CHOICES,
+        "flag_choices": FLAG_CHOICES,
         "sort_choices": SORT_CHOICES,
         **_plan_notice(scope),
     }
@@ -224,10 +231,9 @@ def at_risk(request):
         {
             "day": day,
             "page": page,
-            "rows": page.object_list,
-            "rows_html": tablerows.at_risk(page.object_list),
+            "rows": with_display_text(page.object_list),
             "flag": flag,
-            "flag_options": tablerows.options(FLAG_CHOICES, flag),
+            "flag_choices": FLAG_CHOICES,
             "flag_weights": [(risk.FLAG_LABELS[c], w) for c, w in risk.FLAG_WEIGHTS.items()],
             "risk_totals": risk_totals,
             **_plan_notice(scope),

@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 from django.db.models import Count, Sum
 from django.shortcuts import render
-from django.utils.safestring import mark_safe
 
 from analytics import charts, current_state, portfolio
 from analytics.models import (
@@ -18,15 +17,14 @@ from analytics.models import (
     LocationDay,
 )
 from analytics.revenue import MonthMovement, month_end_mrr, movements, mrr_by_day
-from analytics.views import tablerows
 from analytics.views.common import (
     choice,
-    csv_response,
     handles_bad_params,
     paginate,
     search_text,
     wants_csv,
 )
+from analytics.views.csvexport import csv_response
 from analytics.views.overview import _plan_notice
 
 
@@ -59,20 +57,11 @@ def _adoption_row(ghl_id, name, known, used) -> dict:
         None if not known & ADOPTION_BITS[f] else bool(used & ADOPTION_BITS[f])
         for f in ADOPTION_FEATURES
     ]
-    html = "".join(
-        '<td class="cell-unknown">?</td>'
-        if c is None
-        else '<td class="cell-yes">✓</td>'
-        if c
-        else '<td class="cell-no">✗</td>'
-        for c in cells
-    )
     return {
         "ghl_id": ghl_id,
         "url": portfolio.detail_url(ghl_id),
         "name": name or ghl_id,
         "cells": cells,
-        "cells_html": mark_safe(html),  # noqa: S308 constant markup only
     }
 
 
@@ -133,7 +122,6 @@ def adoption(request):
             "day": scope.day,
             "page": page,
             "rows": page.object_list,
-            "rows_html": tablerows.adoption(page.object_list),
             "features": ADOPTION_FEATURES,
             "rates": rates,
             "q": q,
@@ -159,19 +147,32 @@ class _LoginRows(_Cells):
         ]
 
 
+# The quietest first by default: an owner looks for the sub-accounts nobody uses.
 LOGIN_SORTS = {
-    "name": ("sort_name", "location_ghl_id"),
-    "-active": ("-active_users", "sort_name", "location_ghl_id"),
+    "sessions": ("sessions", "sort_name", "location_ghl_id"),
     "-sessions": ("-sessions", "sort_name", "location_ghl_id"),
+    "active": ("active_users", "sort_name", "location_ghl_id"),
+    "-active": ("-active_users", "sort_name", "location_ghl_id"),
+    "minutes": ("minutes", "sort_name", "location_ghl_id"),
     "-minutes": ("-minutes", "sort_name", "location_ghl_id"),
+    "name": ("sort_name", "location_ghl_id"),
 }
+LOGIN_SORT_CHOICES = [
+    ("sessions", "Fewest sessions"),
+    ("active", "Fewest active users"),
+    ("minutes", "Least time"),
+    ("-sessions", "Most sessions"),
+    ("-active", "Most active users"),
+    ("-minutes", "Most time"),
+    ("name", "Name"),
+]
 
 
 @handles_bad_params
 def logins(request):
     """Active users, sessions and minutes per feature over 30 days; tiers of each person."""
     csv_out = wants_csv(request)
-    sort = choice(request, "sort", tuple(LOGIN_SORTS), "-sessions")
+    sort = choice(request, "sort", tuple(LOGIN_SORTS), "sessions")
     scope = portfolio.scope_for(request)
     day = scope.day
     window = (day - timedelta(days=29), day)
@@ -209,14 +210,10 @@ def logins(request):
             "day": day,
             "page": page,
             "rows": page.object_list,
-            "rows_html": tablerows.logins(page.object_list),
             "sort": sort,
+            "sort_choices": LOGIN_SORT_CHOICES,
             "tiers": list(tiers.items()),
-            "tiers_html": tablerows.minutes((t.title(), n) for t, n in tiers.items()),
-            "minutes_html": tablerows.minutes(minutes.items()),
-            "series_html": tablerows.minutes(series),
-            "chart": charts.bars(series),
-            "chart_svg": charts.bars_svg(charts.bars(series), "Sessions per day"),
+            "chart": charts.bar_chart(series, "Sessions", per="sessions"),
             "series": series,
             "minutes": list(minutes.items()),
             **_plan_notice(scope),
@@ -259,11 +256,8 @@ def revenue(request):
             )
             for k in range(days)
         ]
-        chart = charts.line(series, lo=0)
-        svg = charts.line_svg(
-            chart, f"MRR per day in {cur}", stroke="#15803d", r=1.5, unit=cur, fmt="{:.2f}"
-        )
-        mrr_charts.append({"currency": cur, "chart": chart, "svg": svg, "latest": series[-1][1]})
+        chart = charts.line_chart(series, cur, lo=0, decimals=2, per=cur)
+        mrr_charts.append({"currency": cur, "chart": chart, "latest": series[-1][1]})
     months = [m for m in months if m.month >= first.replace(day=1)]
     if csv_out:
         return csv_response(

@@ -67,12 +67,22 @@ def _text(response) -> str:
 def test_users_have_their_tier_days_and_last_seen_with_staff_apart(detail):
     _agency, client = detail
     text = _text(client.get(reverse("analytics:location-detail", args=["LocA"])))
-    users = text[text.index("Users") : text.index("Counts by week")]
-    assert "Hana Heavy Heavy 27 March 31, 2026" in users
-    assert "Carl Casual Ghosting 5 March 28, 2026" in users
-    assert "Sam Staff (agency staff)" in users
-    # Own users first, the most active first; agency staff last.
-    assert users.index("Hana Heavy") < users.index("Carl Casual") < users.index("Sam Staff")
+    section = text[text.index("Users") : text.index("Counts by week")]
+    own, staff = section.split("Agency staff who worked here")
+    # The sub-account's own people, the most active first, with their tiers.
+    assert "Hana Heavy Heavy 27 March 31, 2026" in own
+    assert "Carl Casual Ghosting 5 March 28, 2026" in own
+    assert own.index("Hana Heavy") < own.index("Carl Casual")
+    assert "Sam Staff" not in own
+    # Agency staff apart, in their own table: days active and last seen, no tier.
+    assert "Sam Staff 1 March 29, 2026" in staff
+    assert "Hana Heavy" not in staff and "Carl Casual" not in staff
+
+
+def test_a_sub_account_without_agency_staff_shows_no_staff_table(detail):
+    _agency, client = detail
+    text = _text(client.get(reverse("analytics:location-detail", args=["LocB"])))
+    assert "Agency staff who worked here" not in text
 
 
 def test_activity_by_feature_sums_the_last_30_days_of_own_users(detail):

@@ -19,7 +19,8 @@ IDS = [f"Loc{i:04d}" for i in range(6)]
 
 def _numbers(html: str, start: str, end: str) -> list[str]:
     part = html[html.index(start) : html.index(end, html.index(start))]
-    return re.findall(r">\s*([+\-]?[\d,.]+)\s*<", part)
+    # Numbers, and times as the logins page shows them ("1 h 40 min").
+    return re.findall(r">\s*([+\-]?[\d,.]+(?: h \d\d min| min)?)\s*<", part)
 
 
 @pytest.mark.django_db
@@ -31,7 +32,7 @@ def _numbers(html: str, start: str, end: str) -> list[str]:
         ("/app/logins/", "<h2>Tiers</h2>", "</section>"),
         ("/app/logins/", "<h2>Sessions per day</h2>", "</section>"),
         ("/app/at-risk/", "<table", "</table>"),
-        ("/app/logins/", "<h2>Minutes per feature</h2>", "</section>"),
+        ("/app/logins/", "<h2>Time per feature</h2>", "</section>"),
         ("/app/revenue/", "Monthly movements", "</table>"),
         ("/app/adoption/", "Portfolio adoption per feature", "</table>"),
     ],
