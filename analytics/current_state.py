@@ -244,7 +244,7 @@ def _location_rows(agency_id: int, day: date) -> list[tuple]:
                 "change": None if score is None or prev is None else score - prev,
                 "spark": spark.get(loc, [None] * SPARK_DAYS),
                 "mrr_cents": cents,
-                "currency": (cur or "USD").upper(),
+                "currency": (cur or "").upper(),
                 "lifecycle": lifecycle,
                 "first_day": firsts.get(loc),
                 "source": source,

@@ -21,7 +21,7 @@ from django.urls import reverse
 
 from accounts.models import Location
 from accounts.tenantsql import Select
-from analytics import alertorder, current_state
+from analytics import alertorder, current_state, daystate
 from analytics.agencyclock import agency_today
 from analytics.models import (
     Alert,
@@ -163,8 +163,10 @@ def unscored_rows(scope: Scope, q: str = "") -> list[dict]:
             "band": "",
             "change": None,
             "spark": "",
+            "lifecycle": "",
+            "mrr_source": "none",
             "mrr_cents": 0,
-            "currency": "USD",
+            "currency": "",
             "risk_weight": 0,
             "mrr_at_risk": 0,
             "flags": [],
@@ -179,26 +181,40 @@ def unscored_rows(scope: Scope, q: str = "") -> list[dict]:
     return rows
 
 
-def band_and_money(scope: Scope) -> tuple[dict[str, int], dict, dict]:
-    """(sub-accounts per band ('' = no score), MRR per currency, MRR at risk per currency)."""
+@dataclass
+class Totals:
+    """Counts and money over the covered sub-accounts on the state's day."""
+
+    bands: dict[str, int]  # scored sub-accounts per band ("" = no data yet)
+    lifecycles: dict[str, int]  # every sub-account per lifecycle ("" = no data at all yet)
+    billing: dict[str, int]  # scored sub-accounts per MRR source (ghl, manual, none)
+    mrr: dict[str, int]  # MRR per currency
+    at_risk: dict[str, int]  # MRR at risk per currency
+
+
+def totals(scope: Scope) -> Totals:
     if scope.whole:
         s = scope.state
-        return s.band_counts, s.mrr_totals, s.risk_totals
-    bands: dict[str, int] = {}
-    mrr: dict[str, int] = {}
-    at_risk: dict[str, int] = {}
-    for band, cur, n, cents, risky in (
+        return Totals(
+            s.band_counts, s.lifecycle_counts, s.billing_counts, s.mrr_totals, s.risk_totals
+        )
+    out = Totals({}, {}, {}, {}, {})
+    for band, lifecycle, source, cur, n, cents, risky in (
         scope.states()
-        .values("band", "currency")
+        .values("band", "lifecycle", "mrr_source", "currency")
         .annotate(n=Count("id"), cents=Sum("mrr_cents"), risky=Sum("mrr_at_risk"))
-        .values_list("band", "currency", "n", "cents", "risky")
+        .values_list("band", "lifecycle", "mrr_source", "currency", "n", "cents", "risky")
     ):
-        bands[band] = bands.get(band, 0) + n
+        out.lifecycles[lifecycle] = out.lifecycles.get(lifecycle, 0) + n
+        if lifecycle in daystate.SCORED:
+            out.bands[band] = out.bands.get(band, 0) + n
+            out.billing[source] = out.billing.get(source, 0) + n
         if cents:
-            mrr[cur] = mrr.get(cur, 0) + cents
+            out.mrr[cur] = out.mrr.get(cur, 0) + cents
         if risky:
-            at_risk[cur] = at_risk.get(cur, 0) + risky
-    return bands, dict(sorted(mrr.items())), dict(sorted(at_risk.items()))
+            out.at_risk[cur] = out.at_risk.get(cur, 0) + risky
+    out.mrr, out.at_risk = dict(sorted(out.mrr.items())), dict(sorted(out.at_risk.items()))
+    return out
 
 
 def activity_tiles(scope: Scope) -> tuple[dict, dict]:
@@ -295,6 +311,8 @@ _DETAIL_BASE: str | None = None
 
 ROW_FIELDS = (
     "location_ghl_id",
+    "lifecycle",
+    "mrr_source",
     "name",
     "score",
     "band",

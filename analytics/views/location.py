@@ -37,7 +37,15 @@ COUNT_COLUMNS = (
 )
 
 # The page's reads, each built once (accounts.tenantsql): one sub-account of one agency.
-_STATE_COLUMNS = ("analysis_rank", "flags", "feature_minutes", "sessions", "users")
+_STATE_COLUMNS = (
+    "analysis_rank",
+    "flags",
+    "feature_minutes",
+    "sessions",
+    "users",
+    "lifecycle",
+    "first_day",
+)
 _STATE = Select(LocationState, _STATE_COLUMNS, where=(("location_ghl_id", "="),))
 _SCORES = Select(
     HealthScore,
@@ -56,7 +64,7 @@ _WEEKS = Select(
 # table lists real changes, not the days a pull happened to miss.
 _SUBSCRIPTION = Select(
     LocationDay,
-    ("day", "plan_id", "subscription_status", "mrr_cents", "currency", "mrr_source"),
+    ("day", "plan_id", "subscription_status", "mrr_cents", "currency", "mrr_source", "lifecycle"),
     where=(("location_ghl_id", "="), ("day", "between")),
     order_by=("day",),
 )
@@ -157,7 +165,15 @@ def location_detail(request, ghl_id: str):
     plan_names = dict(SaasPlan.objects.for_agency(agency).values_list("plan_id", "name"))
     subs = []  # one row per change of plan, status, MRR or where the MRR comes from
     last = None
-    for d, plan, status, cents, currency, source in subscription_rows:
+    lifecycle = state["lifecycle"] if state else ""
+    # When today's lifecycle began (within the page's range): "not connected since ...".
+    lifecycle_since = None
+    for d, *_money, row_lifecycle in subscription_rows:
+        if row_lifecycle != lifecycle:
+            lifecycle_since = None
+        elif lifecycle_since is None:
+            lifecycle_since = d
+    for d, plan, status, cents, currency, source, _lifecycle in subscription_rows:
         if (plan, status, cents, currency, source) != last:
             last = (plan, status, cents, currency, source)
             subs.append(
@@ -175,6 +191,13 @@ def location_detail(request, ghl_id: str):
         "analytics/location.html",
         {
             "location": location,
+            "lifecycle": lifecycle,
+            "lifecycle_since": lifecycle_since,
+            "first_day": state["first_day"] if state else None,
+            "onboarding_day": (day - state["first_day"]).days + 1
+            if state and state["first_day"]
+            else None,
+            "scored_today": latest is not None and latest.day == day,
             "analysed": analysed,
             **_plan_notice(scope),
             "day": day,

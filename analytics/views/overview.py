@@ -6,6 +6,7 @@ from django.db.models import F, Q, Sum
 from django.shortcuts import render
 
 from analytics import charts, portfolio, risk, scores
+from analytics.models import Lifecycle, MRRSource
 from analytics.templatetags.analytics_format import cents
 from analytics.views.common import (
     choice,
@@ -38,6 +39,7 @@ def _order(key: str, desc: bool) -> list:
 
 SORTS = ("name", "score", "change", "mrr", "risk")
 SORT_CHOICES = [*SORTS, *(f"-{s}" for s in SORTS)]
+LIFECYCLE_LABELS = dict(Lifecycle.choices)
 BAND_FILTERS = ("", *scores.BANDS, "none")
 FLAG_FILTERS = ("", *risk.FLAG_WEIGHTS)
 BAND_CHOICES = [(b, scores.BAND_LABELS.get(b, "No score")) for b in BAND_FILTERS if b]
@@ -79,12 +81,21 @@ def with_display_text(rows: list[dict]) -> list[dict]:
     cell costs more than the rest of the row."""
     for r in rows:
         r["change_text"] = "" if r["change"] is None else f"{r['change']:+d}"
-        r["mrr_text"] = f"{cents(r['mrr_cents'])} {r['currency']}"
+        r["lifecycle_text"] = LIFECYCLE_LABELS.get(r["lifecycle"], "")
+        # MRR cells say where the figure comes from: a zero is never shown for "unknown".
+        r["mrr_text"] = (
+            "" if r["mrr_source"] == MRRSource.NONE else f"{cents(r['mrr_cents'])} {r['currency']}"
+        )
         r["last_text"] = r["last_activity"].isoformat() if r["last_activity"] else "—"
         if "mrr_at_risk" in r:
             r["at_risk_text"] = f"{cents(r['mrr_at_risk'])} {r['currency']}"
             r["weight_text"] = f"{r['risk_weight']:.2f}"
     return rows
+
+
+def _csv_money(row: dict, key: str) -> str:
+    """Money as a CSV cell: empty where the MRR is unknown (not billed in GHL), never 0.00."""
+    return "" if row["mrr_source"] == MRRSource.NONE else f"{row[key] / 100:.2f}"
 
 
 def _plan_notice(scope) -> dict:
@@ -121,23 +132,36 @@ def overview(request):
         rows = shown if isinstance(shown, list) else shown[:]
         return csv_response(
             "subaccounts.csv",
-            ["sub-account", "id", "score", "band", "change_7d", "mrr", "currency", "top_reason"],
+            [
+                "sub-account",
+                "id",
+                "lifecycle",
+                "score",
+                "band",
+                "change_7d",
+                "mrr",
+                "currency",
+                "mrr_source",
+                "top_reason",
+            ],
             [
                 (
                     r["name"],
                     r["ghl_id"],
+                    r["lifecycle"],
                     r["score"],
                     r["band"],
                     r["change"],
-                    f"{r['mrr_cents'] / 100:.2f}",
+                    _csv_money(r, "mrr_cents"),
                     r["currency"],
+                    r["mrr_source"],
                     r["top_reason"],
                 )
                 for r in rows
             ],
         )
     page = paginate(shown, request)
-    by_band, mrr_totals, risk_totals = portfolio.band_and_money(scope)
+    sums = portfolio.totals(scope)
     now, before = portfolio.activity_tiles(scope)
     trend = portfolio.band_trend(scope)
     while trend and not any(trend[0][1].values()):
@@ -151,9 +175,17 @@ def overview(request):
         "band": band,
         "flag": flag,
         "q": q,
-        "band_counts": [(b, scores.BAND_LABELS[b], by_band.get(b, 0)) for b in scores.BANDS],
-        "mrr_totals": mrr_totals,
-        "risk_totals": risk_totals,
+        "band_counts": [(b, scores.BAND_LABELS[b], sums.bands.get(b, 0)) for b in scores.BANDS],
+        "lifecycle_counts": [
+            (key, LIFECYCLE_LABELS[key], sums.lifecycles[key])
+            for key in (Lifecycle.ONBOARDING, Lifecycle.NOT_CONNECTED, Lifecycle.CHURNED)
+            if sums.lifecycles.get(key)
+        ],
+        "importing": sums.lifecycles.get("", 0),
+        "not_billed": sums.billing.get(MRRSource.NONE, 0),
+        "manual_billed": sums.billing.get(MRRSource.MANUAL, 0),
+        "mrr_totals": sums.mrr,
+        "risk_totals": sums.at_risk,
         "activity_now": now,
         "activity_before": before,
         "active_change": now["active_users"] - before["active_users"],
@@ -193,6 +225,7 @@ def at_risk(request):
                 "score",
                 "mrr",
                 "currency",
+                "mrr_source",
                 "risk_weight",
                 "mrr_at_risk",
                 "reasons",
@@ -202,10 +235,11 @@ def at_risk(request):
                     r["name"],
                     r["ghl_id"],
                     r["score"],
-                    f"{r['mrr_cents'] / 100:.2f}",
+                    _csv_money(r, "mrr_cents"),
                     r["currency"],
+                    r["mrr_source"],
                     r["risk_weight"],
-                    f"{r['mrr_at_risk'] / 100:.2f}",
+                    _csv_money(r, "mrr_at_risk"),
                     "; ".join(e for _c, e in r["flags"]),
                 )
                 for r in rows

@@ -249,12 +249,12 @@ def revenue(request):
         months = movements(month_end_mrr(scope.agency_id, ranked))
     mrr_charts = []
     for cur, points in sorted(by_currency.items()):
+        # Nothing is plotted before the currency's first MRR (no sub-account paid in it yet);
+        # from then on a day without any is a real 0.
+        since = min(points)
         series = [
-            (
-                (first + timedelta(days=k)).isoformat(),
-                (points.get((first + timedelta(days=k)).isoformat()) or 0) / 100,
-            )
-            for k in range(days)
+            (iso, None if iso < since else (points.get(iso) or 0) / 100)
+            for iso in ((first + timedelta(days=k)).isoformat() for k in range(days))
         ]
         chart = charts.line_chart(series, cur, lo=0, decimals=2, per=cur)
         mrr_charts.append({"currency": cur, "chart": chart, "latest": series[-1][1]})

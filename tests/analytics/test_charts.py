@@ -137,7 +137,8 @@ def test_each_chart_page_draws_its_chart_with_axes(personas, login, portfolio):
     for url, unit, points in [
         (reverse("analytics:overview"), "Sub-accounts", None),
         (reverse("analytics:logins"), "Sessions", 30),
-        (reverse("analytics:revenue") + "?days=90", "USD", 90),
+        # 90 days asked, 40 of history: days before any MRR are not plotted (no zeros).
+        (reverse("analytics:revenue") + "?days=90", "USD", 40),
         (reverse("analytics:location-detail", args=["Loc0001"]) + "?days=30", "Score", 30),
     ]:
         body = client.get(url).content.decode()
@@ -147,3 +148,5 @@ def test_each_chart_page_draws_its_chart_with_axes(personas, login, portfolio):
         assert f">{unit}</text>" in svg, url
         if points is not None:
             assert svg.count("<title>") >= points, url
+            if unit == "USD":
+                assert svg.count("<circle") == 40, url
