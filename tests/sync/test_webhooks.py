@@ -143,12 +143,41 @@ def test_stale_or_future_timestamp_is_refused(client, signer, db, age):
     assert nothing_written()
 
 
-def test_replayed_webhook_id_is_refused_and_processed_once(client, signer, db):
+def test_a_repeated_webhook_id_is_acknowledged_and_processed_zero_more_times(
+    client, signer, db, monkeypatch
+):
+    # GHL retries a delivery that did not get a 2xx: a duplicate must get one, or GHL keeps
+    # retrying, and must change nothing.
+    from sync.webhooks import handlers
+
+    applied = []
+    real_apply = handlers.apply
+    monkeypatch.setattr(handlers, "apply", lambda event: applied.append(event) or real_apply(event))
     data = event("INSTALL", APP, companyId="CompReplay0000000001")
-    assert post(client, signer, data).status_code == 200
-    assert post(client, signer, data).status_code == 409
+    first = post(client, signer, data)
+    assert first.status_code == 200
+    assert first.json() == {"status": "accepted"}
+    for _ in range(3):
+        again = post(client, signer, data)
+        assert again.status_code == 200
+        assert again.json() == {"status": "duplicate"}
+    assert len(applied) == 1
     assert WebhookReceipt.objects.count() == 1
     assert AuditEvent.objects.filter(action="install").count() == 1
+
+
+def test_a_repeated_uninstall_does_not_run_its_immediate_step_again(
+    client, signer, installed, monkeypatch
+):
+    from sync.webhooks import views
+
+    calls = []
+    real = views._delete_tokens_now
+    monkeypatch.setattr(views, "_delete_tokens_now", lambda cid: calls.append(cid) or real(cid))
+    data = event("UNINSTALL", APP, companyId=installed.company_id)
+    assert post(client, signer, data).status_code == 200
+    assert post(client, signer, data).status_code == 200
+    assert calls == [installed.company_id]
 
 
 @pytest.mark.parametrize(
