@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from gocsm import safejson
+
 MAGIC = b"Salted__"
 # A real payload is a few hundred bytes; anything far larger is refused before any work.
 MAX_PAYLOAD_CHARS = 8192
@@ -133,11 +135,8 @@ def decrypt_payload(payload: str, secret: str) -> SSOIdentity:
     except ValueError as exc:
         raise InvalidSSOPayload("bad_padding") from exc
     try:
-        text = plain.decode("utf-8", errors="strict")
-        data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
-    except InvalidSSOPayload:
-        raise
-    except (UnicodeDecodeError, ValueError) as exc:
+        data = safejson.loads(plain, object_pairs_hook=_no_duplicate_keys)
+    except safejson.InvalidJSON as exc:
         raise InvalidSSOPayload("not_json") from exc
     return _identity_from(data)
 

@@ -11,7 +11,6 @@ webhook signatures https://docs.stripe.com/webhooks#verify-events.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import datetime
@@ -19,6 +18,8 @@ from functools import lru_cache
 
 import stripe
 from django.conf import settings
+
+from gocsm import safejson
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +164,9 @@ def verify_and_parse_event(payload: bytes, signature_header: str | None) -> dict
     if signed_at is None or signed_at > time.time() + settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS:
         raise InvalidSignature("timestamp in the future")
     try:
-        event = json.loads(payload)
-    except ValueError:
-        raise MalformedEvent("body is not JSON") from None
+        event = safejson.loads(payload)
+    except safejson.InvalidJSON as exc:
+        raise MalformedEvent(str(exc)) from None
     if not isinstance(event, dict):
         raise MalformedEvent("body is not an object")
     return event

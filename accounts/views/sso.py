@@ -9,11 +9,12 @@ never stored or logged, only its SHA-256 for the logout denylist (accounts.repla
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CSRF_SESSION_KEY, rotate_token
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -25,7 +26,7 @@ from accounts.sessions import SessionStoreUnavailable
 from accounts.signin import SignIn, SignInRefused, sign_in_identity
 from accounts.sso import MAX_PAYLOAD_CHARS, InvalidSSOPayload, decrypt_with_rotation
 from billing import product_events
-from gocsm import metrics
+from gocsm import metrics, safejson
 from gocsm.authguard import public
 from gocsm.errors import error_response
 
@@ -47,12 +48,16 @@ def own_origin(request) -> str:
 def _payload_from(request) -> str | None:
     if request.content_type == "application/json":
         try:
-            body = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
+            body = safejson.loads(request.body)
+        except safejson.InvalidJSON:
             return None
         value = body.get("payload") if isinstance(body, dict) else None
     else:
-        value = request.POST.get("payload")
+        try:
+            value = request.POST.get("payload")
+        except (SuspiciousOperation, MultiPartParserError):
+            # Too many fields, a broken multipart body: one more bad payload, answered as such.
+            return None
     if not isinstance(value, str) or not value or len(value) > MAX_PAYLOAD_CHARS:
         return None
     return value

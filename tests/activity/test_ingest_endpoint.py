@@ -154,6 +154,24 @@ def test_malformed_beacons_get_400_and_are_counted_by_reason(
     assert day_fields(store, tenant["agency"]) == {}
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 2_000 + "]" * 2_000,  # within the body cap; RecursionError (a 500) before
+        '{"payload": ' + "[" * 1_900 + "]" * 1_900 + "}",
+        b'{"payload": "\xff"}',
+        '{"payload": NaN, "location_id": "x", "feature": "x", "event": "x", "v": 1}',
+        '{"payload": "\\ud800", "location_id": "x", "feature": "x", "event": "x", "v": 1}',
+    ],
+    ids=["nested", "nested-in-field", "invalid-utf8", "nan", "lone-surrogate"],
+)
+def test_hostile_json_gets_400_and_is_counted_as_bad_json(send, tenant, store, body):
+    response = send(body)
+    assert response.status_code == 400
+    assert store.stats() == {"bad_json": 1}
+    assert day_fields(store, tenant["agency"]) == {}
+
+
 def test_the_payload_never_reaches_the_logs(send, tenant, caplog):
     good = payload_for(tenant["agency"])
     bad = encrypt_payload({"userId": "U1", "companyId": "NoSuchCompany01"}, SECRET)

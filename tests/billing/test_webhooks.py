@@ -235,6 +235,25 @@ def test_signed_but_malformed_bodies_are_refused(paying, deliver):
     assert not StripeEvent.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 100_000 + "]" * 100_000,  # about 200 KB, under the body cap
+        '{"object": "event", "data": ' + "[" * 50_000 + "]" * 50_000 + "}",
+        '{"object": "event", "id": ' + "9" * 20_000 + "}",
+        '{"object": "event", "created": NaN}',
+    ],
+    ids=["nested", "nested-in-event", "huge-integer", "nan"],
+)
+def test_signed_but_hostile_bodies_are_refused(paying, deliver, body):
+    before = state(paying)
+    response = deliver(None, payload=body)
+    assert response.status_code == 400
+    assert response.json() == {"error": "malformed"}
+    assert state(paying) == before
+    assert not StripeEvent.objects.exists()
+
+
 def test_other_api_version_is_refused(paying, deliver):
     before = state(paying)
     event = event_for(paying.agency, "customer.subscription.deleted", created=int(time.time()))

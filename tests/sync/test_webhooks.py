@@ -197,6 +197,23 @@ def test_signed_but_malformed_is_400_and_writes_nothing(client, signer, db, raw)
     assert nothing_written()
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 30_000 + b"]" * 30_000,  # 60 KB, under the 64 KB cap: RecursionError before
+        b'{"type": "INSTALL", "x": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+        b'{"type": "INSTALL", "appId": "\xff"}',
+        b'{"type": "INSTALL", "n": ' + b"9" * 20_000 + b"}",
+        b'{"type": "INSTALL", "n": NaN}',
+    ],
+    ids=["nested", "nested-in-event", "invalid-utf8", "huge-integer", "nan"],
+)
+def test_signed_but_hostile_body_is_400_and_writes_nothing(client, signer, db, raw):
+    response = post(client, signer, None, raw=raw)
+    assert response.status_code == 400
+    assert nothing_written()
+
+
 def test_oversized_body_is_refused_before_verification(client, signer, db, settings, monkeypatch):
     settings.GHL_WEBHOOK_MAX_BYTES = 1024
     from sync.webhooks import views
