@@ -9,7 +9,8 @@ ValueError), so every caller answers its usual 4xx:
 - bytes that are not UTF-8, text that is not JSON;
 - NaN and Infinity (not JSON, and no caller wants them);
 - integers longer than Python converts (sys.get_int_max_str_digits);
-- unpaired surrogates (`"\\ud800"`), which no database column can store.
+- unpaired surrogates (`"\\ud800"`), which no database column can store, unless the caller
+  cleans every string it keeps (`allow_unpaired_surrogates`).
 """
 
 from __future__ import annotations
@@ -47,7 +48,13 @@ def _no_constants(name: str):
     raise InvalidJSON(f"{name} is not JSON")
 
 
-def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH, object_pairs_hook=None):
+def loads(
+    data: bytes | str,
+    *,
+    max_depth: int = MAX_DEPTH,
+    object_pairs_hook=None,
+    allow_unpaired_surrogates: bool = False,
+):
     """Parse `data` (UTF-8 bytes or text) or raise InvalidJSON.
 
     Exceptions raised by `object_pairs_hook` that are not ValueErrors pass through unchanged.
@@ -74,7 +81,7 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH, object_pairs_hook=No
     except ValueError:
         # Includes integers longer than Python converts to int.
         raise InvalidJSON("not JSON") from None
-    if _SURROGATE_ESCAPE.search(text):
+    if not allow_unpaired_surrogates and _SURROGATE_ESCAPE.search(text):
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:

@@ -410,7 +410,9 @@ CELERY_BEAT_SCHEDULE[f"every-{SYNC_FRESHNESS_CHECK_MINUTES}-min-check-pull-fresh
 # Redis (ACTIVITY_REDIS_URL, default REDIS_URL; in-process memory only in embedded mode) and a beat
 # task writes their absolute totals to the analytics database.
 ACTIVITY_REDIS_URL = env.str("ACTIVITY_REDIS_URL", default=REDIS_URL)
-ACTIVITY_MAX_BODY_BYTES = env.int("ACTIVITY_MAX_BODY_BYTES", default=4096)
+# A beacon carries GHL's user payload (up to accounts.sso.MAX_PAYLOAD_CHARS, 32 KiB, for a
+# person with a long name) plus a few short fields.
+ACTIVITY_MAX_BODY_BYTES = env.int("ACTIVITY_MAX_BODY_BYTES", default=33 * 1024)
 ACTIVITY_HEARTBEAT_SECONDS = env.int("ACTIVITY_HEARTBEAT_SECONDS", default=60)
 ACTIVITY_SESSION_GAP_SECONDS = env.int("ACTIVITY_SESSION_GAP_SECONDS", default=30 * 60)
 ACTIVITY_RATE_BURST = env.int("ACTIVITY_RATE_BURST", default=30)

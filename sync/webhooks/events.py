@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
-from gocsm import safejson
+from gocsm import displaytext, safejson
 
 HANDLED = {"INSTALL", "UNINSTALL", "LocationCreate", "LocationUpdate", "UserCreate", "PLAN_CHANGE"}
 # Events about our app itself: without our appId they could be another app's (uninstalling us).
@@ -32,7 +32,8 @@ def _str(data: dict, key: str, limit: int = 64) -> str:
         return ""
     if not isinstance(value, str):
         raise Malformed(f"{key} must be a string")
-    return value.strip()[:limit]
+    # Control characters (a NUL cannot even be stored) go; so the task cannot fail on them.
+    return displaytext.clean(value, limit)
 
 
 def _when(value) -> datetime:

@@ -85,3 +85,7 @@ def test_the_hooks_own_exception_passes_through():
 
     with pytest.raises(Duplicate):
         loads('{"a": 1, "a": 2}', object_pairs_hook=refuse_duplicates)
+
+
+def test_unpaired_surrogates_pass_only_for_a_caller_that_cleans_its_strings():
+    assert loads('{"name": "\\ud83dPat"}', allow_unpaired_surrogates=True) == {"name": "\ud83dPat"}

@@ -296,6 +296,28 @@ def test_location_create_and_update_upsert_whitelisted_fields(client, signer, in
     assert "+15125550142" not in stored
 
 
+def test_control_characters_in_signed_events_never_reach_storage(client, signer, installed):
+    # A NUL cannot be stored in PostgreSQL: it would fail the task on every retry.
+    user = event(
+        "UserCreate",
+        APP,
+        id="UserNul000000000001",
+        companyId=installed.company_id,
+        firstName="Pri\x00ya\u202e",
+        lastName="Oka\x1bfor",
+        email="priya\x00@agency.example",
+        role="user",
+    )
+    assert post(client, signer, user).status_code == 200
+    stored = GHLUser.objects.for_agency(installed).get(ghl_id="UserNul000000000001")
+    assert (stored.name, stored.email) == ("Priya Okafor", "priya@agency.example")
+    place = event(
+        "LocationCreate", APP, id="LocNul01", companyId=installed.company_id, name="Den\x00tal"
+    )
+    assert post(client, signer, place).status_code == 200
+    assert Location.objects.for_agency(installed).get(ghl_id="LocNul01").name == "Dental"
+
+
 def test_location_event_for_an_unknown_agency_is_acknowledged_and_dropped(client, signer, db):
     data = event("LocationCreate", APP, id="LocX", companyId="UnknownCompany000001", name="X")
     assert post(client, signer, data).status_code == 200
