@@ -83,7 +83,9 @@ MIDDLEWARE = [
     "sync.beaconpath.BeaconFastPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    # frame-ancestors per request: GHL's origins plus installed agencies' white-label domains.
+    # frame-ancestors per response: GHL's origins plus the signed-in agency's own white-label
+    # domain on app pages, 'none' on admin, OAuth, hand-offs and anything anonymous but the SSO
+    # bootstrap.
     "accounts.framing.FrameAncestorsMiddleware",
     # Django's, plus 503 when Redis is down and the Partitioned attribute on the cookie.
     "accounts.sessionmiddleware.SessionMiddleware",
@@ -207,12 +209,14 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not EMBEDDED)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
-# We are framed by GHL on purpose; frame-ancestors in the CSP decides who may frame us. Browsers
-# ignore X-Frame-Options when frame-ancestors is present, so it stays as DENY for old browsers.
+# We are framed by GHL on purpose; frame-ancestors in the CSP decides who may frame each response
+# (accounts/framing.py). Responses nobody may frame also send X-Frame-Options: DENY; framable
+# ones drop it, since it cannot name several origins and browsers that know CSP ignore it then.
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS: list[str] = []
 
-# GHL's app origins that may frame us; agency white-label domains are added per request.
+# GHL's app origins that may frame app pages and the SSO bootstrap; a signed-in agency's own
+# white-label domain is added to its pages only (accounts/framing.py).
 GHL_FRAME_ORIGINS = env.list(
     "GHL_FRAME_ORIGINS",
     default=[
@@ -231,7 +235,8 @@ SECURE_CSP = {
     "object-src": ["'none'"],
     "base-uri": ["'none'"],
     "form-action": ["'self'"],
-    "frame-ancestors": ["'self'", *GHL_FRAME_ORIGINS],
+    # Set per response by accounts.framing; nobody, unless it says otherwise.
+    "frame-ancestors": ["'none'"],
 }
 
 # Bodies larger than this are refused with 413 before any view reads them.
