@@ -20,7 +20,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts import audit, ratelimit, replay
-from accounts.identity import SESSION_AGENCY, SESSION_LOCATIONS, SESSION_ROLE, SESSION_USER
+from accounts.identity import (
+    SESSION_AGENCY,
+    SESSION_AGENCY_EPOCH,
+    SESSION_LOCATIONS,
+    SESSION_ROLE,
+    SESSION_USER,
+    SESSION_USER_EPOCH,
+)
 from accounts.models import AuditEvent
 from accounts.sessions import SessionStoreUnavailable
 from accounts.signin import SignIn, SignInRefused, sign_in_identity
@@ -84,6 +91,9 @@ def _start_session(request, result: SignIn) -> None:
     session[SESSION_USER] = result.user.pk
     session[SESSION_AGENCY] = result.agency.pk
     session[SESSION_ROLE] = result.user.role
+    # As read with the agency and the person: an uninstall or removal since then raised them.
+    session[SESSION_AGENCY_EPOCH] = result.agency.session_epoch
+    session[SESSION_USER_EPOCH] = result.user.session_epoch
     if result.location_ids is not None:
         session[SESSION_LOCATIONS] = result.location_ids
     rotate_token(request)

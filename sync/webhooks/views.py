@@ -78,6 +78,7 @@ def receive(request):
         return JsonResponse({"status": "duplicate"})
     if event["type"] == "UNINSTALL" and not event["location_id"]:
         _delete_tokens_now(event["company_id"])
+        _end_sessions_now(event["company_id"])
     from sync.webhooks.tasks import process_event
 
     try:
@@ -88,6 +89,17 @@ def receive(request):
         WebhookReceipt.objects.filter(pk=receipt.pk).delete()
         return error_response(request, 503)
     return JsonResponse({"status": "accepted"})
+
+
+def _end_sessions_now(company_id: str) -> None:
+    """UNINSTALL: the agency's sessions end at once too; the task ends them again when it runs
+    (any started in between)."""
+    from accounts.models import Agency
+    from accounts.revocation import end_agency_sessions
+
+    agency = Agency.objects.filter(company_id=company_id).first()
+    if agency is not None:
+        end_agency_sessions(agency.pk)
 
 
 def _delete_tokens_now(company_id: str) -> None:
