@@ -12,8 +12,10 @@ import functools
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.db import InterfaceError, OperationalError, models
 from django.http import Http404
+
+from gocsm.dboutage import unreachable_database
 
 if TYPE_CHECKING:
     from accounts.models import Agency
@@ -186,5 +188,11 @@ class TenantMiddleware:
         request.allowed_location_ids = None
         from accounts.identity import resolve_session_identity
 
-        resolve_session_identity(request)
+        try:
+            resolve_session_identity(request)
+        except (OperationalError, InterfaceError) as exc:
+            # The database does not answer: nobody is signed in for this request, and guarded
+            # pages answer 503 (gocsm.dboutage) rather than 401 or 500.
+            request.agency = request.ghl_user = request.allowed_location_ids = None
+            request.database_unavailable = unreachable_database(exc)
         return self.get_response(request)

@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "accounts.sessionmiddleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "accounts.tenancy.TenantMiddleware",
+    # 503 with Retry-After when a database does not answer, instead of a 500.
+    "gocsm.dboutage.DatabaseOutageMiddleware",
     # Product analytics page views (URL names only), queued off the request path.
     "billing.pageviews.PageViewMiddleware",
     # Before CSRF, so an anonymous request is turned away the same way whatever its method.
