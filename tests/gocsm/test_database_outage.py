@@ -8,7 +8,7 @@ a file that cannot be opened (SQLite), so the driver's own connection error is w
 from __future__ import annotations
 
 import socket
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import pytest
 from django.db import connections
@@ -128,3 +128,85 @@ def test_a_real_error_is_still_a_500(rf):
         response = server_error(rf.get("/x"))
     assert response.status_code == 500
     assert "Retry-After" not in response
+
+
+class TcpProxy:
+    """Forwards a loopback port to PostgreSQL until stopped; stopping drops every connection,
+    as a server that dies or fails over does."""
+
+    def __init__(self, target_host: str, target_port: int):
+        import threading
+
+        self.target = (target_host, target_port)
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        self.running = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import threading
+
+        while self.running:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.running:
+                client.close()
+                return
+            upstream = socket.create_connection(self.target, timeout=5)
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def stop(self):
+        self.running = False
+        self.listener.close()
+        for s in self.sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass
+
+
+@pytest.mark.services
+def test_a_server_that_dies_under_open_connections_gives_503_and_heals(owner):
+    from django.db import close_old_connections
+
+    connection = connections["default"]
+    saved = dict(connection.settings_dict)
+    proxy = TcpProxy(saved["HOST"] or "127.0.0.1", int(saved["PORT"] or 5432))
+    connection.close()
+    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(proxy.port))
+    try:
+        assert owner.get("/auth/me/").status_code == 200  # a persistent connection, proxied
+        proxy.stop()  # the server goes away under it
+        assert_explained_503(owner.get("/auth/me/", HTTP_ACCEPT="text/html"), "database")
+        close_old_connections()  # what the end of every request does in production
+        assert_explained_503(owner.get("/app/", HTTP_ACCEPT="text/html"), "database")
+        close_old_connections()
+        proxy = TcpProxy(saved["HOST"] or "127.0.0.1", int(saved["PORT"] or 5432))
+        connection.settings_dict.update(PORT=str(proxy.port))
+        assert owner.get("/auth/me/").status_code == 200  # back without a restart of ours
+    finally:
+        proxy.stop()
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
