@@ -75,3 +75,50 @@ def test_no_route_answers_a_hostile_body_with_a_server_error(client, kind, perso
         _assert_no_server_error(response, name, url, kind)
         if name not in public:
             assert response.status_code != 401, f"{name} ({url}) was not reached signed in"
+
+
+HOSTILE_QUERIES = {
+    "nul": "\x00",
+    "long": "9" * 5_000,
+    "nested-brackets": "[" * 2_000,
+    "unicode": "\U0001f600\u202e",
+    "negative": "-1",
+    "lone-surrogate-escape": "%ED%A0%80",
+}
+QUERY_KEYS = (
+    "page",
+    "sort",
+    "q",
+    "band",
+    "flag",
+    "format",
+    "state",
+    "code",
+    "error",
+    "user",
+    "checkout",
+    "v",
+    "days",
+    "from",
+    "to",
+    "next",
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", list(HOSTILE_QUERIES))
+def test_no_route_answers_a_hostile_query_with_a_server_error(client, kind, personas, login):
+    from urllib.parse import quote
+
+    from django.test import Client
+
+    value = HOSTILE_QUERIES[kind]
+    encoded = value if value.startswith("%") else quote(value)
+    query = "&".join(f"{key}={encoded}" for key in QUERY_KEYS)
+    for name, url in ROUTES:
+        target = f"{url}?{query}"
+        _assert_no_server_error(client.get(target), name, url, f"{kind} query")
+        if name.startswith("admin:"):
+            continue
+        signed_in = login(personas["owner_a"], Client())
+        _assert_no_server_error(signed_in.get(target), name, url, f"{kind} query")
