@@ -77,7 +77,9 @@ def uninstall_agency(agency: Agency, *, via: str) -> None:
             inst.wipe_tokens()
             inst.save()
         audit.record("uninstall", agency=agency, target=agency.company_id, detail={"via": via})
-    end_agency_sessions(agency.pk)
+        # In the same transaction as is_installed: the raised epoch and the uninstall commit
+        # together, so no crash in between leaves sessions a reinstall would accept.
+        end_agency_sessions(agency.pk)
     AgencyTokens(agency).forget_location_tokens()
     logger.info("agency uninstalled agency=%s", agency.pk)
 

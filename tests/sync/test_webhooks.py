@@ -187,12 +187,14 @@ def test_a_repeated_uninstall_does_not_run_its_immediate_step_again(
         b"[1,2,3]",
         b'{"appId":"%s"}' % APP.encode(),
         compact({"type": "INSTALL", "appId": APP, "companyId": "C"}),  # no webhookId/timestamp
-        compact(event("INSTALL", APP)),  # names no company or location
-        compact(event("UserCreate", APP, companyId="C", id="U", role="root")),
+        # Timestamped when the test runs, not when it is collected: a suite that takes longer
+        # than the tolerance to reach them would see them refused as stale (401).
+        lambda: compact(event("INSTALL", APP)),  # names no company or location
+        lambda: compact(event("UserCreate", APP, companyId="C", id="U", role="root")),
     ],
 )
 def test_signed_but_malformed_is_400_and_writes_nothing(client, signer, db, raw):
-    response = post(client, signer, None, raw=raw)
+    response = post(client, signer, None, raw=raw() if callable(raw) else raw)
     assert response.status_code == 400
     assert nothing_written()
 
