@@ -8,6 +8,23 @@ from django.utils import timezone as dj_tz
 from accounts.tenancy import TenantModel
 
 
+def save_without_epoch(instance, save, kwargs):
+    """Save `instance` without writing its session_epoch back.
+
+    The epoch only moves forward, through QuerySet.update(session_epoch=F(...) + 1)
+    (accounts.revocation). An instance loaded before such an update still holds the old value;
+    an ordinary save must not write it back and revive the sessions the update ended.
+    """
+    adding, forced = instance._state.adding, kwargs.get("force_insert")
+    if not adding and not forced and kwargs.get("update_fields") is None:
+        kwargs["update_fields"] = [
+            f.name
+            for f in instance._meta.concrete_fields
+            if not f.primary_key and f.name != "session_epoch"
+        ]
+    return save(**kwargs)
+
+
 class AgencyQuerySet(models.QuerySet):
     def installed(self):
         return self.filter(is_installed=True)
@@ -27,6 +44,10 @@ class Agency(models.Model):
     installed_at = models.DateTimeField(null=True, blank=True)
     uninstalled_at = models.DateTimeField(null=True, blank=True)
     needs_reauth = models.BooleanField(default=False)
+    # Raised when every session of the agency must end (uninstall): a session carries the value
+    # it started with and is refused once they differ, so a reinstall revives none of them. The
+    # database default lets code that predates the column go on inserting during a deploy.
+    session_epoch = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     created_at = models.DateTimeField(default=dj_tz.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -38,6 +59,9 @@ class Agency(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.company_id
+
+    def save(self, **kwargs):
+        return save_without_epoch(self, super().save, kwargs)
 
 
 class Location(TenantModel):
@@ -132,6 +156,8 @@ class GHLUser(TenantModel):
     location_ids = models.JSONField(default=list, blank=True)
     restrict_sub_account = models.BooleanField(default=False)
     deleted = models.BooleanField(default=False)
+    # As Agency.session_epoch, for this person alone (GHL removed or disabled them).
+    session_epoch = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     confirmed_by_ghl_at = models.DateTimeField(null=True, blank=True)
     last_sign_in_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_tz.now, editable=False)
@@ -149,6 +175,9 @@ class GHLUser(TenantModel):
     @property
     def is_owner_or_admin(self) -> bool:
         return self.role in (self.ROLE_OWNER, self.ROLE_ADMIN)
+
+    def save(self, **kwargs):
+        return save_without_epoch(self, super().save, kwargs)
 
 
 class AppendOnlyViolation(RuntimeError):

@@ -9,8 +9,11 @@ Why our own engine rather than Django's cache backend:
 - Idle (SESSION_IDLE_SECONDS) and absolute (SESSION_MAX_SECONDS) lifetimes are enforced from
   timestamps stored in the session, not only by the cookie's expiry or the cache TTL.
 - A save never resurrects a session that logout deleted meanwhile (Redis SET ... XX).
-- The stored data is limited to a whitelist: who (user, agency, role, allowed sub-accounts),
-  timestamps and the CSRF token (plus Django's own staff sign-in keys for the admin).
+- The stored data is limited to a whitelist: who (user, agency, role, allowed sub-accounts, the
+  session epochs), timestamps and the CSRF token (plus Django's own staff sign-in keys for the
+  admin).
+- A new GHL session is indexed under its agency and person (accounts.sessionindex), so an
+  uninstall, a purge or a person's removal ends all of them in one operation.
 """
 
 from __future__ import annotations
@@ -25,7 +28,15 @@ from django.contrib.sessions.backends.base import CreateError, SessionBase, Upda
 from django.core.cache import caches
 from django.middleware.csrf import CSRF_SESSION_KEY
 
-from accounts.identity import SESSION_AGENCY, SESSION_LOCATIONS, SESSION_ROLE, SESSION_USER
+from accounts.sessionkeys import (
+    SESSION_AGENCY,
+    SESSION_AGENCY_EPOCH,
+    SESSION_LOCATIONS,
+    SESSION_ROLE,
+    SESSION_USER,
+    SESSION_USER_EPOCH,
+    cache_key_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +44,6 @@ CREATED_KEY = "_created"
 SEEN_KEY = "_seen"
 KEY_BYTES = 32  # 256 bits
 KEY_LENGTH = 43  # len(token_urlsafe(32))
-CACHE_PREFIX = "gocsm.session."
 
 # Everything a session may hold. GHL sessions use the first group; staff signing in to Django
 # admin (issue 8) need Django's auth keys and django-otp's verified device.
@@ -43,6 +53,8 @@ ALLOWED_KEYS = frozenset(
         SESSION_AGENCY,
         SESSION_ROLE,
         SESSION_LOCATIONS,
+        SESSION_AGENCY_EPOCH,
+        SESSION_USER_EPOCH,
         CREATED_KEY,
         SEEN_KEY,
         CSRF_SESSION_KEY,
@@ -82,9 +94,7 @@ class SessionStore(SessionBase):
             if not self.exists(key):
                 return key
 
-    @staticmethod
-    def cache_key_for(session_key: str) -> str:
-        return CACHE_PREFIX + session_key
+    cache_key_for = staticmethod(cache_key_for)
 
     @property
     def cache_key(self) -> str:
@@ -158,6 +168,7 @@ class SessionStore(SessionBase):
         if must_create:
             if not self._call("add", key, value, timeout):
                 raise CreateError
+            self._index(stored)
             return None
         if self._uses_redis():
             # SET ... XX: a request that finishes after logout must not bring the session back.
@@ -168,6 +179,20 @@ class SessionStore(SessionBase):
             raise UpdateError
         self._call("set", key, value, timeout)
         return None
+
+    def _index(self, stored: dict) -> None:
+        """A new GHL session joins its agency's and person's indexes (accounts.sessionindex)."""
+        agency_id, user_id = stored.get(SESSION_AGENCY), stored.get(SESSION_USER)
+        if not isinstance(agency_id, int) or not isinstance(user_id, int):
+            return  # anonymous, or staff signing in to admin
+        from accounts import sessionindex
+
+        try:
+            sessionindex.add(self.session_key, agency_id, user_id)
+        except Exception as exc:
+            # The session exists unindexed; the epochs still end it. Fail closed like any write.
+            log.error("session index unavailable (%s)", type(exc).__name__)
+            raise SessionStoreUnavailable(type(exc).__name__) from None
 
     def delete(self, session_key=None) -> None:
         if session_key is None:

@@ -4,6 +4,10 @@ Format (GHL_API.md §3): base64("Salted__" ‖ salt[8] ‖ AES-256-CBC(PKCS#7(pl
 IV from OpenSSL's EVP_BytesToKey(MD5, 1 iteration) over the shared secret's UTF-8 bytes and the
 salt. Every failure raises InvalidSSOPayload with a coarse reason code for the log; callers must
 answer every failure identically so the endpoint is no padding oracle.
+
+Only the identity fields (userId, companyId, role, type, activeLocation) decide whether a payload
+is accepted. The display fields (userName, email) never refuse anyone: they are cleaned and cut
+to the columns they are stored in (gocsm.displaytext).
 """
 
 from __future__ import annotations
@@ -19,9 +23,16 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from accounts.models import GHLUser
+from gocsm import displaytext, safejson
+
 MAGIC = b"Salted__"
-# A real payload is a few hundred bytes; anything far larger is refused before any work.
-MAX_PAYLOAD_CHARS = 8192
+# A usual payload is a few hundred bytes, but a person's name may be thousands of characters of up
+# to 4 UTF-8 bytes each, and that person must still sign in; anything larger is refused before
+# any work. Beacons carry the same payload (settings.ACTIVITY_MAX_BODY_BYTES leaves room for it).
+MAX_PAYLOAD_CHARS = 32 * 1024
+NAME_CHARS = GHLUser._meta.get_field("name").max_length
+EMAIL_CHARS = GHLUser._meta.get_field("email").max_length
 _B64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ROLES = {"admin", "user"}
@@ -91,9 +102,6 @@ def _identity_from(data: object) -> SSOIdentity:
     active_location = _optional_str(data, "activeLocation", 64)
     if active_location and not _ID.match(active_location):
         raise InvalidSSOPayload("bad_field")
-    owner = data.get("isAgencyOwner", False)
-    if not isinstance(owner, bool):
-        raise InvalidSSOPayload("bad_field")
     # Unknown fields are dropped here: only the whitelist leaves this function.
     return SSOIdentity(
         user_id=user_id,  # type: ignore[arg-type]
@@ -101,9 +109,10 @@ def _identity_from(data: object) -> SSOIdentity:
         role=role,
         type=kind,
         active_location=active_location,
-        user_name=_optional_str(data, "userName", 200),
-        email=_optional_str(data, "email", 254),
-        is_agency_owner=owner,
+        user_name=displaytext.clean(data.get("userName"), NAME_CHARS),
+        email=displaytext.clean(data.get("email"), EMAIL_CHARS),
+        # Anything but JSON true claims nothing (and GHL's record decides it anyway).
+        is_agency_owner=data.get("isAgencyOwner") is True,
     )
 
 
@@ -133,11 +142,12 @@ def decrypt_payload(payload: str, secret: str) -> SSOIdentity:
     except ValueError as exc:
         raise InvalidSSOPayload("bad_padding") from exc
     try:
-        text = plain.decode("utf-8", errors="strict")
-        data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
-    except InvalidSSOPayload:
-        raise
-    except (UnicodeDecodeError, ValueError) as exc:
+        # A name cut in the middle of an emoji arrives as an unpaired surrogate; display fields
+        # are cleaned below and identity fields are ASCII-only, so it need not refuse the person.
+        data = safejson.loads(
+            plain, object_pairs_hook=_no_duplicate_keys, allow_unpaired_surrogates=True
+        )
+    except safejson.InvalidJSON as exc:
         raise InvalidSSOPayload("not_json") from exc
     return _identity_from(data)
 
@@ -163,7 +173,11 @@ def encrypt_payload(data: dict, secret: str, *, salt: bytes | None = None) -> st
     salt = salt if salt is not None else os.urandom(8)
     key, iv = _evp_bytes_to_key(secret.encode("utf-8"), salt)
     padder = padding.PKCS7(128).padder()
-    plain = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    # JSON.stringify keeps non-ASCII as is (CryptoJS then encodes UTF-8) and, since ES2019, writes
+    # an unpaired surrogate as a \uXXXX escape: backslashreplace writes exactly that escape.
+    plain = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8", "backslashreplace"
+    )
     padded = padder.update(plain) + padder.finalize()
     encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
     body = encryptor.update(padded) + encryptor.finalize()

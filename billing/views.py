@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.framing import unframeable
 from billing import stripe_api, webhooks
 from billing.accounts import account_for
 from billing.gating import READ_ONLY, access_for, can_manage_billing
@@ -119,6 +120,7 @@ def billing_page(request):
     return _page(request, notice=notice)
 
 
+@unframeable
 @require_POST
 def start_checkout(request):
     if not can_manage_billing(request.ghl_user):
@@ -158,6 +160,7 @@ def start_checkout(request):
     return _hand_off(request, url)
 
 
+@unframeable
 @require_POST
 def open_portal(request):
     if not can_manage_billing(request.ghl_user):

@@ -7,8 +7,8 @@ Every per-agency key (caches, counters, locks, rate-limit buckets) must be built
 - on a raw Redis connection:  r.set(agency_redis_key(agency.pk, "lock", "pull"), ...)
   (stored as "gocsm:agency:<pk>:lock:pull").
 
-accounts.purge deletes both patterns. Sessions are found separately: they live under the session
-store's prefix and name their agency inside (accounts.identity.SESSION_AGENCY).
+accounts.purge deletes both patterns. Sessions live under the session store's own prefix; they
+are found through their index (accounts.sessionindex), whose keys are built here.
 """
 
 from __future__ import annotations

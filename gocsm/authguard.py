@@ -4,11 +4,17 @@ explicitly marked public with @public.
 Two kinds of identity exist: an agency person signed in through GHL SSO (request.ghl_user, set by
 accounts.identity.TenantMiddleware) and GoCSM staff signed in to Django admin. Admin views keep
 Django's own staff check (they redirect to the staff login); everything else needs a GHL session.
+
+Every response of a guarded route (pages, /auth/me/, CSV exports, errors and the guard's own
+refusals) is marked `Cache-Control: private, no-store`: what a signed-in person sees must never
+be kept by a browser's or a proxy's cache.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+from django.utils.cache import patch_cache_control
 
 from gocsm.errors import error_response
 
@@ -35,7 +41,11 @@ class AuthGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and not is_public(match.func):
+            patch_cache_control(response, private=True, no_store=True)
+        return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if is_public(view_func):

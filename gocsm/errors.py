@@ -8,6 +8,9 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
+# What a 503 tells clients to wait before trying again.
+RETRY_AFTER_SECONDS = 30
+
 MESSAGES = {
     400: "The request could not be understood.",
     401: "Please open GoCSM from GoHighLevel.",
@@ -43,17 +46,22 @@ def wants_json(request: HttpRequest) -> bool:
 
 
 def error_response(request: HttpRequest, status: int, message: str | None = None) -> HttpResponse:
-    """Render the error page for `status`, as HTML or JSON depending on what the client accepts."""
+    """Render the error page for `status`, as HTML or JSON depending on what the client accepts.
+    A 503 (a store or a provider does not answer) says when to try again."""
     text = message or MESSAGES.get(status, MESSAGES[500])
     if wants_json(request):
-        return JsonResponse(
+        response = JsonResponse(
             {"error": ERROR_CODES.get(status, "error"), "message": text}, status=status
         )
-    # Rendered without the request context: an error page must not depend on a session, a
-    # database or the tenant, any of which may be the thing that failed.
-    template = loader.select_template([f"errors/{status}.html", "errors/error.html"])
-    body = template.render({"status": status, "message": text})
-    return HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
+    else:
+        # Rendered without the request context: an error page must not depend on a session, a
+        # database or the tenant, any of which may be the thing that failed.
+        template = loader.select_template([f"errors/{status}.html", "errors/error.html"])
+        body = template.render({"status": status, "message": text})
+        response = HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def bad_request(request, exception=None):

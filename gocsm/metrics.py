@@ -80,7 +80,8 @@ TOKEN_REFRESH_FAILURES = Counter(
 )
 WEBHOOK_REJECTIONS = Counter(
     "gocsm_webhook_rejections",
-    "Webhooks refused. source: ghl | stripe; reason: signature | stale | replay | app | body.",
+    "Webhooks not applied. source: ghl | stripe; reason: signature | refused | body | duplicate"
+    " (a redelivery, acknowledged with 200) | <Stripe's refusal reason>.",
     ["source", "reason"],
 )
 STAFF_SIGN_IN_FAILURES = Counter(

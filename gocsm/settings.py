@@ -83,12 +83,16 @@ MIDDLEWARE = [
     "sync.beaconpath.BeaconFastPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    # frame-ancestors per request: GHL's origins plus installed agencies' white-label domains.
+    # frame-ancestors per response: GHL's origins plus the signed-in agency's own white-label
+    # domain on app pages, 'none' on admin, OAuth, hand-offs and anything anonymous but the SSO
+    # bootstrap.
     "accounts.framing.FrameAncestorsMiddleware",
     # Django's, plus 503 when Redis is down and the Partitioned attribute on the cookie.
     "accounts.sessionmiddleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "accounts.identity.TenantMiddleware",
+    # 503 with Retry-After when a database does not answer, instead of a 500.
+    "gocsm.dboutage.DatabaseOutageMiddleware",
     # Product analytics page views (URL names only), queued off the request path.
     "gocsm.pageviews.PageViewMiddleware",
     # Before CSRF, so an anonymous request is turned away the same way whatever its method.
@@ -208,12 +212,14 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not EMBEDDED)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
-# We are framed by GHL on purpose; frame-ancestors in the CSP decides who may frame us. Browsers
-# ignore X-Frame-Options when frame-ancestors is present, so it stays as DENY for old browsers.
+# We are framed by GHL on purpose; frame-ancestors in the CSP decides who may frame each response
+# (accounts/framing.py). Responses nobody may frame also send X-Frame-Options: DENY; framable
+# ones drop it, since it cannot name several origins and browsers that know CSP ignore it then.
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS: list[str] = []
 
-# GHL's app origins that may frame us; agency white-label domains are added per request.
+# GHL's app origins that may frame app pages and the SSO bootstrap; a signed-in agency's own
+# white-label domain is added to its pages only (accounts/framing.py).
 GHL_FRAME_ORIGINS = env.list(
     "GHL_FRAME_ORIGINS",
     default=[
@@ -232,7 +238,8 @@ SECURE_CSP = {
     "object-src": ["'none'"],
     "base-uri": ["'none'"],
     "form-action": ["'self'"],
-    "frame-ancestors": ["'self'", *GHL_FRAME_ORIGINS],
+    # Set per response by accounts.framing; nobody, unless it says otherwise.
+    "frame-ancestors": ["'none'"],
 }
 
 # Bodies larger than this are refused with 413 before any view reads them.
@@ -416,7 +423,9 @@ CELERY_BEAT_SCHEDULE[f"every-{SYNC_FRESHNESS_CHECK_MINUTES}-min-check-pull-fresh
 # Redis (ACTIVITY_REDIS_URL, default REDIS_URL; in-process memory only in embedded mode) and a beat
 # task writes their absolute totals to the analytics database.
 ACTIVITY_REDIS_URL = env.str("ACTIVITY_REDIS_URL", default=REDIS_URL)
-ACTIVITY_MAX_BODY_BYTES = env.int("ACTIVITY_MAX_BODY_BYTES", default=4096)
+# A beacon carries GHL's user payload (up to accounts.sso.MAX_PAYLOAD_CHARS, 32 KiB, for a
+# person with a long name) plus a few short fields.
+ACTIVITY_MAX_BODY_BYTES = env.int("ACTIVITY_MAX_BODY_BYTES", default=33 * 1024)
 ACTIVITY_HEARTBEAT_SECONDS = env.int("ACTIVITY_HEARTBEAT_SECONDS", default=60)
 ACTIVITY_SESSION_GAP_SECONDS = env.int("ACTIVITY_SESSION_GAP_SECONDS", default=30 * 60)
 ACTIVITY_RATE_BURST = env.int("ACTIVITY_RATE_BURST", default=30)

@@ -81,4 +81,10 @@ def on_post_migrate(sender, app_config=None, apps=None, using="default", **kwarg
     # is present by then.
     if using != "default" or getattr(app_config, "label", None) != "accounts":
         return
-    ensure_staff_groups(apps or global_apps)
+    state = apps or global_apps
+    try:
+        state.get_model("auth", "Group")
+        state.get_model("contenttypes", "ContentType")
+    except LookupError:
+        return  # migrated back to before auth or contenttypes exist (e.g. `migrate auth zero`)
+    ensure_staff_groups(state)

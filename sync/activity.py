@@ -13,7 +13,6 @@ user list: a known agency-level user (role owner/admin/user) is staff, anyone el
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -27,6 +26,7 @@ from django.db.models.signals import post_delete, post_save
 from accounts.models import Agency, GHLUser, Location
 from accounts.sso import InvalidSSOPayload, decrypt_with_rotation
 from analytics.models import FEATURE_ALIASES, FEATURES
+from gocsm import safejson
 from sync.activity_store import Limits, Tick, counter_store
 
 PROTOCOL_VERSIONS = frozenset({1})
@@ -58,8 +58,8 @@ def parse_beacon(body: bytes) -> Beacon:
     if len(body) > settings.ACTIVITY_MAX_BODY_BYTES:
         raise BeaconRejected(413, "too_large")
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        data = safejson.loads(body)
+    except safejson.InvalidJSON:
         raise BeaconRejected(400, "bad_json") from None
     if not isinstance(data, dict):
         raise BeaconRejected(400, "not_object")

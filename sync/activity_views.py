@@ -96,6 +96,8 @@ def _with_cors(request, response):
     origin = request.headers.get("Origin", "")
     response["Vary"] = "Origin"
     response["Cache-Control"] = "no-store"
+    # Answered before the content policy (sync/beaconpath.py), so nobody may frame it this way.
+    response["X-Frame-Options"] = "DENY"
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
     try:
         allowed = allowed_origin(origin)

@@ -10,6 +10,7 @@ from django.utils import timezone as dj_tz
 
 from accounts import audit, lifecycle
 from accounts.models import Agency, Location
+from accounts.revocation import end_agency_sessions
 from sync.models import Installation
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ def complete_install(grant, company, *, request=None) -> Agency:
 
 
 def uninstall_agency(agency: Agency, *, via: str) -> None:
-    """Delete the tokens at once and stop pulls; history (locations, facts, audit) stays."""
+    """Delete the tokens and end every session at once, stop pulls; history (locations, facts,
+    audit) stays. A reinstall starts with new sessions only."""
     from sync.credentials import AgencyTokens
 
     with transaction.atomic():
@@ -75,6 +77,9 @@ def uninstall_agency(agency: Agency, *, via: str) -> None:
             inst.wipe_tokens()
             inst.save()
         audit.record("uninstall", agency=agency, target=agency.company_id, detail={"via": via})
+        # In the same transaction as is_installed: the raised epoch and the uninstall commit
+        # together, so no crash in between leaves sessions a reinstall would accept.
+        end_agency_sessions(agency.pk)
     AgencyTokens(agency).forget_location_tokens()
     logger.info("agency uninstalled agency=%s", agency.pk)
 

@@ -15,6 +15,7 @@ from django.utils import timezone as dj_tz
 
 from accounts.confirmation import UnknownToGHL, UserNotConfirmed
 from accounts.models import Agency, GHLUser
+from accounts.revocation import end_user_sessions
 from sync.credentials import client_for_agency
 from sync.ghl.errors import GHLError, NotFound, NotPermitted
 from sync.ghl.records import UserRecord
@@ -49,7 +50,8 @@ def _fields(rec: UserRecord, existing: GHLUser | None, owner_claim: bool = False
 
 def upsert_user(agency: Agency, rec: UserRecord, *, owner_claim: bool = False) -> GHLUser:
     """Store one GHL user record (keyed on agency + GHL id). `owner_claim` lets an SSO payload's
-    isAgencyOwner stand only where GHL confirms an unrestricted agency admin."""
+    isAgencyOwner stand only where GHL confirms an unrestricted agency admin. A person GHL now
+    says is deleted is signed out everywhere at once."""
     with transaction.atomic():
         existing = (
             GHLUser.objects.for_agency(agency).select_for_update().filter(ghl_id=rec.id).first()
@@ -57,6 +59,8 @@ def upsert_user(agency: Agency, rec: UserRecord, *, owner_claim: bool = False) -
         user, _ = GHLUser.objects.for_agency(agency).update_or_create(
             agency=agency, ghl_id=rec.id, defaults=_fields(rec, existing, owner_claim)
         )
+    if rec.deleted and existing is not None and not existing.deleted:
+        end_user_sessions(agency.pk, [user.pk])
     return user
 
 
@@ -94,9 +98,11 @@ def sync_users(agency: Agency, records: list[UserRecord]) -> int:
             continue
         upsert_user(agency, rec)
         changed += 1
-    gone = [gid for gid, u in existing.items() if gid not in seen and not u.deleted]
+    gone = [u.pk for gid, u in existing.items() if gid not in seen and not u.deleted]
     if gone:
-        changed += GHLUser.objects.for_agency(agency).filter(ghl_id__in=gone).update(deleted=True)
+        # Removed in GHL: they are signed out everywhere at once.
+        changed += GHLUser.objects.for_agency(agency).filter(pk__in=gone).update(deleted=True)
+        end_user_sessions(agency.pk, gone)
     return changed
 
 

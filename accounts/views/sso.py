@@ -9,22 +9,30 @@ never stored or logged, only its SHA-256 for the logout denylist (accounts.repla
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CSRF_SESSION_KEY, rotate_token
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts import audit, ratelimit, replay
-from accounts.identity import SESSION_AGENCY, SESSION_LOCATIONS, SESSION_ROLE, SESSION_USER
+from accounts.identity import (
+    SESSION_AGENCY,
+    SESSION_AGENCY_EPOCH,
+    SESSION_LOCATIONS,
+    SESSION_ROLE,
+    SESSION_USER,
+    SESSION_USER_EPOCH,
+)
 from accounts.models import AuditEvent
 from accounts.sessions import SessionStoreUnavailable
 from accounts.signin import SignIn, SignInRefused, sign_in_identity
 from accounts.sso import MAX_PAYLOAD_CHARS, InvalidSSOPayload, decrypt_with_rotation
-from gocsm import metrics, product_events
+from gocsm import metrics, product_events, safejson
 from gocsm.authguard import public
 from gocsm.errors import error_response
 
@@ -46,12 +54,16 @@ def own_origin(request) -> str:
 def _payload_from(request) -> str | None:
     if request.content_type == "application/json":
         try:
-            body = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
+            body = safejson.loads(request.body)
+        except safejson.InvalidJSON:
             return None
         value = body.get("payload") if isinstance(body, dict) else None
     else:
-        value = request.POST.get("payload")
+        try:
+            value = request.POST.get("payload")
+        except (SuspiciousOperation, MultiPartParserError):
+            # Too many fields, a broken multipart body: one more bad payload, answered as such.
+            return None
     if not isinstance(value, str) or not value or len(value) > MAX_PAYLOAD_CHARS:
         return None
     return value
@@ -78,6 +90,9 @@ def _start_session(request, result: SignIn) -> None:
     session[SESSION_USER] = result.user.pk
     session[SESSION_AGENCY] = result.agency.pk
     session[SESSION_ROLE] = result.user.role
+    # As read with the agency and the person: an uninstall or removal since then raised them.
+    session[SESSION_AGENCY_EPOCH] = result.agency.session_epoch
+    session[SESSION_USER_EPOCH] = result.user.session_epoch
     if result.location_ids is not None:
         session[SESSION_LOCATIONS] = result.location_ids
     rotate_token(request)

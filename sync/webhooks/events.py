@@ -7,10 +7,11 @@ never keep; only the fields named below leave this module.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from django.conf import settings
+
+from gocsm import displaytext, safejson
 
 HANDLED = {"INSTALL", "UNINSTALL", "LocationCreate", "LocationUpdate", "UserCreate", "PLAN_CHANGE"}
 # Events about our app itself: without our appId they could be another app's (uninstalling us).
@@ -31,7 +32,8 @@ def _str(data: dict, key: str, limit: int = 64) -> str:
         return ""
     if not isinstance(value, str):
         raise Malformed(f"{key} must be a string")
-    return value.strip()[:limit]
+    # Control characters (a NUL cannot even be stored) go; so the task cannot fail on them.
+    return displaytext.clean(value, limit)
 
 
 def _when(value) -> datetime:
@@ -46,9 +48,9 @@ def _when(value) -> datetime:
 
 def parse(body: bytes, *, now: datetime | None = None) -> dict:
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise Malformed("not JSON") from None
+        data = safejson.loads(body)
+    except safejson.InvalidJSON as exc:
+        raise Malformed(str(exc)) from None
     if not isinstance(data, dict):
         raise Malformed("not an object")
     kind = data.get("type")

@@ -1,7 +1,9 @@
 """POST /webhooks/ghl/: cap, verify, parse, de-duplicate, enqueue. Answers in milliseconds.
 
 401 for a bad signature, a foreign appId or a stale timestamp; 400 for a signed but malformed
-body; 409 for a webhookId already accepted; in every refusal nothing is written.
+body; in every refusal nothing is written. A webhookId already accepted is acknowledged with 200
+and nothing more happens: GHL retries any delivery that did not get a 2xx, so refusing a
+duplicate would only bring it back again.
 """
 
 from __future__ import annotations
@@ -71,12 +73,12 @@ def receive(request):
                 location_id=event["location_id"],
             )
     except IntegrityError:
-        metrics.WEBHOOK_REJECTIONS.labels(source="ghl", reason="replay").inc()
-        return JsonResponse(
-            {"error": "duplicate", "message": "webhookId already received"}, status=409
-        )
+        metrics.WEBHOOK_REJECTIONS.labels(source="ghl", reason="duplicate").inc()
+        logger.info("ghl webhook duplicate acknowledged")
+        return JsonResponse({"status": "duplicate"})
     if event["type"] == "UNINSTALL" and not event["location_id"]:
         _delete_tokens_now(event["company_id"])
+        _end_sessions_now(event["company_id"])
     from sync.webhooks.tasks import process_event
 
     try:
@@ -87,6 +89,17 @@ def receive(request):
         WebhookReceipt.objects.filter(pk=receipt.pk).delete()
         return error_response(request, 503)
     return JsonResponse({"status": "accepted"})
+
+
+def _end_sessions_now(company_id: str) -> None:
+    """UNINSTALL: the agency's sessions end at once too; the task ends them again when it runs
+    (any started in between)."""
+    from accounts.models import Agency
+    from accounts.revocation import end_agency_sessions
+
+    agency = Agency.objects.filter(company_id=company_id).first()
+    if agency is not None:
+        end_agency_sessions(agency.pk)
 
 
 def _delete_tokens_now(company_id: str) -> None:

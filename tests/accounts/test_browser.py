@@ -13,6 +13,7 @@ import http.server
 import threading
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser import app_frame, launched_chromium, shell_and_app_sites
 
@@ -115,11 +116,14 @@ def test_sign_in_inside_the_ghl_frame_end_to_end(owner, sites, foreign_site, bro
     frame.wait_for_url(f"{app_origin}/app/", timeout=10_000)
     assert frame.goto(f"{app_origin}/auth/me/").status == 200
 
-    # Logout ends it: the next request inside the frame is anonymous.
+    # Logout ends it: the next request inside the frame is anonymous, and an anonymous page
+    # (anything but the SSO bootstrap) may not even be framed.
     with frame.expect_navigation():
         frame.locator("#logout").click()
     assert frame.locator("#signed-out").is_visible()
-    assert frame.goto(f"{app_origin}/auth/me/").status == 401
+    assert frame.evaluate("fetch('/auth/me/').then((r) => r.status)") == 401
+    with pytest.raises(PlaywrightError, match="ERR_BLOCKED_BY_RESPONSE"):
+        frame.goto(f"{app_origin}/auth/me/")
     assert not [c for c in context.cookies() if c["name"] == COOKIE and c["value"]]
 
     # A page on an origin that is not allowed cannot frame the app (CSP frame-ancestors).

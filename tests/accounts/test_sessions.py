@@ -201,6 +201,7 @@ def test_redis_down_gives_503_on_pages_that_need_a_session(signed_in, client, re
     with redis_down:
         response = client.get("/auth/me/")
         assert response.status_code == 503
+        assert int(response["Retry-After"]) > 0
         assert client.post("/auth/logout/").status_code == 503
     assert client.get("/auth/me/").status_code == 200  # the session survived the outage
 

@@ -48,6 +48,8 @@ ATTACKS = {
         b'{"userId":"U1","companyId":"C1","companyId":"C2"}', SECRET
     ),
     "non-json": lambda p: encrypt_raw_plaintext(b"hello", SECRET),
+    # Inside the encryption: only someone holding the secret could send it, but still a 403.
+    "deeply-nested": lambda p: encrypt_raw_plaintext(b"[" * 3000 + b"]" * 3000, SECRET),
 }
 
 
@@ -195,6 +197,34 @@ def test_json_body_that_is_not_an_object_is_refused(client):
     )
     assert response.status_code == 403
     assert response.json() == REFUSED_BODY
+
+
+HOSTILE_BODIES = {
+    # 100,000 levels (about 200 KB, under the body cap): RecursionError, a 500, before.
+    "nested-100k": ("[" * 100_000 + "]" * 100_000, "application/json"),
+    "nested-in-payload": ('{"payload": ' + "[" * 100_000 + "]" * 100_000 + "}", "application/json"),
+    "invalid-utf8": (b'{"payload": "\xff\xfe"}', "application/json"),
+    "huge-integer": ('{"payload": ' + "9" * 20_000 + "}", "application/json"),
+    "nan": ('{"payload": NaN}', "application/json"),
+    "too-many-fields": (
+        "&".join(f"f{i}=1" for i in range(5_000)),
+        "application/x-www-form-urlencoded",
+    ),
+    "multipart-without-boundary": ("payload=x", "multipart/form-data"),
+}
+
+
+@pytest.mark.parametrize("kind", HOSTILE_BODIES)
+def test_hostile_bodies_get_the_generic_403_and_change_nothing(kind, personas, client, snapshot):
+    body, content_type = HOSTILE_BODIES[kind]
+    before = snapshot()
+    response = client.generic(
+        "POST", "/auth/sso/", body, content_type=content_type, HTTP_ORIGIN="http://testserver"
+    )
+    assert response.status_code == 403
+    assert response.json() == REFUSED_BODY
+    assert snapshot() == before
+    assert AuditEvent.objects.get(action="sso.failed").detail == {"reason": "bad_request"}
 
 
 def test_body_beyond_the_request_limit_is_refused_before_the_view(client, settings):

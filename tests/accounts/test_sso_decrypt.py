@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from accounts.sso import InvalidSSOPayload, decrypt_payload, encrypt_payload, encrypt_raw_plaintext
+from accounts.sso import (
+    MAX_PAYLOAD_CHARS,
+    InvalidSSOPayload,
+    decrypt_payload,
+    encrypt_payload,
+    encrypt_raw_plaintext,
+)
 
 VECTORS = json.loads(
     (Path(__file__).resolve().parents[1] / "fixtures" / "ghl" / "sso_vectors.json").read_text()
@@ -59,7 +65,7 @@ def test_our_encryption_round_trips_through_decryption():
             ),
             "duplicate_key",
         ),
-        (lambda: "A" * 9000, "too_large"),
+        (lambda: "A" * (MAX_PAYLOAD_CHARS + 4), "too_large"),
     ],
 )
 def test_every_bad_payload_raises_the_one_exception(make, reason):

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from accounts.identity import SESSION_AGENCY, SESSION_LOCATIONS, SESSION_ROLE, SESSION_USER
+from accounts.identity import (
+    SESSION_AGENCY,
+    SESSION_AGENCY_EPOCH,
+    SESSION_LOCATIONS,
+    SESSION_ROLE,
+    SESSION_USER,
+    SESSION_USER_EPOCH,
+)
 from accounts.models import AuditEvent, GHLUser
 from accounts.sessions import SessionStore
 from accounts.views.sso import DASHBOARD_URL
@@ -44,10 +51,14 @@ def test_session_holds_only_identity_timestamps_and_csrf(personas, payload_for, 
     assert data[SESSION_USER] == owner.pk
     assert data[SESSION_AGENCY] == owner.agency_id
     assert data[SESSION_ROLE] == "owner"
+    assert data[SESSION_AGENCY_EPOCH] == owner.agency.session_epoch
+    assert data[SESSION_USER_EPOCH] == owner.session_epoch
     assert set(data) <= {
         SESSION_USER,
         SESSION_AGENCY,
         SESSION_ROLE,
+        SESSION_AGENCY_EPOCH,
+        SESSION_USER_EPOCH,
         "_created",
         "_seen",
         "_csrftoken",

@@ -32,6 +32,13 @@ def test_a_valid_beacon_is_counted_and_answered_204_with_cors_for_ghl(send, tena
     assert counted[("LocAlpha0001", "UserOwn0001")].sessions == 1
 
 
+def test_a_person_with_a_3000_character_name_is_counted(send, tenant, store):
+    # The beacon carries the same payload as SSO; a long name must not push it over the cap.
+    payload = payload_for(tenant["agency"], userName="\U0001f600" * 3_000)
+    assert send(beacon_body(payload)).status_code == 204
+    assert list(day_fields(store, tenant["agency"])) == [("LocAlpha0001", "UserOwn0001")]
+
+
 def test_an_unknown_origin_is_counted_but_gets_no_cors_header(send, tenant, store):
     response = send(beacon_body(payload_for(tenant["agency"])), origin="https://evil.example")
     assert response.status_code == 204
@@ -115,8 +122,11 @@ def test_another_agencys_sub_account_gets_403(send, tenant, store):
     assert day_fields(store, tenant["other"]) == {}
 
 
-def test_an_oversized_body_is_refused_with_413_before_parsing_and_counted(send, tenant, store):
-    body = beacon_body(payload_for(tenant["agency"]), feature="dashboard" + " " * 5000)
+def test_an_oversized_body_is_refused_with_413_before_parsing_and_counted(
+    send, tenant, store, settings
+):
+    padding = " " * settings.ACTIVITY_MAX_BODY_BYTES
+    body = beacon_body(payload_for(tenant["agency"]), feature="dashboard" + padding)
     response = send(body)
     assert response.status_code == 413
     assert store.stats()["too_large"] == 1
@@ -151,6 +161,24 @@ def test_malformed_beacons_get_400_and_are_counted_by_reason(
     assert response.status_code == 400
     assert store.stats() == {reason: 1}
     assert [r.reason for r in caplog.records if r.name == "sync.activity_views"] == [reason]
+    assert day_fields(store, tenant["agency"]) == {}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 2_000 + "]" * 2_000,  # within the body cap; RecursionError (a 500) before
+        '{"payload": ' + "[" * 1_900 + "]" * 1_900 + "}",
+        b'{"payload": "\xff"}',
+        '{"payload": NaN, "location_id": "x", "feature": "x", "event": "x", "v": 1}',
+        '{"payload": "\\ud800", "location_id": "x", "feature": "x", "event": "x", "v": 1}',
+    ],
+    ids=["nested", "nested-in-field", "invalid-utf8", "nan", "lone-surrogate"],
+)
+def test_hostile_json_gets_400_and_is_counted_as_bad_json(send, tenant, store, body):
+    response = send(body)
+    assert response.status_code == 400
+    assert store.stats() == {"bad_json": 1}
     assert day_fields(store, tenant["agency"]) == {}
 
 

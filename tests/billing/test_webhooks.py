@@ -182,6 +182,34 @@ def test_signature_within_tolerance_is_accepted(paying, deliver):
     assert deliver(event, timestamp=int(time.time()) - 240).status_code == 200
 
 
+@pytest.mark.parametrize("ahead", [301, 3600, 10 * 365 * 24 * 3600])
+def test_future_dated_signature_is_refused_and_changes_nothing(paying, deliver, ahead):
+    # Stripe's library checks only the old side of the tolerance: a signature dated ahead would
+    # otherwise stay replayable for as long as it is dated ahead.
+    before = state(paying)
+    event = event_for(paying.agency, "customer.subscription.deleted", created=int(time.time()))
+    response = deliver(event, timestamp=int(time.time()) + ahead)
+    assert response.status_code == 400
+    assert response.json() == {"error": "signature"}
+    assert state(paying) == before
+    assert not StripeEvent.objects.exists()
+
+
+def test_a_clock_a_little_ahead_of_ours_is_tolerated(paying, deliver):
+    event = event_for(paying.agency, "customer.subscription.deleted", created=int(time.time()))
+    assert deliver(event, timestamp=int(time.time()) + 240).status_code == 200
+
+
+def test_the_first_timestamp_is_the_one_checked_as_stripe_checks_it(paying, deliver):
+    # A second t= cannot smuggle a future-dated signature past the check.
+    event = event_for(paying.agency, "customer.subscription.deleted", created=int(time.time()))
+    body = json.dumps(event)
+    future = int(time.time()) + 3600
+    signed = sign(body, timestamp=future)
+    header = f"{signed},t={int(time.time())}"
+    assert deliver(None, payload=body, header=header).status_code == 400
+
+
 @pytest.mark.parametrize(
     "header", ["", "garbage", "t=abc,v1=00", "t=1760000000", "v1=deadbeef", "t=1,v0=00"]
 )
@@ -204,6 +232,25 @@ def test_body_altered_after_signing_is_refused(paying, deliver):
 def test_signed_but_malformed_bodies_are_refused(paying, deliver):
     for body in ["not json", "[]", '{"object": "event"}', '{"id": 5, "type": "x"}']:
         assert deliver(None, payload=body).status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 100_000 + "]" * 100_000,  # about 200 KB, under the body cap
+        '{"object": "event", "data": ' + "[" * 50_000 + "]" * 50_000 + "}",
+        '{"object": "event", "id": ' + "9" * 20_000 + "}",
+        '{"object": "event", "created": NaN}',
+    ],
+    ids=["nested", "nested-in-event", "huge-integer", "nan"],
+)
+def test_signed_but_hostile_bodies_are_refused(paying, deliver, body):
+    before = state(paying)
+    response = deliver(None, payload=body)
+    assert response.status_code == 400
+    assert response.json() == {"error": "malformed"}
+    assert state(paying) == before
     assert not StripeEvent.objects.exists()
 
 

@@ -143,12 +143,41 @@ def test_stale_or_future_timestamp_is_refused(client, signer, db, age):
     assert nothing_written()
 
 
-def test_replayed_webhook_id_is_refused_and_processed_once(client, signer, db):
+def test_a_repeated_webhook_id_is_acknowledged_and_processed_zero_more_times(
+    client, signer, db, monkeypatch
+):
+    # GHL retries a delivery that did not get a 2xx: a duplicate must get one, or GHL keeps
+    # retrying, and must change nothing.
+    from sync.webhooks import handlers
+
+    applied = []
+    real_apply = handlers.apply
+    monkeypatch.setattr(handlers, "apply", lambda event: applied.append(event) or real_apply(event))
     data = event("INSTALL", APP, companyId="CompReplay0000000001")
-    assert post(client, signer, data).status_code == 200
-    assert post(client, signer, data).status_code == 409
+    first = post(client, signer, data)
+    assert first.status_code == 200
+    assert first.json() == {"status": "accepted"}
+    for _ in range(3):
+        again = post(client, signer, data)
+        assert again.status_code == 200
+        assert again.json() == {"status": "duplicate"}
+    assert len(applied) == 1
     assert WebhookReceipt.objects.count() == 1
     assert AuditEvent.objects.filter(action="install").count() == 1
+
+
+def test_a_repeated_uninstall_does_not_run_its_immediate_step_again(
+    client, signer, installed, monkeypatch
+):
+    from sync.webhooks import views
+
+    calls = []
+    real = views._delete_tokens_now
+    monkeypatch.setattr(views, "_delete_tokens_now", lambda cid: calls.append(cid) or real(cid))
+    data = event("UNINSTALL", APP, companyId=installed.company_id)
+    assert post(client, signer, data).status_code == 200
+    assert post(client, signer, data).status_code == 200
+    assert calls == [installed.company_id]
 
 
 @pytest.mark.parametrize(
@@ -166,6 +195,23 @@ def test_replayed_webhook_id_is_refused_and_processed_once(client, signer, db):
 )
 def test_signed_but_malformed_is_400_and_writes_nothing(client, signer, db, raw):
     response = post(client, signer, None, raw=raw() if callable(raw) else raw)
+    assert response.status_code == 400
+    assert nothing_written()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 30_000 + b"]" * 30_000,  # 60 KB, under the 64 KB cap: RecursionError before
+        b'{"type": "INSTALL", "x": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+        b'{"type": "INSTALL", "appId": "\xff"}',
+        b'{"type": "INSTALL", "n": ' + b"9" * 20_000 + b"}",
+        b'{"type": "INSTALL", "n": NaN}',
+    ],
+    ids=["nested", "nested-in-event", "invalid-utf8", "huge-integer", "nan"],
+)
+def test_signed_but_hostile_body_is_400_and_writes_nothing(client, signer, db, raw):
+    response = post(client, signer, None, raw=raw)
     assert response.status_code == 400
     assert nothing_written()
 
@@ -250,6 +296,28 @@ def test_location_create_and_update_upsert_whitelisted_fields(client, signer, in
     )
     assert "office@becker.example" not in stored
     assert "+15125550142" not in stored
+
+
+def test_control_characters_in_signed_events_never_reach_storage(client, signer, installed):
+    # A NUL cannot be stored in PostgreSQL: it would fail the task on every retry.
+    user = event(
+        "UserCreate",
+        APP,
+        id="UserNul000000000001",
+        companyId=installed.company_id,
+        firstName="Pri\x00ya\u202e",
+        lastName="Oka\x1bfor",
+        email="priya\x00@agency.example",
+        role="user",
+    )
+    assert post(client, signer, user).status_code == 200
+    stored = GHLUser.objects.for_agency(installed).get(ghl_id="UserNul000000000001")
+    assert (stored.name, stored.email) == ("Priya Okafor", "priya@agency.example")
+    place = event(
+        "LocationCreate", APP, id="LocNul01", companyId=installed.company_id, name="Den\x00tal"
+    )
+    assert post(client, signer, place).status_code == 200
+    assert Location.objects.for_agency(installed).get(ghl_id="LocNul01").name == "Dental"
 
 
 def test_location_event_for_an_unknown_agency_is_acknowledged_and_dropped(client, signer, db):
