@@ -27,7 +27,7 @@ def undo(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_staff_groups'),
+        ('accounts', '0003_session_epochs'),
     ]
 
     operations = [
