@@ -18,6 +18,10 @@ risk weight (analytics.revenue.counted_mrr).
 
 from __future__ import annotations
 
+import numpy as np
+
+from analytics.scores import masked_division
+
 FLAG_WEIGHTS = {
     "no_login_30": 0.50,
     "no_login_14": 0.35,
@@ -39,6 +43,7 @@ FLAG_LABELS = {
     "onboarding_stalled": "Onboarding stalled",
 }
 USAGE_DROP = -0.40
+PAYMENT_FAILED_STATUSES = ("past_due", "unpaid")
 ONBOARDING_MIN_AGE, ONBOARDING_MAX_AGE, ONBOARDING_DAYS = 14, 60, 30
 
 
@@ -46,59 +51,74 @@ def risk_weight(codes) -> float:
     return min(1.0, sum(FLAG_WEIGHTS[c] for c in codes))
 
 
-def no_login_flag(days_since_login: int | None, last_login_day) -> tuple[str, str] | None:
-    if days_since_login is not None and days_since_login < 7:
-        return None
+# Rules over arrays (sub-account x day); each returns where its flag is raised.
+
+
+def no_login(tracked, has_users, days_since_login) -> dict[str, np.ndarray]:
+    """no_login_30 / _14 / _7, only the most severe; r = NaN (no session known) counts as 30+."""
+    r = days_since_login
+    applies = tracked & has_users
+    return {
+        "no_login_30": applies & (np.isnan(r) | (r >= 30)),
+        "no_login_14": applies & (r >= 14) & (r < 30),
+        "no_login_7": applies & (r >= 7) & (r < 14),
+    }
+
+
+@masked_division
+def usage_down(v_now, v_prev):
+    return (v_prev > 0) & ((v_now - v_prev) / v_prev <= USAGE_DROP)
+
+
+def payment_failed(status):
+    """`status`: level(subscription_status), a history.TextLevel."""
+    return status.isin(PAYMENT_FAILED_STATUSES)
+
+
+def downgraded(mrr_now, mrr_then):
+    """`mrr_then` is NaN when unknown or in another currency."""
+    return (mrr_now > 0) & (mrr_then > 0) & (mrr_now < mrr_then)
+
+
+def band_dropped(band_now, band_week_ago):
+    """Band ranks (scores.BAND_RANK), -1 where the day has no score."""
+    return (band_now >= 0) & (band_week_ago >= 0) & (band_now < band_week_ago)
+
+
+def onboarding_stalled(age, milestone_age):
+    """`age`: D minus the first fact/activity day; `milestone_age`: the age of the first
+    milestone (NaN: none yet)."""
+    reached = milestone_age <= np.minimum(age, ONBOARDING_DAYS - 1)
+    return (age >= ONBOARDING_MIN_AGE) & (age <= ONBOARDING_MAX_AGE) & ~reached
+
+
+# Evidence, written only for the flags raised.
+
+
+def no_login_evidence(days_since_login: int | None, last_login_day) -> str:
     if days_since_login is None:
-        return "no_login_30", "No login by the sub-account's users on record (30+ days)"
-    code = (
-        "no_login_30"
-        if days_since_login >= 30
-        else "no_login_14"
-        if days_since_login >= 14
-        else "no_login_7"
-    )
-    return code, f"No login for {days_since_login} days (last {last_login_day.isoformat()})"
+        return "No login by the sub-account's users on record (30+ days)"
+    return f"No login for {days_since_login} days (last {last_login_day.isoformat()})"
 
 
-def usage_down_flag(current: int, previous: int) -> tuple[str, str] | None:
-    if previous <= 0:
-        return None
+def usage_down_evidence(current: int, previous: int) -> str:
     change = (current - previous) / previous
-    if change > USAGE_DROP:
-        return None
-    return "usage_down", f"Usage down {round(-change * 100)} % ({previous} → {current} in 30 days)"
+    return f"Usage down {round(-change * 100)} % ({previous} → {current} in 30 days)"
 
 
-def payment_flag(status: str | None) -> tuple[str, str] | None:
-    if status in ("past_due", "unpaid"):
-        return "payment_failed", f"Subscription is {status.replace('_', ' ')}"
-    return None
+def payment_evidence(status: str) -> str:
+    return f"Subscription is {status.replace('_', ' ')}"
 
 
-def downgrade_flag(
-    mrr_now: int | None, mrr_then: int | None, currency: str | None, plans: tuple
-) -> tuple[str, str] | None:
-    if not (mrr_now and mrr_then) or mrr_now >= mrr_then:
-        return None
+def downgrade_evidence(mrr_now: int, mrr_then: int, currency: str | None, plans: tuple) -> str:
     cur = currency or ""
     plan_note = f" (plan {plans[1]} → {plans[0]})" if plans[0] != plans[1] and all(plans) else ""
-    return (
-        "downgraded",
-        f"MRR {mrr_then / 100:.2f} → {mrr_now / 100:.2f} {cur} in 30 days{plan_note}".strip(),
-    )
+    return f"MRR {mrr_then / 100:.2f} → {mrr_now / 100:.2f} {cur} in 30 days{plan_note}".strip()
 
 
-def band_drop_flag(band_now: str, band_week_ago: str | None, rank) -> tuple[str, str] | None:
-    if band_week_ago is None or rank[band_now] >= rank[band_week_ago]:
-        return None
-    return "band_dropped", f"Band fell from {band_week_ago} to {band_now} in 7 days"
+def band_drop_evidence(band_now: str, band_week_ago: str) -> str:
+    return f"Band fell from {band_week_ago} to {band_now} in 7 days"
 
 
-def onboarding_flag(age: int | None, milestone_reached: bool) -> tuple[str, str] | None:
-    if age is None or not ONBOARDING_MIN_AGE <= age <= ONBOARDING_MAX_AGE or milestone_reached:
-        return None
-    return (
-        "onboarding_stalled",
-        f"Day {age} and no workflow published, calendar active or conversation yet",
-    )
+def onboarding_evidence(age: int) -> str:
+    return f"Day {age} and no workflow published, calendar active or conversation yet"

@@ -10,7 +10,7 @@ from accounts import audit
 from analytics import scores
 from analytics.agencyclock import agency_today
 from analytics.models import ScoreSettings, WeightChange
-from analytics.pipeline import settings_for
+from analytics.score_settings import settings_for
 from analytics.tasks import refresh_analytics_for_days
 from analytics.views.common import owner_or_admin
 from billing import product_events

@@ -21,7 +21,6 @@ from datetime import date, timedelta
 from django.db import connections, transaction
 from django.db.models import Min
 
-from analytics import risk, scores
 from analytics.models import (
     Alert,
     HealthScore,
@@ -31,6 +30,8 @@ from analytics.models import (
     UserActivityDay,
 )
 from analytics.rollups import recompute_rollups
+from tests.analytics import old_risk as risk
+from tests.analytics import old_scores as scores
 
 DB = "analytics"
 LOOKBACK_DAYS = 90
