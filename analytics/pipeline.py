@@ -25,7 +25,7 @@ import numpy as np
 from django.db import connections, transaction
 from django.utils import timezone as dj_tz
 
-from analytics import current_state, history, score_settings, scoring
+from analytics import current_state, history, risk, score_settings, scoring
 from analytics.bulk_insert import write_rows
 from analytics.models import (
     Alert,
@@ -141,28 +141,35 @@ def _as_date(value) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def scored_days(h: history.History) -> np.ndarray:
-    """(sub-account x day) the days that may get a score, flags and alerts at all."""
-    return np.ones((len(h.locs), h.n), dtype=bool)
+def scored_days(
+    agency_id: int, locs: list[str], days: list[date], first_days: dict[str, date]
+) -> np.ndarray:
+    """(sub-account x day): the days each sub-account may be scored at all; the others get no
+    score, no flags and no alerts. The one place that decides it (analytics.scores, "Scored
+    days"): for now, from the sub-account's first day with facts or activity on."""
+    first = np.array(
+        [(first_days[loc] - days[0]).days if loc in first_days else len(days) for loc in locs]
+    )
+    return np.arange(len(days)) >= first[:, None]
 
 
 def _before(agency_id: int, locs: list[str], base: date, first: date, n: int):
-    """The stored bands and flags of the days just before the range, as scoring.Before."""
+    """What is stored for the days before the range, as scoring.Before: the bands from `base`
+    on (a band confirmed up to risk.CONFIRMED_WITHIN days before still counts) and the flags of
+    the risk.EPISODE_GAP days before it."""
     row_of = {loc: k for k, loc in enumerate(locs)}
     bands = np.full((len(locs), n), -1, dtype=np.int64)
     for loc, day, band in (
         HealthScore.objects.for_agency(agency_id)
-        .filter(
-            location_ghl_id__in=locs,
-            day__range=(first - timedelta(days=7), first - timedelta(days=1)),
-        )
+        .filter(location_ghl_id__in=locs, day__range=(base, first - timedelta(days=1)))
         .values_list("location_ghl_id", "day", "band")
     ):
         bands[row_of[loc], (day - base).days] = BAND_RANK[band]
     flags = {code: np.zeros((len(locs), n), dtype=bool) for code in scoring.FLAG_CODES}
+    episode = (first - timedelta(days=risk.EPISODE_GAP), first - timedelta(days=1))
     for loc, day, code in (
         RiskFlag.objects.for_agency(agency_id)
-        .filter(location_ghl_id__in=locs, day=first - timedelta(days=1))
+        .filter(location_ghl_id__in=locs, day__range=episode)
         .values_list("location_ghl_id", "day", "code")
     ):
         if code in flags:
@@ -182,7 +189,7 @@ def refresh_agency_days(agency_id: int, first: date, last: date) -> Result:
     n = (last - base).days + 1
     start = (first - base).days
     days = [base + timedelta(days=i) for i in range(n)]
-    weights, floors = score_settings.as_arrays(*score_settings.settings_for(agency_id), n)
+    weights, floors = score_settings.by_day(agency_id, days)
     locs, first_days, tracked_since = _sub_accounts(agency_id, base, last)
     tracked_from = None if tracked_since is None else (tracked_since - base).days
     now = dj_tz.now()
@@ -208,7 +215,7 @@ def refresh_agency_days(agency_id: int, first: date, last: date) -> Result:
                 tracked_from,
                 weights,
                 floors,
-                scored_days(h),
+                scored_days(agency_id, chunk, days, first_days),
                 before,
                 now,
                 rows,

@@ -1,11 +1,21 @@
-"""The weights and band floors a day is scored with."""
+"""The weights and band floors each day is scored with: those in force on that day.
+
+ScoreSettings holds the current settings; each WeightChange marks a change (its `day` is the
+first day the `new` settings apply, `old` the settings before). A day is scored with the `new`
+of the latest marker on or before it (on one day, the latest `at` wins), with the current
+settings from the latest marker's day on, and with the first marker's `old` before any marker.
+Without markers, every day uses the current settings. So history before a change keeps its
+scores, whoever recomputes it and whenever.
+"""
 
 from __future__ import annotations
+
+from datetime import date
 
 import numpy as np
 
 from analytics import scores
-from analytics.models import ScoreSettings
+from analytics.models import ScoreSettings, WeightChange
 
 
 def _filled(weights: dict | None, bands: dict | None) -> tuple[dict, dict]:
@@ -22,8 +32,37 @@ def settings_for(agency_id: int) -> tuple[dict, dict]:
     return _filled(row.weights, row.bands) if row is not None else _filled(None, None)
 
 
-def as_arrays(weights: dict, bands: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(COMPONENTS x n) weights and (thriving, healthy, steady x n) floors, the same every day."""
-    w = np.array([[weights[c]] for c in scores.COMPONENTS]).repeat(n, axis=1)
-    f = np.array([[bands[b]] for b in ("thriving", "healthy", "steady")]).repeat(n, axis=1)
-    return w, f
+FLOORS = ("thriving", "healthy", "steady")
+
+
+def by_day(agency_id: int, days: list[date]) -> tuple[np.ndarray, np.ndarray]:
+    """(COMPONENTS x day) weights and (FLOORS x day) band floors in force on each of `days`."""
+    markers = list(
+        WeightChange.objects.for_agency(agency_id)
+        .order_by("day", "at", "pk")
+        .values_list("day", "old", "new")
+    )
+    in_force = [settings_for(agency_id)] * len(days)
+    if markers:
+        first_day, old, _new = markers[0]
+        changes = [(first_day, _settings_in(old))]
+        changes += [(day, _settings_in(new)) for day, _old, new in markers[:-1]]
+        changes.append((markers[-1][0], in_force[0]))
+        # Each change applies from its day on; a later one on the same day overrides it.
+        in_force = [changes[0][1]] * len(days)
+        for day, settings in changes[1:]:
+            for k, d in enumerate(days):
+                if d >= day:
+                    in_force[k] = settings
+    weights = np.array([[w[c] for w, _b in in_force] for c in scores.COMPONENTS])
+    floors = np.array([[b[f] for _w, b in in_force] for f in FLOORS])
+    return weights, floors
+
+
+def _settings_in(marker_side) -> tuple[dict, dict]:
+    """A marker's `old` or `new` ({"weights": ..., "bands": ...}), defaults filled in."""
+    side = marker_side if isinstance(marker_side, dict) else {}
+    weights, bands = side.get("weights"), side.get("bands")
+    return _filled(
+        weights if isinstance(weights, dict) else None, bands if isinstance(bands, dict) else None
+    )

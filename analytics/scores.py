@@ -44,6 +44,14 @@ is left out and its weight shared by the rest, never counted as zero), rounded h
 integer. Contribution of c = w_c * C_c / sum(w_c) (stored to 2 decimals; they add up to the
 unrounded score). No component with data -> no score that day.
 Bands (defaults, configurable): Thriving 76-100, Healthy 51-75, Steady 26-50, At risk 0-25.
+
+Scored days: a sub-account gets a score (and flags and alerts) only on the days it may be
+scored: from its first day with facts or activity on. Before it existed for us (no facts and
+no activity yet) it has no score, not a score of 0.
+Settings in force: every day is scored with the weights and bands in force on that day, whoever
+recomputes it. Saving new settings writes a marker on the score history; the marker's day is
+the first day the new settings apply, and the days before it keep the settings (and so the
+scores) they had. Several changes on one day: the latest one counts.
 """
 
 from __future__ import annotations
@@ -52,7 +60,11 @@ import functools
 
 import numpy as np
 
+from analytics import risk
 from analytics.models import ADOPTION_FEATURES
+
+# What the settings page shows: these definitions, then the risk flags' and alerts'.
+DEFINITIONS = f"{__doc__}\n{risk.__doc__}"
 
 COMPONENTS = ("login_activity", "adoption", "engagement", "revenue", "growth")
 COMPONENT_LABELS = {

@@ -130,6 +130,7 @@ def evaluate(
         "payment_failed": on_d(risk.payment_failed(status)),
         "downgraded": risk.downgraded(mrr_now, mrr_then),
         "band_dropped": risk.band_dropped(band, on_d_minus(7, bands)),
+        "low_score": risk.low_score(band),
         "onboarding_stalled": risk.onboarding_stalled(
             day - first_day, h.milestone[:, None] - first_day
         ),
@@ -162,6 +163,8 @@ def evaluate(
             return risk.band_drop_evidence(
                 scores.BAND_OF_RANK[bands[k, i]], scores.BAND_OF_RANK[bands[k, i - 7]]
             )
+        if code == "low_score":
+            return risk.low_score_evidence(int(score[k, j]), int(floors[2, i]))
         return risk.onboarding_evidence(int(day[j] - first_day[k, 0]))
 
     # Rows
@@ -189,23 +192,25 @@ def evaluate(
             out.flags.append(
                 (agency_id, locs[k], days[start + j], code, weight, evidence(code, k, j)[:300])
             )
-    previous_band = on_d_minus(1, bands)
-    for k, j in zip(*np.nonzero((previous_band >= 0) & (band < previous_band)), strict=True):
+    drops, confirmed_before = risk.band_drops(bands)
+    for k, j in zip(*np.nonzero(on_d(drops)), strict=True):
+        fell_from, fell_to = on_d(confirmed_before)[k, j], band[k, j]
         out.alerts.append(
             (
                 agency_id,
                 locs[k],
                 days[start + j],
                 Alert.KIND_BAND_DROP,
-                "",
-                f"Score fell to {score[k, j]}: {_band_label(previous_band[k, j])} → "
-                f"{_band_label(band[k, j])}",
+                scores.BAND_OF_RANK[fell_to],
+                f"Score fell to {score[k, j]}: {_band_label(fell_from)} → "
+                f"{_band_label(fell_to)} ({risk.HOLD_DAYS} days in a row)",
                 now,
             )
         )
     for code in FLAG_CODES:
-        new = on_d(flags[code]) & ~on_d_minus(1, flags[code])
-        for k, j in zip(*np.nonzero(new), strict=True):
+        if code in risk.NO_ALERT_FLAGS:
+            continue
+        for k, j in zip(*np.nonzero(on_d(risk.episode_starts(flags[code]))), strict=True):
             out.alerts.append(
                 (
                     agency_id,

@@ -84,7 +84,7 @@ def score_settings(request):
             ],
             "errors": errors,
             "history": history,
-            "score_doc": scores.__doc__,
+            "score_doc": scores.DEFINITIONS,
         },
         status=400 if errors else 200,
     )
