@@ -38,6 +38,8 @@ from analytics.rollups import recompute_rollups
 from analytics.scores import BAND_RANK
 
 DB = "analytics"
+# History read before the range: W and P of its first day (60 days) and the stored bands that
+# can still confirm a band on it (risk.CONFIRMED_WITHIN + HOLD_DAYS = 63 days) fit in it.
 LOOKBACK_DAYS = 90
 # Sub-accounts per chunk: large enough that numpy's per-call overhead vanishes, small enough
 # that a chunk's history and rows stay a few tens of MB.
@@ -154,14 +156,15 @@ def scored_days(
 
 
 def _before(agency_id: int, locs: list[str], base: date, first: date, n: int):
-    """What is stored for the days before the range, as scoring.Before: the bands from `base`
-    on (a band confirmed up to risk.CONFIRMED_WITHIN days before still counts) and the flags of
-    the risk.EPISODE_GAP days before it."""
+    """What is stored for the days before the range, as scoring.Before: the bands of the days
+    that can confirm a band still counted on its first day (risk.CONFIRMED_WITHIN) and the flags
+    of the risk.EPISODE_GAP days before it."""
     row_of = {loc: k for k, loc in enumerate(locs)}
     bands = np.full((len(locs), n), -1, dtype=np.int64)
+    since = first - timedelta(days=risk.CONFIRMED_WITHIN + risk.HOLD_DAYS)
     for loc, day, band in (
         HealthScore.objects.for_agency(agency_id)
-        .filter(location_ghl_id__in=locs, day__range=(base, first - timedelta(days=1)))
+        .filter(location_ghl_id__in=locs, day__range=(since, first - timedelta(days=1)))
         .values_list("location_ghl_id", "day", "band")
     ):
         bands[row_of[loc], (day - base).days] = BAND_RANK[band]
