@@ -196,12 +196,12 @@ def refresh_agency_days(agency_id: int, first: date, last: date) -> Result:
     locs, first_days, tracked_since = _sub_accounts(agency_id, base, last)
     tracked_from = None if tracked_since is None else (tracked_since - base).days
     now = dj_tz.now()
-    phases = dict.fromkeys(("read", "compute", "write"), 0.0)
+    phases = dict.fromkeys(("delete", "read", "compute", "write"), 0.0)
     with transaction.atomic(using=DB):
         t = clock()
         for model in (HealthScore, RiskFlag, Alert):
             model.objects.for_agency(agency_id).filter(day__range=(first, last)).delete()
-        phases["write"] += clock() - t
+        phases["delete"] += clock() - t
         for k in range(0, len(locs), CHUNK):
             chunk = locs[k : k + CHUNK]
             t = clock()
