@@ -148,7 +148,9 @@ def scored_days(
 ) -> np.ndarray:
     """(sub-account x day): the days each sub-account may be scored at all; the others get no
     score, no flags and no alerts. The one place that decides it (analytics.scores, "Scored
-    days"): for now, from the sub-account's first day with facts or activity on."""
+    days"): for now, from the sub-account's first day with facts or activity on. It gets the
+    agency and its sub-accounts' ids so that their lifecycle (not connected, churned) can be
+    read here too."""
     first = np.array(
         [(first_days[loc] - days[0]).days if loc in first_days else len(days) for loc in locs]
     )

@@ -102,3 +102,35 @@ def test_the_core_scores_only_the_days_the_caller_allows():
         (D - row[2]).days for row in out.alerts if row[1] == "LocA" and row[4] == "payment_failed"
     ) == [5, 14]
     assert not Alert.objects.for_agency(AGENCY).exists()  # evaluate only returns rows
+
+
+@pytest.mark.django_db
+def test_a_recompute_that_fails_midway_leaves_the_previous_rows(monkeypatch):
+    from analytics import pipeline
+
+    for loc in ("LocA", "LocB", "LocC"):
+        facts(loc, 20, subscription_status="past_due", workflows_published=1)
+    refresh_agency_days(AGENCY, D - timedelta(days=20), D)
+
+    def stored_rows():
+        return [
+            sorted(model.objects.for_agency(AGENCY).values_list("location_ghl_id", "day"))
+            for model in (HealthScore, RiskFlag, Alert)
+        ]
+
+    before = stored_rows()
+    assert all(before)
+    # One sub-account per chunk; the second chunk fails after the first was written.
+    monkeypatch.setattr(pipeline, "CHUNK", 1)
+    real_evaluate, calls = scoring.evaluate, []
+
+    def failing_evaluate(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("worker killed")
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(scoring, "evaluate", failing_evaluate)
+    with pytest.raises(RuntimeError):
+        refresh_agency_days(AGENCY, D - timedelta(days=20), D)
+    assert stored_rows() == before
