@@ -115,28 +115,81 @@ def _text_codes(values) -> tuple[np.ndarray, list[str]]:
     return np.fromiter(map(code_of.__getitem__, values), dtype=np.int64, count=len(values)), labels
 
 
-def read(
-    agency_id: int, locs: list[str], base: date, last: date, first_days: dict[str, date]
-) -> History:
-    """The history of `locs` (the agency's sub-accounts) over base..last."""
-    n_locs, n = len(locs), (last - base).days + 1
-    where = ", ".join(["%s"] * n_locs)
-    with connections[DB].cursor() as cur:
-        cur.execute(
+# Rows fetched from the database at a time.
+FETCH = 20_000
+
+
+class _Stream:
+    """The rows of a query ordered by sub-account, handed out one chunk of sub-accounts at a
+    time (the chunks come in the same order)."""
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+        self.buffer: list = []
+        self.at = 0
+        self.done: set[str] = set()
+
+    def take(self, wanted: set[str]) -> list:
+        rows: list = []
+        while True:
+            if self.at == len(self.buffer):
+                self.buffer, self.at = self.cursor.fetchmany(FETCH), 0
+                if not self.buffer:
+                    break
+            end = self.at
+            while end < len(self.buffer) and self.buffer[end][0] in wanted:
+                end += 1
+            rows.extend(self.buffer[self.at : end])
+            self.at = end
+            if end < len(self.buffer):
+                if self.buffer[end][0] in self.done:  # the chunks' order is not the query's
+                    raise RuntimeError("history read out of sub-account order")
+                break
+        self.done |= wanted
+        return rows
+
+
+class Reader:
+    """Reads an agency's facts and activity over base..last, chunk after chunk of sub-accounts
+    given in the database's order of their ids (ORDER BY location_ghl_id): one pass over each
+    table through a server-side cursor, so memory holds one chunk whatever the portfolio's size
+    and the database reads each row once, however many chunks."""
+
+    def __init__(self, agency_id: int, base: date, last: date):
+        self.base, self.last = base, last
+        conn = connections[DB]
+        self.cursors = [conn.chunked_cursor(), conn.chunked_cursor()]
+        facts, activity = self.cursors
+        facts.execute(
             f"SELECT location_ghl_id, day, {', '.join(FACT_COLUMNS)} "  # noqa: S608 our names
             f"FROM {LocationDayFact._meta.db_table} WHERE agency_id = %s "
-            f"AND location_ghl_id IN ({where}) AND day BETWEEN %s AND %s",
-            [agency_id, *locs, base, last],
+            "AND day BETWEEN %s AND %s ORDER BY location_ghl_id, day",
+            [agency_id, base, last],
         )
-        facts = cur.fetchall()
-        cur.execute(
+        activity.execute(
             "SELECT location_ghl_id, day, user_ghl_id, sessions, minutes_reputation "  # noqa: S608
             f"FROM {UserActivityDay._meta.db_table} WHERE agency_id = %s "
-            f"AND location_ghl_id IN ({where}) AND day BETWEEN %s AND %s "
-            "AND NOT is_agency_staff",
-            [agency_id, *locs, base, last],
+            "AND day BETWEEN %s AND %s AND NOT is_agency_staff ORDER BY location_ghl_id",
+            [agency_id, base, last],
         )
-        activity = cur.fetchall()
+        self.facts, self.activity = _Stream(facts), _Stream(activity)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for cursor in self.cursors:
+            cursor.close()
+
+    def read(self, locs: list[str], first_days: dict[str, date]) -> History:
+        """The history of the next chunk of sub-accounts, `locs`."""
+        wanted = set(locs)
+        facts, activity = self.facts.take(wanted), self.activity.take(wanted)
+        return _arrays(locs, self.base, self.last, facts, activity, first_days)
+
+
+def _arrays(locs, base: date, last: date, facts, activity, first_days) -> History:
+    n_locs, n = len(locs), (last - base).days + 1
     row_of = {loc: k for k, loc in enumerate(locs)}
     shape = (n_locs, n)
     level: dict = {}

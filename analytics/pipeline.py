@@ -105,7 +105,8 @@ def _rollups_alongside(agency_id: int, first: date, last: date):
 
 
 def _sub_accounts(agency_id: int, base: date, last: date):
-    """(sub-accounts with facts or own activity in base..last, sorted; {sub-account: first day
+    """(sub-accounts with facts or own activity in base..last, in the database's order;
+    {sub-account: first day
     with facts or activity}; the agency's first day with tracker data)."""
     facts_t = LocationDayFact._meta.db_table
     act_t = UserActivityDay._meta.db_table
@@ -115,10 +116,11 @@ def _sub_accounts(agency_id: int, base: date, last: date):
             f"SELECT DISTINCT location_ghl_id FROM {facts_t} "  # noqa: S608 our names
             "WHERE agency_id = %s AND day BETWEEN %s AND %s "
             f"UNION SELECT DISTINCT location_ghl_id FROM {act_t} "
-            "WHERE agency_id = %s AND day BETWEEN %s AND %s AND NOT is_agency_staff",
+            "WHERE agency_id = %s AND day BETWEEN %s AND %s AND NOT is_agency_staff "
+            "ORDER BY 1",  # the order history.Reader reads them in
             [agency_id, base, last, agency_id, base, last],
         )
-        locs = sorted(loc for (loc,) in cur.fetchall())
+        locs = [loc for (loc,) in cur.fetchall()]
         cur.execute(
             f"SELECT location_ghl_id, MIN(day) FROM {facts_t} "  # noqa: S608 our names
             "WHERE agency_id = %s GROUP BY location_ghl_id",
@@ -204,38 +206,39 @@ def refresh_agency_days(agency_id: int, first: date, last: date) -> Result:
         for model in (HealthScore, RiskFlag, Alert):
             model.objects.for_agency(agency_id).filter(day__range=(first, last)).delete()
         phases["delete"] += clock() - t
-        for k in range(0, len(locs), CHUNK):
-            chunk = locs[k : k + CHUNK]
-            t = clock()
-            h = history.read(agency_id, chunk, base, last, first_days)
-            before = _before(agency_id, chunk, base, first, n)
-            phases["read"] += clock() - t
-            t = clock()
-            rows = scoring.Rows()
-            scoring.evaluate(
-                agency_id,
-                h,
-                start,
-                days,
-                tracked_from,
-                weights,
-                floors,
-                scored_days(agency_id, chunk, days, first_days),
-                before,
-                now,
-                rows,
-            )
-            del h, before
-            phases["compute"] += clock() - t
-            t = clock()
-            write_rows(HealthScore, SCORE_COLUMNS, rows.scores)
-            write_rows(RiskFlag, FLAG_COLUMNS, rows.flags)
-            write_rows(Alert, ALERT_COLUMNS, rows.alerts)
-            result.scores += len(rows.scores)
-            result.flags += len(rows.flags)
-            result.alerts += len(rows.alerts)
-            del rows
-            phases["write"] += clock() - t
+        with history.Reader(agency_id, base, last) as reader:
+            for k in range(0, len(locs), CHUNK):
+                chunk = locs[k : k + CHUNK]
+                t = clock()
+                h = reader.read(chunk, first_days)
+                before = _before(agency_id, chunk, base, first, n)
+                phases["read"] += clock() - t
+                t = clock()
+                rows = scoring.Rows()
+                scoring.evaluate(
+                    agency_id,
+                    h,
+                    start,
+                    days,
+                    tracked_from,
+                    weights,
+                    floors,
+                    scored_days(agency_id, chunk, days, first_days),
+                    before,
+                    now,
+                    rows,
+                )
+                del h, before
+                phases["compute"] += clock() - t
+                t = clock()
+                write_rows(HealthScore, SCORE_COLUMNS, rows.scores)
+                write_rows(RiskFlag, FLAG_COLUMNS, rows.flags)
+                write_rows(Alert, ALERT_COLUMNS, rows.alerts)
+                result.scores += len(rows.scores)
+                result.flags += len(rows.flags)
+                result.alerts += len(rows.alerts)
+                del rows
+                phases["write"] += clock() - t
     result.seconds.update(phases)
     result.rollup_rows = wait_rollups()
     if getattr(wait_rollups, "box", {}).get("seconds") is not None:

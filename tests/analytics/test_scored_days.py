@@ -64,7 +64,8 @@ def test_the_core_scores_only_the_days_the_caller_allows():
     base = first - timedelta(days=LOOKBACK_DAYS)
     days = [base + timedelta(days=i) for i in range((D - base).days + 1)]
     locs, first_days, _tracked = _sub_accounts(AGENCY, base, D)
-    h = history.read(AGENCY, locs, base, D, first_days)
+    with history.Reader(AGENCY, base, D) as reader:
+        h = reader.read(locs, first_days)
     weights, floors = score_settings.by_day(AGENCY, days)
     # LocA may not be scored from D-12 to D-6 (as if uninstalled), LocB on every day.
     may = np.ones((2, len(days)), dtype=bool)
@@ -134,3 +135,35 @@ def test_a_recompute_that_fails_midway_leaves_the_previous_rows(monkeypatch):
     with pytest.raises(RuntimeError):
         refresh_agency_days(AGENCY, D - timedelta(days=20), D)
     assert stored_rows() == before
+
+
+@pytest.mark.django_db
+def test_any_chunk_size_writes_the_same_rows(monkeypatch):
+    from analytics import pipeline
+
+    # Facts only, activity only, both, and late starters, in an order unlike their ids'.
+    facts("LocZ", 40, users_total=2, workflows_published=1, subscription_status="past_due")
+    facts("LocA", 10, users_total=1)
+    facts("Loc_m", 25, users_total=0, subscription_status="active", mrr_cents=9700)
+    for k in (30, 12, 3):
+        session("LocZ", k)
+        session("LocOnlyActive", k)
+    session("LocA", 2, user="U2")
+
+    def everything():
+        return [
+            sorted(model.objects.for_agency(AGENCY).values_list(*fields))
+            for model, fields in (
+                (HealthScore, ("location_ghl_id", "day", "score", "components", "contributions")),
+                (RiskFlag, ("location_ghl_id", "day", "code", "evidence")),
+                (Alert, ("location_ghl_id", "day", "kind", "code", "message")),
+            )
+        ]
+
+    refresh_agency_days(AGENCY, D - timedelta(days=30), D)
+    whole = everything()
+    assert {row[0] for row in whole[0]} == {"LocZ", "LocA", "Loc_m", "LocOnlyActive"}
+    for size in (1, 2, 3):
+        monkeypatch.setattr(pipeline, "CHUNK", size)
+        refresh_agency_days(AGENCY, D - timedelta(days=30), D)
+        assert everything() == whole
