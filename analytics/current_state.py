@@ -479,6 +479,6 @@ def _plan_limit(agency_id: int) -> int | None:
 
 
 def _copy_rows(rows: list[tuple]) -> None:
-    from analytics.pipeline import write_rows
+    from analytics.bulk_insert import write_rows
 
     write_rows(LocationState, STATE_COLUMNS, rows)
