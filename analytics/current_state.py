@@ -21,8 +21,9 @@ from django.db import transaction
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone as dj_tz
 
-from accounts.models import GHLUser, Location, SaasPlan
+from accounts.models import Agency, GHLUser, Location, SaasPlan
 from analytics import alertorder, charts, daystate, risk, scores
+from analytics.bulk_insert import write_rows
 from analytics.models import (
     ADOPTION_BITS,
     ADOPTION_FEATURES,
@@ -40,6 +41,7 @@ from analytics.models import (
     UserActivityDay,
     WeightChange,
 )
+from analytics.planlimit import limit_for_agency
 from analytics.revenue import month_end_mrr, movements, mrr_by_day
 
 DB = "analytics"
@@ -517,14 +519,9 @@ def _recent_alerts(agency_id: int, day: date, rows, analysed) -> list[dict]:
 
 
 def _plan_limit(agency_id: int) -> int | None:
-    from accounts.models import Agency
-    from analytics.portfolio import limit_for_agency
-
     agency = Agency.objects.filter(pk=agency_id).first()
     return None if agency is None else limit_for_agency(agency)
 
 
 def _copy_rows(rows: list[tuple]) -> None:
-    from analytics.pipeline import write_rows
-
     write_rows(LocationState, STATE_COLUMNS, rows)

@@ -186,11 +186,19 @@ def money_on(sub: Subscription | None, manual: Manual | None) -> tuple[int | Non
 
 
 def location_days(
-    agency_id: int, first: date, last: date, locations: Iterable[str] | None = None
+    agency_id: int,
+    first: date,
+    last: date,
+    locations: Iterable[str] | None = None,
+    firsts: dict[str, date] | None = None,
 ) -> Iterator[tuple]:
     """The state rows (COLUMNS) of every existing sub-account (or of `locations`) for each day
-    of first..last on or after its first day, sub-account by sub-account, days in order."""
-    firsts = first_days(agency_id, locations)
+    of first..last on or after its first day, sub-account by sub-account, days in order.
+    `firsts`: the sub-accounts' first days when the caller has them (else read here)."""
+    if firsts is None:
+        firsts = first_days(agency_id, locations)
+    elif locations is not None:
+        firsts = {loc: firsts[loc] for loc in locations if loc in firsts}
     locs = sorted(loc for loc, f in firsts.items() if f <= last)
     if not locs:
         return

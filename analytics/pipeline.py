@@ -1,14 +1,20 @@
 """Recompute an agency's rollups, scores, risk flags and alerts for a range of days.
 
-`refresh_agency_days` is the one function the Celery tasks call. It reads each sub-account's
-history once (facts and activity from 90 days before the range) with two plain SQL reads,
-computes every day's score column-wise (analytics.score_series), and replaces the range's
-scores, flags and alerts in one transaction: recomputing any range is idempotent. Then it
+`refresh_agency_days` is the one function the Celery tasks call. It streams the agency's
+sub-accounts in chunks of CHUNK: for each chunk it reads the history (facts and activity from
+LOOKBACK_DAYS before the range; analytics.history), evaluates the definitions over the chunk's
+sub-accounts x days (analytics.scoring, with analytics.scores and analytics.risk), writes its
+rows and lets it go, so memory stays flat however large the portfolio. Each chunk's per-day state
+(analytics.daystate: lifecycle, carried subscription and MRR) is built first, written with the
+scores, and decides which days are scored. Sub-accounts with no facts or activity in the range's
+window still get their state rows (their MRR and lifecycle carry on). The range's old scores,
+flags, alerts and states are deleted and every chunk's rows written in one transaction:
+recomputing any range is idempotent and a failure leaves the previous rows in place. Then it
 rebuilds the small per-sub-account "current state" the dashboards read (analytics.current_state).
 
 On PostgreSQL, outside an enclosing transaction, the rollup SQL runs on a second connection in a
 thread while Python computes the scores: the database and the interpreter each use one of the
-machine's cores. The two write disjoint tables, each in its own transaction, as before.
+machine's cores. The two write disjoint tables, each in its own transaction.
 """
 
 from __future__ import annotations
@@ -18,35 +24,44 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import numpy as np
 from django.db import connections, transaction
 from django.utils import timezone as dj_tz
 
-from analytics import current_state, daystate, score_series, scores
+from accounts.models import SaasPlan
+from analytics import current_state, daystate, history, risk, score_settings, scoring
+from analytics.bulk_insert import write_rows
 from analytics.models import (
     Alert,
     HealthScore,
     LocationDay,
     LocationDayFact,
     RiskFlag,
-    ScoreSettings,
     UserActivityDay,
 )
 from analytics.rollups import recompute_rollups
+from analytics.scores import BAND_RANK
 
 DB = "analytics"
+# History read before the range: W and P of its first day (60 days) and the stored bands that
+# can still confirm a band on it (risk.CONFIRMED_WITHIN + HOLD_DAYS = 63 days) fit in it.
 LOOKBACK_DAYS = 90
-BATCH = 5000
-
-
-def settings_for(agency_id: int) -> tuple[dict, dict]:
-    """(weights, bands) of the agency, defaults filled in."""
-    row = ScoreSettings.objects.for_agency(agency_id).first()
-    weights = dict(scores.DEFAULT_WEIGHTS)
-    bands = dict(scores.DEFAULT_BANDS)
-    if row is not None:
-        weights.update({k: v for k, v in row.weights.items() if k in weights})
-        bands.update({k: v for k, v in row.bands.items() if k in bands})
-    return weights, bands
+# Sub-accounts per chunk: large enough that numpy's per-call overhead vanishes, small enough
+# that a chunk's history and rows stay a few tens of MB.
+CHUNK = 250
+SCORE_COLUMNS = (
+    "agency_id",
+    "location_ghl_id",
+    "day",
+    "score",
+    "band",
+    "components",
+    "contributions",
+    "adoption_known",
+    "adoption_used",
+)
+FLAG_COLUMNS = ("agency_id", "location_ghl_id", "day", "code", "weight", "evidence")
+ALERT_COLUMNS = ("agency_id", "location_ghl_id", "day", "kind", "code", "message", "created_at")
 
 
 @dataclass
@@ -57,28 +72,6 @@ class Result:
     rollup_rows: int = 0
     # Wall seconds per phase (rollups overlap the others on PostgreSQL), for bench/rollup.py.
     seconds: dict = field(default_factory=dict)
-
-
-def write_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Bulk insert plain tuples: COPY on PostgreSQL (building ~1M model instances would cost
-    more than computing the scores), executemany elsewhere."""
-    if not rows:
-        return
-    conn = connections[DB]
-    table = model._meta.db_table
-    cols = ", ".join(columns)
-    with conn.cursor() as cur:
-        if conn.vendor == "postgresql":
-            with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join(["%s"] * len(columns))
-            for k in range(0, len(rows), BATCH):
-                cur.executemany(
-                    f"INSERT INTO {table} ({cols}) VALUES ({marks})",  # noqa: S608 our names
-                    rows[k : k + BATCH],
-                )
 
 
 def _rollups_alongside(agency_id: int, first: date, last: date):
@@ -116,21 +109,29 @@ def _rollups_alongside(agency_id: int, first: date, last: date):
     return wait
 
 
-def _read_history(agency_id: int, base: date, last: date):
-    """({loc: fact rows}, {loc: activity rows}, {loc: first day}, first tracked day)."""
+def _sub_accounts(agency_id: int, base: date, last: date):
+    """(sub-accounts with facts or own activity in base..last, in the database's order;
+    {sub-account: first day
+    with facts or activity}; the agency's first day with tracker data)."""
     facts_t = LocationDayFact._meta.db_table
     act_t = UserActivityDay._meta.db_table
-    cols = ", ".join(score_series.FACT_COLUMNS)
-    fact_rows: dict[str, list] = {}
-    act_rows: dict[str, list] = {}
     first_days: dict[str, date] = {}
     with connections[DB].cursor() as cur:
+        cur.execute(
+            f"SELECT DISTINCT location_ghl_id FROM {facts_t} "  # noqa: S608 our names
+            "WHERE agency_id = %s AND day BETWEEN %s AND %s "
+            f"UNION SELECT DISTINCT location_ghl_id FROM {act_t} "
+            "WHERE agency_id = %s AND day BETWEEN %s AND %s AND NOT is_agency_staff "
+            "ORDER BY 1",  # the order history.Reader reads them in
+            [agency_id, base, last, agency_id, base, last],
+        )
+        locs = [loc for (loc,) in cur.fetchall()]
         cur.execute(
             f"SELECT location_ghl_id, MIN(day) FROM {facts_t} "  # noqa: S608 our names
             "WHERE agency_id = %s GROUP BY location_ghl_id",
             [agency_id],
         )
-        first_days.update(cur.fetchall())
+        first_days.update((loc, _as_date(d)) for loc, d in cur.fetchall())
         cur.execute(
             f"SELECT location_ghl_id, MIN(day) FROM {act_t} "  # noqa: S608 our names
             "WHERE agency_id = %s GROUP BY location_ghl_id",
@@ -139,36 +140,69 @@ def _read_history(agency_id: int, base: date, last: date):
         tracked_since = None
         for loc, d in cur.fetchall():
             d = _as_date(d)
-            first_days[loc] = min(d, _as_date(first_days.get(loc, d)))
+            first_days[loc] = min(d, first_days.get(loc, d))
             tracked_since = d if tracked_since is None else min(tracked_since, d)
-        cur.execute(
-            f"SELECT location_ghl_id, day, {cols} FROM {facts_t} "  # noqa: S608 our names
-            "WHERE agency_id = %s AND day BETWEEN %s AND %s ORDER BY location_ghl_id, day",
-            [agency_id, base, last],
-        )
-        for row in cur.fetchall():
-            rows = fact_rows.get(row[0])
-            if rows is None:
-                rows = fact_rows[row[0]] = []
-            rows.append(row[1:])
-        cur.execute(
-            f"SELECT location_ghl_id, day, user_ghl_id, sessions, minutes_reputation "  # noqa: S608
-            f"FROM {act_t} WHERE agency_id = %s AND day BETWEEN %s AND %s "
-            "AND NOT is_agency_staff",
-            [agency_id, base, last],
-        )
-        for row in cur.fetchall():
-            rows = act_rows.get(row[0])
-            if rows is None:
-                rows = act_rows[row[0]] = []
-            rows.append(row[1:])
-    first_days = {loc: _as_date(d) for loc, d in first_days.items()}
-    return fact_rows, act_rows, first_days, tracked_since
+    return locs, first_days, tracked_since
 
 
 def _as_date(value) -> date:
     # SQLite returns MIN(day) of raw SQL as text.
     return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def scored_days(
+    locs: list[str], days: list[date], first_days: dict[str, date], states: dict[str, list]
+) -> np.ndarray:
+    """(sub-account x day): the days each sub-account may be scored at all; the others get no
+    score, no flags and no alerts. The one place that decides it (analytics.scores, "Scored
+    days"): a sub-account is scored from its first day with facts or activity on, and on the
+    range's days only while its state says so (analytics.daystate: onboarding or connected, not
+    while it is not connected or churned). `states`: {sub-account: [(day, scored), ...]}."""
+    first = np.array(
+        [(first_days[loc] - days[0]).days if loc in first_days else len(days) for loc in locs]
+    )
+    mask = np.arange(len(days)) >= first[:, None]
+    index = {d: i for i, d in enumerate(days)}
+    for k, loc in enumerate(locs):
+        for day, scored in states.get(loc, ()):
+            mask[k, index[day]] = scored
+    return mask
+
+
+def _write_states(agency_id: int, first: date, last: date, locs, first_days) -> dict:
+    """Write the state rows of these sub-accounts for first..last; {sub-account: [(day,
+    scored)]} for the scores."""
+    rows = list(daystate.location_days(agency_id, first, last, locs, first_days))
+    write_rows(LocationDay, daystate.COLUMNS, rows)
+    states: dict[str, list] = {}
+    for row in rows:
+        states.setdefault(row[1], []).append((row[2], row[4]))
+    return states
+
+
+def _before(agency_id: int, locs: list[str], base: date, first: date, n: int):
+    """What is stored for the days before the range, as scoring.Before: the bands of the days
+    that can confirm a band still counted on its first day (risk.CONFIRMED_WITHIN) and the flags
+    of the risk.EPISODE_GAP days before it."""
+    row_of = {loc: k for k, loc in enumerate(locs)}
+    bands = np.full((len(locs), n), -1, dtype=np.int64)
+    since = first - timedelta(days=risk.CONFIRMED_WITHIN + risk.HOLD_DAYS)
+    for loc, day, band in (
+        HealthScore.objects.for_agency(agency_id)
+        .filter(location_ghl_id__in=locs, day__range=(since, first - timedelta(days=1)))
+        .values_list("location_ghl_id", "day", "band")
+    ):
+        bands[row_of[loc], (day - base).days] = BAND_RANK[band]
+    flags = {code: np.zeros((len(locs), n), dtype=bool) for code in scoring.FLAG_CODES}
+    episode = (first - timedelta(days=risk.EPISODE_GAP), first - timedelta(days=1))
+    for loc, day, code in (
+        RiskFlag.objects.for_agency(agency_id)
+        .filter(location_ghl_id__in=locs, day__range=episode)
+        .values_list("location_ghl_id", "day", "code")
+    ):
+        if code in flags:
+            flags[code][row_of[loc], (day - base).days] = True
+    return scoring.Before(bands=bands, flags=flags)
 
 
 def refresh_agency_days(agency_id: int, first: date, last: date) -> Result:
@@ -179,98 +213,65 @@ def refresh_agency_days(agency_id: int, first: date, last: date) -> Result:
     clock = time.perf_counter
     t0 = clock()
     wait_rollups = _rollups_alongside(agency_id, first, last)
-    weights, bands = settings_for(agency_id)
     base = first - timedelta(days=LOOKBACK_DAYS)
     n = (last - base).days + 1
-    start_i = (first - base).days
-    days = score_series.day_list(base, n)
-    t = clock()
-    fact_rows, act_rows, first_days, tracked_since = _read_history(agency_id, base, last)
-    result.seconds["read"] = clock() - t
+    start = (first - base).days
+    days = [base + timedelta(days=i) for i in range(n)]
+    weights, floors = score_settings.by_day(agency_id, days)
+    locs, first_days, tracked_since = _sub_accounts(agency_id, base, last)
     tracked_from = None if tracked_since is None else (tracked_since - base).days
-
-    # Bands and flags just before the range, for band drops and "new flag" alerts at its start.
-    earlier_bands: dict[str, dict[int, str]] = {}
-    for loc, day, band in (
-        HealthScore.objects.for_agency(agency_id)
-        .filter(day__range=(first - timedelta(days=7), first - timedelta(days=1)))
-        .values_list("location_ghl_id", "day", "band")
-    ):
-        earlier_bands.setdefault(loc, {})[(day - base).days] = band
-    earlier_flags: dict[str, set[str]] = {}
-    for loc, code in (
-        RiskFlag.objects.for_agency(agency_id)
-        .filter(day=first - timedelta(days=1))
-        .values_list("location_ghl_id", "code")
-    ):
-        earlier_flags.setdefault(loc, set()).add(code)
-
     now = dj_tz.now()
-    t = clock()
-    score_rows: list[tuple] = []
-    flag_rows: list[tuple] = []
-    alert_rows: list[tuple] = []
-    for loc in sorted(set(fact_rows) | set(act_rows)):
-        h = score_series.LocationSeries(
-            n, fact_rows.pop(loc, ()), act_rows.pop(loc, ()), base, first_days.get(loc)
-        )
-        score_series.compute(
-            agency_id,
-            loc,
-            h,
-            start_i,
-            days,
-            tracked_from,
-            weights,
-            bands,
-            earlier_bands.get(loc, {}),
-            earlier_flags.get(loc, set()),
-            score_rows,
-            flag_rows,
-            alert_rows,
-            now,
-        )
-
-    result.seconds["compute"] = clock() - t
-    t = clock()
-    day_rows = list(daystate.location_days(agency_id, first, last))
-    scored = {(r[1], r[2]) for r in day_rows if r[4]}
-    score_rows = [r for r in score_rows if (r[1], r[2]) in scored]
-    flag_rows = [r for r in flag_rows if (r[1], r[2]) in scored]
-    alert_rows = [r for r in alert_rows if (r[1], r[2]) in scored]
-    result.seconds["day_state"] = clock() - t
-    t = clock()
+    phases = dict.fromkeys(("delete", "state", "read", "compute", "write"), 0.0)
+    plan_names = dict(SaasPlan.objects.for_agency(agency_id).values_list("plan_id", "name"))
     with transaction.atomic(using=DB):
+        t = clock()
         for model in (HealthScore, RiskFlag, Alert, LocationDay):
             model.objects.for_agency(agency_id).filter(day__range=(first, last)).delete()
-        write_rows(LocationDay, daystate.COLUMNS, day_rows)
-        write_rows(
-            HealthScore,
-            (
-                "agency_id",
-                "location_ghl_id",
-                "day",
-                "score",
-                "band",
-                "components",
-                "contributions",
-                "adoption_known",
-                "adoption_used",
-            ),
-            score_rows,
-        )
-        write_rows(
-            RiskFlag,
-            ("agency_id", "location_ghl_id", "day", "code", "weight", "evidence"),
-            flag_rows,
-        )
-        write_rows(
-            Alert,
-            ("agency_id", "location_ghl_id", "day", "kind", "code", "message", "created_at"),
-            alert_rows,
-        )
-    result.scores, result.flags, result.alerts = len(score_rows), len(flag_rows), len(alert_rows)
-    result.seconds["write"] = clock() - t
+        phases["delete"] += clock() - t
+        with history.Reader(agency_id, base, last) as reader:
+            for k in range(0, len(locs), CHUNK):
+                chunk = locs[k : k + CHUNK]
+                t = clock()
+                states = _write_states(agency_id, first, last, chunk, first_days)
+                phases["state"] += clock() - t
+                t = clock()
+                h = reader.read(chunk, first_days)
+                before = _before(agency_id, chunk, base, first, n)
+                phases["read"] += clock() - t
+                t = clock()
+                rows = scoring.Rows()
+                scoring.evaluate(
+                    agency_id,
+                    h,
+                    start,
+                    days,
+                    tracked_from,
+                    weights,
+                    floors,
+                    scored_days(chunk, days, first_days, states),
+                    before,
+                    now,
+                    rows,
+                    plan_names,
+                )
+                del h, before
+                phases["compute"] += clock() - t
+                t = clock()
+                write_rows(HealthScore, SCORE_COLUMNS, rows.scores)
+                write_rows(RiskFlag, FLAG_COLUMNS, rows.flags)
+                write_rows(Alert, ALERT_COLUMNS, rows.alerts)
+                result.scores += len(rows.scores)
+                result.flags += len(rows.flags)
+                result.alerts += len(rows.alerts)
+                del rows
+                phases["write"] += clock() - t
+        # Sub-accounts without facts or activity in the window still carry their state.
+        t = clock()
+        quiet = sorted(set(first_days) - set(locs))
+        for k in range(0, len(quiet), CHUNK):
+            _write_states(agency_id, first, last, quiet[k : k + CHUNK], first_days)
+        phases["state"] += clock() - t
+    result.seconds.update(phases)
     result.rollup_rows = wait_rollups()
     if getattr(wait_rollups, "box", {}).get("seconds") is not None:
         result.seconds["rollups"] = wait_rollups.box["seconds"]

@@ -15,7 +15,6 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 from urllib.parse import quote
 
-from django.conf import settings
 from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
 from django.urls import reverse
 
@@ -29,30 +28,7 @@ from analytics.models import (
     LocationState,
     PortfolioState,
 )
-from billing.gating import access_for_request
-from billing.plans import features_for_plan
-
-
-def plan_limit(request) -> int | None:
-    """How many sub-accounts the agency's plan analyses (None = no limit).
-
-    Read-only agencies keep the limit of the plan they had (their trial's plan if none), so
-    their history stays readable as it was."""
-    access = access_for_request(request)
-    return None if access is None else _limit(access)
-
-
-def _limit(access) -> int | None:
-    if access.read_only:
-        return features_for_plan(access.plan or settings.BILLING_TRIAL_PLAN).max_locations
-    return access.features.max_locations
-
-
-def limit_for_agency(agency) -> int | None:
-    """plan_limit() for jobs (the recompute, the digest)."""
-    from billing.gating import access_for
-
-    return _limit(access_for(agency))
+from analytics.planlimit import limit_for_agency, plan_limit
 
 
 @dataclass

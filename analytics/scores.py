@@ -44,11 +44,27 @@ is left out and its weight shared by the rest, never counted as zero), rounded h
 integer. Contribution of c = w_c * C_c / sum(w_c) (stored to 2 decimals; they add up to the
 unrounded score). No component with data -> no score that day.
 Bands (defaults, configurable): Thriving 76-100, Healthy 51-75, Steady 26-50, At risk 0-25.
+
+Scored days: a sub-account gets a score (and flags and alerts) only on the days it may be
+scored: from its first day with facts or activity on. Before it existed for us (no facts and
+no activity yet) it has no score, not a score of 0.
+Settings in force: every day is scored with the weights and bands in force on that day, whoever
+recomputes it. Saving new settings writes a marker on the score history; the marker's day is
+the first day the new settings apply, and the days before it keep the settings (and so the
+scores) they had. Several changes on one day: the latest one counts.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+import functools
+
+import numpy as np
+
+from analytics import risk
+from analytics.models import ADOPTION_FEATURES
+
+# What the settings page shows: these definitions, then the risk flags' and alerts'.
+DEFINITIONS = f"{__doc__}\n{risk.__doc__}"
 
 COMPONENTS = ("login_activity", "adoption", "engagement", "revenue", "growth")
 COMPONENT_LABELS = {
@@ -75,6 +91,7 @@ BAND_LABELS = {
     "at_risk": "At risk",
 }
 BAND_RANK = {"at_risk": 0, "steady": 1, "healthy": 2, "thriving": 3}
+BAND_OF_RANK = ("at_risk", "steady", "healthy", "thriving")
 
 WINDOW = 30
 TIERS = (("heavy", 0.85, 100), ("regular", 0.50, 70), ("casual", 0.20, 40), ("ghosting", 0.0, 10))
@@ -89,13 +106,19 @@ STATUS_POINTS = {
 PAYING_STATUSES = frozenset({"active", "trialing", "past_due"})
 GROWTH_METRICS = ("users_total", "workflows_total", "calendars_total", "products_total")
 
-
-def clamp(x: float, lo: float = 0.0, hi: float = 100.0) -> float:
-    return lo if x < lo else hi if x > hi else x
+# Arrays are (sub-account x day); NaN means "no data" (a component) or "not known" (a level).
 
 
-def round_half_up(x: float) -> int:
-    return int(Decimal(repr(x)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+def masked_division(rule):
+    """Each formula divides over every cell and then keeps only the cells where the definition
+    applies (np.where): a division by zero elsewhere is expected and not worth a warning."""
+
+    @functools.wraps(rule)
+    def evaluate(*args, **kwargs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return rule(*args, **kwargs)
+
+    return evaluate
 
 
 def tier_for_share(share: float) -> str:
@@ -106,84 +129,150 @@ def tier_for_share(share: float) -> str:
     return "ghosting"
 
 
-_TIER_POINTS = {name: points for name, _floor, points in TIERS}
+_POINTS_OF_TIER = {name: points for name, _floor, points in TIERS}
+# Tier points of a user active on d of the 30 days of W, d = 0..30 (0: not active, no points).
+_TIER_POINTS_BY_DAYS = np.array(
+    [0] + [_POINTS_OF_TIER[tier_for_share(d / WINDOW)] for d in range(1, WINDOW + 1)]
+)
 
 
-def login_activity(
-    users_total: int | None,
-    days_active_per_user: list[int],
-    days_since_login: int | None,
-) -> float | None:
-    """Component 1. `days_active_per_user`: days in W with a session, for each own user active
-    in W. `days_since_login`: r, or None if no own session is known."""
-    active = len(days_active_per_user)
-    n = max(users_total or 0, active)
-    if n == 0:
-        return None
-    recency = 0.0 if days_since_login is None else 100 * max(0, WINDOW - days_since_login) / WINDOW
-    tier = sum(_TIER_POINTS[tier_for_share(d / WINDOW)] for d in days_active_per_user) / n
-    return 0.4 * (100 * active / n) + 0.3 * recency + 0.3 * tier
+def tier_points(days_active: np.ndarray) -> np.ndarray:
+    """Tier points of each user from their days active in W (0 for users not seen in W)."""
+    return _TIER_POINTS_BY_DAYS[days_active]
 
 
-def adoption(features: dict[str, bool | None]) -> float | None:
-    """Component 2. `features`: feature -> used (True/False), or None when not known."""
-    known = [used for used in features.values() if used is not None]
-    if not known:
-        return None
-    return 100 * sum(1 for used in known if used) / len(known)
+def clamp(x, lo: float = 0.0, hi: float = 100.0):
+    return np.clip(x, lo, hi)
 
 
-def engagement(current: int, previous: int, has_history: bool) -> float | None:
-    """Component 3 from V(W) = current and V(P) = previous."""
-    if not has_history:
-        return None
-    if previous == 0:
-        return 100.0 if current > 0 else 0.0
-    return clamp(50 + 50 * (current - previous) / previous)
+@masked_division
+def login_activity(tracked, users, active, days_since_login, tier_points_sum):
+    """Component 1. `users`: level(users_total); `active`: A; `days_since_login`: r (NaN when
+    no own session is known); `tier_points_sum`: the tier points of the users active in W."""
+    n = np.maximum(np.nan_to_num(users), active)
+    recency = np.where(
+        np.isnan(days_since_login), 0.0, 100 * np.maximum(0, WINDOW - days_since_login) / WINDOW
+    )
+    tier = tier_points_sum / n
+    login = 0.4 * (100 * active / n) + 0.3 * recency + 0.3 * tier
+    return np.where(tracked & (n > 0), login, np.nan)
 
 
-def revenue(status: str | None, mrr_now: int | None, mrr_then: int | None) -> float | None:
-    """Component 4. Pass mrr_then=None when the currencies differ."""
-    if not status or status not in STATUS_POINTS:
-        return None
-    base = STATUS_POINTS[status]
-    if mrr_now and mrr_then and mrr_now > 0 and mrr_then > 0:
-        return clamp(base + 50 * (mrr_now - mrr_then) / mrr_then)
-    return float(base)
+def adoption_features(
+    *,
+    tracked,
+    workflows_published,
+    calendars_active,
+    booked,
+    products_total,
+    conversations_total,
+    created,
+    created_known,
+    subscription_paying,
+    subscription_known,
+    reputation_minutes,
+):
+    """Component 2's features, as (known, used) boolean arrays stacked in ADOPTION_FEATURES
+    order. Levels are level(x, D); booked, created and reputation_minutes are sums over W and
+    created_known says a conversations_created count is known in W."""
+    features = {
+        "workflows": (~np.isnan(workflows_published), workflows_published > 0),
+        "calendars": (~np.isnan(calendars_active), (calendars_active > 0) & (booked > 0)),
+        "products": (~np.isnan(products_total), products_total > 0),
+        "conversations": (
+            created_known | ~np.isnan(conversations_total),
+            np.where(created_known, created > 0, conversations_total > 0),
+        ),
+        "payments": (subscription_known, subscription_paying),
+        "reputation": (np.broadcast_to(tracked, created.shape), reputation_minutes > 0),
+    }
+    known = np.stack([features[f][0] for f in ADOPTION_FEATURES])
+    used = np.stack([features[f][1] for f in ADOPTION_FEATURES]) & known
+    return known, used
 
 
-def growth(pairs: list[tuple[int, int]]) -> float | None:
-    """Component 5 from (now, then) pairs of the metrics known at both ends."""
-    if not pairs:
-        return None
-    changes = [clamp((now - then) / max(then, 1), -1.0, 1.0) for now, then in pairs]
-    return 50 + 50 * sum(changes) / len(changes)
+@masked_division
+def adoption(known, used):
+    """Component 2 = 100 * used / known; no feature known -> no data."""
+    n_known = known.sum(axis=0)
+    return np.where(n_known > 0, 100 * used.sum(axis=0) / n_known, np.nan)
 
 
-def combine(
-    components: dict[str, float | None], weights: dict[str, float]
-) -> tuple[int, dict[str, float]] | None:
-    """Weighted mean over components with data and a positive weight.
+@masked_division
+def engagement(v_now, v_prev, has_history):
+    """Component 3 from V(W) = v_now and V(P) = v_prev."""
+    trend = clamp(50 + 50 * (v_now - v_prev) / v_prev)
+    value = np.where(v_prev == 0, np.where(v_now > 0, 100.0, 0.0), trend)
+    return np.where(has_history, value, np.nan)
 
-    Returns (score, contributions) or None when nothing has data."""
-    present = {c: v for c, v in components.items() if v is not None and weights.get(c, 0) > 0}
-    total = sum(weights[c] for c in present)
-    if not present or total <= 0:
-        return None
-    parts = {c: weights[c] * v / total for c, v in present.items()}
-    score = round_half_up(sum(parts.values()))
-    return score, {c: round(p, 2) for c, p in parts.items()}
+
+def status_points(status_codes, labels: list[str]):
+    """Base points of level(subscription_status) (NaN when unknown, "none" or unlisted)."""
+    table = np.array([STATUS_POINTS.get(label, np.nan) for label in labels] + [np.nan])
+    return table[status_codes]  # code -1 (not known) reads the trailing NaN
+
+
+@masked_division
+def revenue(base_points, mrr_now, mrr_then):
+    """Component 4. `mrr_then` is NaN when unknown or in another currency than `mrr_now`."""
+    change = clamp(base_points + 50 * (mrr_now - mrr_then) / mrr_then)
+    return np.where((mrr_now > 0) & (mrr_then > 0), change, base_points)
+
+
+@masked_division
+def growth(now, then):
+    """Component 5 from level(x, D) and level(x, D-30) of GROWTH_METRICS, stacked."""
+    change = clamp((now - then) / np.maximum(then, 1), -1.0, 1.0)
+    known = ~np.isnan(change)
+    n_known = known.sum(axis=0)
+    mean = 50 + 50 * python_sum(np.where(known, change, 0.0)) / np.maximum(n_known, 1)
+    return np.where(n_known > 0, mean, np.nan)
+
+
+@masked_division
+def combine(components, weights):
+    """Score and contributions from the components (stacked in COMPONENTS order) and each
+    day's weights (COMPONENTS x day).
+
+    Returns (score, contributions): score is -1 where no component with a positive weight has
+    data; a contribution is NaN where its component is left out."""
+    w = weights[:, None, :]
+    counted = ~np.isnan(components) & (w > 0)
+    total = np.where(counted, w, 0).sum(axis=0)
+    contributions = np.where(counted, w * components / np.where(total > 0, total, 1), np.nan)
+    unrounded = python_sum(np.nan_to_num(contributions))
+    return np.where(total > 0, round_half_up(unrounded), -1), contributions
+
+
+def round_half_up(x):
+    """Round to the nearest integer, halves up (x >= 0; x - floor(x) is exact)."""
+    whole = np.floor(x)
+    return (whole + (x - whole >= 0.5)).astype(np.int64)
+
+
+def python_sum(terms):
+    """Sum over the first axis as Python's built-in sum() adds floats (Neumaier's compensated
+    summation, Python 3.12+): a score is the sum of its contributions to the last bit, exactly
+    as every earlier implementation computed and stored it. Zero terms change nothing."""
+    total = np.zeros(terms.shape[1:])
+    compensation = np.zeros(terms.shape[1:])
+    for x in terms:
+        t = total + x
+        compensation += np.where(np.abs(total) >= np.abs(x), (total - t) + x, (x - t) + total)
+        total = t
+    return total + compensation
+
+
+def band_rank(score, floors):
+    """BAND_RANK of each score under each day's band floors (thriving, healthy, steady)."""
+    thriving, healthy, steady = floors
+    return np.select([score >= thriving, score >= healthy, score >= steady], [3, 2, 1], 0)
 
 
 def band_for(score: int, bands: dict[str, int] | None = None) -> str:
     b = bands or DEFAULT_BANDS
-    if score >= b["thriving"]:
-        return "thriving"
-    if score >= b["healthy"]:
-        return "healthy"
-    if score >= b["steady"]:
-        return "steady"
-    return "at_risk"
+    floors = (b["thriving"], b["healthy"], b["steady"])
+    return BAND_OF_RANK[int(band_rank(np.asarray(score), floors))]
 
 
 def validate_weights(raw: dict) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""Builds (once) the benchmark agency: 2,000 sub-accounts with 365 days of facts in PostgreSQL.
+"""Builds (once) the benchmark agency: BENCH_LOCATIONS (default 2,000) sub-accounts with 365 days
+of facts in PostgreSQL.
 
 Rows are bulk-inserted directly (the ingest functions' per-row upserts would make set-up, not
 the thing measured, take most of the run); values follow the same shapes the pulls write.
@@ -45,8 +46,8 @@ from django.core.management import call_command  # noqa: E402
 from accounts.models import Agency, GHLUser, Location  # noqa: E402
 from analytics.models import LocationDayFact, UserActivityDay  # noqa: E402
 
-COMPANY = "BenchAgency2000Subaccounts"
 N_LOCATIONS = int(os.environ.get("BENCH_LOCATIONS", "2000"))
+COMPANY = f"BenchAgency{N_LOCATIONS}Subaccounts"  # one agency per size: both can stay built
 N_DAYS = 365
 LAST_DAY = date(2026, 3, 31)
 

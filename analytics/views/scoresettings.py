@@ -10,7 +10,7 @@ from accounts import audit
 from analytics import scores
 from analytics.agencyclock import agency_today
 from analytics.models import ScoreSettings, WeightChange
-from analytics.pipeline import settings_for
+from analytics.score_settings import settings_for
 from analytics.tasks import refresh_analytics_for_days
 from analytics.views.common import owner_or_admin
 from billing.gating import refuse_writes_when_read_only
@@ -84,7 +84,7 @@ def score_settings(request):
             ],
             "errors": errors,
             "history": history,
-            "score_doc": scores.__doc__,
+            "score_doc": scores.DEFINITIONS,
         },
         status=400 if errors else 200,
     )

@@ -105,7 +105,7 @@ def test_digest_lists_only_analysed_sub_accounts(personas, mailoutbox, monkeypat
     assert "Sub 0000" in mailoutbox[0].body and "Sub 0004" in mailoutbox[0].body
     mailoutbox.clear()
     # A plan analysing 7: Loc0000 has the lowest MRR and is left out.
-    monkeypatch.setattr("analytics.portfolio._limit", lambda access: 7)
+    monkeypatch.setattr("analytics.planlimit._limit", lambda access: 7)
     with time_machine.travel(at, tick=False):
         call_command("send_digest")
     assert "Sub 0004" in mailoutbox[0].body

@@ -2,6 +2,8 @@
 
 from datetime import date, timedelta
 
+import numpy as np
+
 from analytics import scores
 from analytics.ingest import LocationDayFacts, record_location_day, record_user_activity_day
 from analytics.models import Alert, FactRollup, HealthScore, RiskFlag
@@ -12,41 +14,13 @@ from analytics.rollups import recompute_rollups
 D = date(2026, 3, 31)
 
 
-def test_weighted_mean_leaves_out_components_without_data():
-    comps = {
-        "login_activity": None,
-        "adoption": 50.0,
-        "engagement": None,
-        "revenue": 100.0,
-        "growth": None,
-    }
-    score, parts = scores.combine(comps, scores.DEFAULT_WEIGHTS)
-    # adoption 25 and revenue 15 share the whole weight: (25*50 + 15*100) / 40 = 68.75
-    assert score == 69
-    assert parts == {"adoption": 31.25, "revenue": 37.5}
-
-
-def test_no_component_means_no_score():
-    assert scores.combine(dict.fromkeys(scores.COMPONENTS), scores.DEFAULT_WEIGHTS) is None
-
-
 def test_login_activity_formula():
     # 4 users, 2 active in W: one 27 days (heavy 100), one 3 days (ghosting 10); last login 3d ago
-    value = scores.login_activity(4, [27, 3], 3)
+    tier_points = scores.tier_points(np.array([27, 3])).sum()
+    value = scores.login_activity(np.array(True), np.array(4.0), 2, np.array(3.0), tier_points)
     assert value == 0.4 * 50 + 0.3 * (100 * 27 / 30) + 0.3 * (110 / 4)
-
-
-def test_bands_follow_their_bounds():
-    assert [scores.band_for(s) for s in (100, 76, 75, 51, 50, 26, 25, 0)] == [
-        "thriving",
-        "thriving",
-        "healthy",
-        "healthy",
-        "steady",
-        "steady",
-        "at_risk",
-        "at_risk",
-    ]
+    # No users known and nobody active: no data.
+    assert np.isnan(scores.login_activity(np.array(True), np.array(np.nan), 0, np.nan, 0))
 
 
 def test_yearly_price_is_divided_by_twelve():
