@@ -4,7 +4,7 @@ A story fixes what the generator would otherwise draw: when the sub-account was 
 plan and currency, its usage curve, when its people stop or resume logging in, its subscription
 statuses, when it cancels or comes back, when GoCSM is removed from it, and the MRR an owner enters
 by hand for it. Days count from the world's epoch (0 = the day the demo is built; -33 = 33 days
-before). Every story fits in the last 60 days, so a 60-day demo shows all of them.
+before). Each story turns within the last 75 days; the demo's 90 days show all of them whole.
 
 `World(stories=True)` gives the first agency these sub-accounts, spread over its indexes; the rest
 stay generated. `what` says, in an owner's words, what the story looks like in GoCSM.
@@ -92,7 +92,7 @@ STORIES: tuple[Story, ...] = (
         "new 22 days ago, and still no workflow published, calendar or conversation",
         created=-22,
         plan=0,
-        base=0.35,
+        base=0.2,
         setup=False,
     ),
     Story(
@@ -122,30 +122,31 @@ STORIES: tuple[Story, ...] = (
         "Becker",
         "HVAC",
         9,
-        "barely used for months, busy again for three weeks: score climbing",
+        "its use faded two months ago; busy again for three weeks: score climbing",
         base=1.2,
-        shape=((-26, 0.3), (-6, 1.2)),
+        shape=((-75, 1.0), (-60, 0.25), (-26, 0.25), (-6, 1.2)),
     ),
     Story(
         "recovering_payment",
         "Park",
         "Dental",
         4,
-        "past due and quiet a month ago, paid up 22 days ago and busy again",
+        "payment past due and nobody logging in a month ago; paid up 28 days ago, busy again",
         base=1.1,
-        statuses=((-40, "past_due"), (-22, "active")),
-        shape=((-46, 1.0), (-40, 0.4), (-22, 0.4), (-6, 1.1)),
+        statuses=((-50, "past_due"), (-28, "active")),
+        shape=((-56, 1.0), (-50, 0.3), (-28, 0.3), (-8, 1.1)),
+        quiet=((-52, -28),),
     ),
     Story(
         "recovering_logins",
         "Chen",
         "Realty",
         3,
-        "nobody logged in for three weeks; the team came back 24 days ago",
+        "nobody logged in for a month; the team came back 30 days ago",
         plan=0,
         base=1.0,
-        quiet=((-45, -24),),
-        shape=((-45, 0.5), (-24, 0.5), (-5, 1.2)),
+        quiet=((-62, -30),),
+        shape=((-62, 0.5), (-30, 0.5), (-8, 1.2)),
     ),
     Story(
         "manual_flat",

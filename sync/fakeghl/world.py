@@ -16,8 +16,9 @@ Usage level of a sub-account on day d (no noise): base x normal(d) x shape(d), a
 while its subscription is cancelled. normal(d) ramps from 0.55 to 1 over the first 45 days of its
 life and then grows by `trend` a year; shape(d) is 1 except during a fade (it falls linearly to a
 floor and stays there). Conversations, bookings and logins follow the level with day-to-day noise.
-Its own people log in (World.user_days) with a per-person habit scaled by the level, except on
-quiet days: a quiet period (logins stop) or a cancelled subscription. Subscriptions are trialing
+Its own people log in (World.user_days) with a per-person habit scaled by the level (below 0.8,
+only that share of them logs in at all), except on quiet days: a quiet period (logins stop) or a
+cancelled subscription. Subscriptions are trialing
 for 14 days, then active, past due in weeks drawn with the sub-account's payment risk, cancelled
 from its cancel day until it comes back (if it does).
 
@@ -574,7 +575,8 @@ class World:
 
     def user_days(self, loc: Location, day: int) -> list[tuple[str, int, dict[str, int]]]:
         """(user id, sessions, minutes by feature) of each own user active on `day`: what the
-        tracker in GHL's interface records. Each person has a habit; the level scales it."""
+        tracker in GHL's interface records. Each person has a habit; the level scales it, and
+        below a level of 0.8 only that share of the team (the client's owner always) logs in."""
         if not loc.exists(day) or self.quiet_on(loc, day):
             return []
         s = self.seed
@@ -583,6 +585,8 @@ class World:
         for k, user in enumerate(self.account_users(loc, day)):
             if user.created_day > day:
                 continue
+            if k and u(s, "engaged", user.id) >= level / 0.8:
+                continue  # as use falls, fewer of the team bother to log in at all
             habit = 0.2 + 0.8 * u(s, "habit", user.id)
             if k == 0:
                 habit = max(habit, 0.75)  # the client's owner is the busiest
