@@ -85,6 +85,7 @@ def start_fake(locations: int = DEMO_LOCATIONS) -> FakeGHL:
         burst=1_000_000,
         enforce_limits=False,
         stories=True,
+        record_requests=False,
     )
     memoise_world(fake)
     url = fake.start()

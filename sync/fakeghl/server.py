@@ -97,6 +97,7 @@ class FakeGHL:
         host: str = "127.0.0.1",
         port: int = 0,
         stories: bool = False,
+        record_requests: bool = True,
     ):
         if agencies is None:
             agencies = [("BrightPath Agency", locations if locations is not None else 60)]
@@ -116,6 +117,9 @@ class FakeGHL:
         )
         self.api = Api(self.world, self.state, self.app_id_of)
         self.responder = Responder(self)
+        # Tests read the request log and the customer values served; months of simulated pulls
+        # (the demo) would keep hundreds of MB of both for nothing.
+        self.state.recording = record_requests
         self._host, self._port = host, port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -246,6 +250,8 @@ class Responder:
             return self._admin(method, path, body)
         query_lists = parse_qs(parts.query, keep_blank_values=True)
         query = {k: v[-1] for k, v in query_lists.items()}
+        if not self.fake.state.recording:
+            return self._serve(method, path, query, headers, body)
         record = RecordedRequest(method, path, query_lists, dict(headers.items()), body)
         try:
             reply = self._serve(method, path, query, headers, body)

@@ -565,7 +565,7 @@ class World:
         return value * 0.1 if self.cancelled(loc, day) else value
 
     def activity(self, loc: Location, day: int) -> float:
-        return max(0.05, self.level(loc, day) * (0.75 + 0.5 * u(self.seed, "act", loc.id, day)))
+        return max(0.05, self.level(loc, day) * (0.8 + 0.4 * u(self.seed, "act", loc.id, day)))
 
     def quiet_on(self, loc: Location, day: int) -> bool:
         """Its own people do not log in on `day`: a quiet period or a cancelled subscription."""
@@ -590,7 +590,10 @@ class World:
             habit = 0.2 + 0.8 * u(s, "habit", user.id)
             if k == 0:
                 habit = max(habit, 0.75)  # the client's owner is the busiest
-            if u(s, "active", user.id, day) >= min(0.97, habit * (0.25 + 0.5 * level)):
+            first_days = k == 0 and day - loc.created_day < 2  # set up with the agency
+            if not first_days and u(s, "active", user.id, day) >= min(
+                0.97, habit * (0.25 + 0.5 * level)
+            ):
                 continue
             sessions = 1 + int(2.5 * u(s, "sessions", user.id, day) * level)
             minutes = {
@@ -787,7 +790,9 @@ class World:
         calendars = [c for c in self.calendars(loc, day)]
         if not calendars:
             return []
-        n = int(self.activity(loc, day) * 3 * u(self.seed, "appt-n", loc.id, day) + 0.3)
+        # A business books and messages fairly regularly: each day within half to one and a
+        # half times its usual count.
+        n = int(self.activity(loc, day) * 1.5 * (0.5 + u(self.seed, "appt-n", loc.id, day)) + 0.3)
         out = []
         statuses = ["confirmed", "confirmed", "showed", "cancelled", "noshow", "new"]
         for j in range(n):
@@ -827,7 +832,7 @@ class World:
         loc = self._by_location[location_id]
         if not loc.exists(day) or not loc.setup:
             return 0, 0
-        n = int(self.activity(loc, day) * 6 * u(self.seed, "conv-n", loc.id, day) + 0.5)
+        n = int(self.activity(loc, day) * 3 * (0.5 + u(self.seed, "conv-n", loc.id, day)) + 0.5)
         inbound = int(n * (0.4 + 0.4 * u(self.seed, "conv-in", loc.id, day)) + 0.5)
         return n, min(n, inbound)
 
