@@ -15,8 +15,9 @@
    (sync/fakeghl/inprocess.py): the same answers, without the socket hand-offs that made the
    ~60,000 requests of the history the slowest part by far. Afterwards requests go over HTTP.
 
-Running it again on an existing database re-installs (the fake's tokens live only in memory) and
-pulls today; the history is kept.
+Running it again on an existing database keeps the history: it re-installs (the fake's tokens
+live only in memory) and simulates the days since it last ran, in the same world (its day 0 stays
+the day the demo was first built).
 """
 
 from __future__ import annotations
@@ -31,14 +32,15 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.db.models import Max
 from django.test import Client
 
 from accounts.models import Agency, GHLUser
-from analytics.agencyclock import agency_today
+from analytics.agencyclock import agency_today, agency_zone
 from analytics.ingest import record_user_activity_day
 from sync.fakeghl import FakeGHL
 from sync.fakeghl.inprocess import InProcessTransport
-from sync.fakeghl.world import u
+from sync.fakeghl.world import make_id, u
 
 DEMO_SEED = 7
 DEMO_LOCATIONS = 60
@@ -76,9 +78,11 @@ def use_fast_sqlite() -> None:
             _fast_sqlite(connection=connections[alias])
 
 
-def start_fake(locations: int = DEMO_LOCATIONS) -> FakeGHL:
-    """The fake GHL, and this process's settings pointed at it (for the server too)."""
+def start_fake(locations: int = DEMO_LOCATIONS, clock_start: datetime | None = None) -> FakeGHL:
+    """The fake GHL, and this process's settings pointed at it (for the server too). Its
+    world's day 0 is the day of `clock_start` (default: today)."""
     fake = FakeGHL(
+        clock_start=clock_start,
         seed=DEMO_SEED,
         agencies=[("BrightPath Agency", locations, "USD")],
         # The demo is not about rate limits: both sides allow far more than GHL does.
@@ -232,50 +236,70 @@ def _simulating(fake: FakeGHL) -> Iterator[None]:
         fake.clock.set(datetime.now(UTC))
 
 
+def _last_pull_day(agency: Agency) -> date | None:
+    from sync.models import SyncRun
+
+    last = SyncRun.objects.for_agency(agency).aggregate(at=Max("started_at"))["at"]
+    return None if last is None else last.astimezone(agency_zone(agency)).date()
+
+
 def build_demo_portfolio(
     stdout=None, *, days: int = HISTORY_DAYS, locations: int = DEMO_LOCATIONS
 ) -> str:
+    """Build the demo, or bring an existing one up to today: re-install (the fake's tokens live
+    only in memory) and simulate the days since it last ran, in the same world."""
     import time_machine
 
     from sync.tasks import pull_agency
 
     started = time.monotonic()
     use_fast_sqlite()
-    fake = start_fake(locations)
-    _RUNNING.append(fake)  # lives as long as the process: the server talks to it
     now = datetime.now(UTC)
-    existing = Agency.objects.filter(company_id=fake.company_ids[0], is_installed=True).exists()
-    if existing:
-        agency = install_through_oauth(fake)
-        _say(stdout, "Demo agency already built: re-installed through OAuth and pulled today.")
-        _subscribe(agency)
-        return _summary(agency, fake, started)
+    existing = Agency.objects.filter(
+        company_id=make_id(DEMO_SEED, "company", 0), is_installed=True
+    ).first()
+    last_day = None if existing is None else _last_pull_day(existing)
+    if existing is not None and existing.installed_at is not None and last_day is not None:
+        # Its world counts days from the day it was first built, as its history does.
+        fake = start_fake(locations, clock_start=existing.installed_at + timedelta(days=days))
+        first_offset = -max(0, (now.astimezone(agency_zone(existing)).date() - last_day).days - 1)
+        _say(stdout, f"Demo agency already built: re-installing, then {-first_offset} more days.")
+    else:
+        fake = start_fake(locations)
+        first_offset = -days
+        _say(stdout, f"Installing {locations} sub-accounts through OAuth ...")
+    _RUNNING.append(fake)  # lives as long as the process: the server talks to it
     with _simulating(fake):
-        start = now - timedelta(days=days)
+        start = now + timedelta(days=first_offset)
         fake.clock.set(start)
         with time_machine.travel(start, tick=True):
-            _say(stdout, f"Installing {locations} sub-accounts through OAuth ...")
+            if existing is not None and last_day is not None:
+                today = agency_today(existing)
+                _write_activity(fake, existing, _days_after(last_day, today))
+                previous = today
             agency = install_through_oauth(fake)
-            previous = agency_today(agency) - timedelta(days=1)
+            if existing is None or last_day is None:
+                previous = agency_today(agency) - timedelta(days=1)
             _subscribe(agency)  # it subscribed when its trial ended, months ago
         owner = agency_owner(agency)
-        for offset in range(-days + 1, 1):
+        for offset in range(first_offset + 1, 1):
             moment = now + timedelta(days=offset)
             fake.clock.set(moment)
             with time_machine.travel(moment, tick=True):
                 today = agency_today(agency)
-                span = (today - previous).days
-                _write_activity(
-                    fake, agency, [previous + timedelta(days=k + 1) for k in range(span)]
-                )
+                _write_activity(fake, agency, _days_after(previous, today))
                 if owner is not None:
-                    _enter_manual_mrr(fake, agency, owner, today, first=offset == -days + 1)
+                    first = existing is None and offset == first_offset + 1
+                    _enter_manual_mrr(fake, agency, owner, today, first=first)
                 pull_agency(agency.pk, reason="demo", kind="counts")
                 previous = today
             if offset % 15 == 0:
                 _say(stdout, f"  simulated {today} ({time.monotonic() - started:.0f} s)")
-    _subscribe(agency)
     return _summary(agency, fake, started)
+
+
+def _days_after(previous: date, today: date) -> list[date]:
+    return [previous + timedelta(days=k + 1) for k in range((today - previous).days)]
 
 
 def _subscribe(agency: Agency) -> None:

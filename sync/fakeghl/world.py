@@ -641,7 +641,10 @@ class World:
         users = []
         for k in range(n):
             first = STAFF_FIRST[h(self.seed, "ufirst", loc.id, k) % len(STAFF_FIRST)]
-            last = loc.owner_last if k == 0 else STAFF_LAST[h(self.seed, "ulast", loc.id, k) % 7]
+            # The client's people: surnames apart from the agency staff's, none reads as both.
+            last = (
+                loc.owner_last if k == 0 else OWNERS[h(self.seed, "ulast", loc.id, k) % len(OWNERS)]
+            )
             slug = "".join(c for c in last.lower() if c.isalpha())
             users.append(
                 User(

@@ -16,9 +16,8 @@ DAYS = 90
 
 
 @pytest.fixture
-def demo(settings):
-    """The small demo; the settings it points at its fake are restored after."""
-    from sync import demo as demo_module
+def demo_settings(settings):
+    """The settings the demo points at its fake, restored after the test."""
     from sync.ghl.ratelimit import LocalRateLimiter
 
     for name in (
@@ -35,6 +34,14 @@ def demo(settings):
     ):
         setattr(settings, name, getattr(settings, name))
     LocalRateLimiter.reset()
+    return settings
+
+
+@pytest.fixture
+def demo(demo_settings):
+    """The small demo: every story and two generated sub-accounts."""
+    from sync import demo as demo_module
+
     summary = demo_module.build_demo_portfolio(days=DAYS, locations=20)
     fake = demo_module._RUNNING.pop()
     yield fake, summary
@@ -160,3 +167,41 @@ def _check_money(fake):
     owner = fake.world.agency_users(fake.world.agency(agency.company_id), 0)[0]
     assert {e.actor_id for e in events} == {owner.id}
     assert {e.detail["via"] for e in events} == {"form"}
+
+
+def test_running_it_again_catches_up_the_days_since_in_the_same_world(demo_settings):
+    """A second `make run` three days later: re-installed, the three days simulated (a pull and
+    logins each day), in the world the history came from."""
+    import time_machine
+
+    from accounts.models import Agency
+    from analytics.models import UserActivityDay
+    from sync import demo as demo_module
+    from sync.models import SyncRun
+
+    demo_module.build_demo_portfolio(days=10, locations=6)
+    first = demo_module._RUNNING.pop()
+    first.stop()
+    agency = Agency.objects.get(company_id=first.company_ids[0])
+    before = demo_module._last_pull_day(agency)
+    with time_machine.travel(timedelta(days=3), tick=True):
+        summary = demo_module.build_demo_portfolio(days=10, locations=6)
+    second = demo_module._RUNNING.pop()
+    second.stop()
+    assert "connected sub-accounts" in summary
+    assert second.world.epoch == first.world.epoch
+    assert [loc.id for loc in second.world.stories.values()] == [
+        loc.id for loc in first.world.stories.values()
+    ]
+    assert demo_module._last_pull_day(agency) == before + timedelta(days=3)
+    pulled = {
+        r.started_at.astimezone(demo_module.agency_zone(agency)).date()
+        for r in SyncRun.objects.for_agency(agency)
+    }
+    assert {before + timedelta(days=k) for k in range(1, 4)} <= pulled
+    logged = set(
+        UserActivityDay.objects.for_agency(agency.pk)
+        .filter(day__gt=before)
+        .values_list("day", flat=True)
+    )
+    assert logged == {before + timedelta(days=k) for k in range(1, 4)}
