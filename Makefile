@@ -2,6 +2,8 @@
 PYTHON_VERSION ?= 3.12
 VENV := .venv
 PY := $(VENV)/bin/python
+# `make run PORT=8107` serves the demo on another port.
+PORT ?= 8000
 SHELL := /bin/bash
 
 .PHONY: run test venv lock lint clean
@@ -13,7 +15,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 venv: $(VENV)/.installed
 
 run: venv
-	DEBUG=1 GOCSM_DEV_TOOLS=1 $(PY) manage.py demo
+	DEBUG=1 GOCSM_DEV_TOOLS=1 $(PY) manage.py demo --port $(PORT)
 
 test: venv
 	$(PY) -m pytest

@@ -16,7 +16,7 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("", include("billing.urls")),
     # Always routed so the URL sweep sees it; every dev view answers 404 unless DEV_TOOLS.
-    path("dev/", include("accounts.devurls")),
+    path("dev/", include("sync.devurls")),
 ]
 
 handler400 = errors.bad_request

@@ -1,50 +1,58 @@
-"""The demo portfolio behind `make run`: development tooling, like the fake GHL it runs.
+"""The demo portfolio behind `make run`: an agency of ~60 sub-accounts with 90 days of history.
 
-Only `manage.py demo` imports it; production code never does, which the import contract
-"Production never imports the fake GHL or the demo" (pyproject.toml) enforces.
+Development tooling, like the fake GHL it runs: only `manage.py demo` imports it, and the import
+contract "Production never imports the fake GHL or the demo" (pyproject.toml) enforces it.
 
-1. Start the fake GHL in this process (it keeps running while the development server serves).
-2. Install a synthetic agency of 60 sub-accounts through the real OAuth path: our install view,
-   the fake's consent page, our callback, the token exchange and the first pull.
-3. Build 120 simulated days of history: move the fake's clock and ours (time-machine) forward and
-   run the real pulls (pull_agency, eager Celery) at each step. To be ready in minutes on two
-   cores, steps are a week apart until ten days ago, then one day apart; each counts pull catches
-   up every day since the previous one, so every day has its counts, and levels are measured at
-   each step.
-4. Login activity: written per user and day through analytics.ingest.record_user_activity_day
-   (the counters a beacon flush writes), shaped by the fake's usage curve, before each step's
-   pull so the step's analytics recompute includes it. Beacons are not replayed through
-   /ingest/activity/ for 120 days (tens of thousands of requests would not fit the time budget).
+1. Start the fake GHL in this process (it keeps running while the development server serves),
+   with the scripted stories of sync/fakeghl/stories.py among generated sub-accounts.
+2. Install the agency through the real OAuth path: our install view, the fake's consent page,
+   our callback, the token exchange and the install pull.
+3. Simulate every day since: move the fake's clock and ours (time-machine) to that day and run
+   the real daily counts pull (pull_agency, eager Celery), which ends, as in production, with
+   the analytics recompute of the days it touched. Before each pull, the day's logins are written
+   through analytics.ingest.record_user_activity_day (what a beacon flush writes), from the
+   world's people (World.user_days); beacons are not replayed through /ingest/activity/ (tens of
+   thousands of requests would not fit the time budget). On the day a story says so, the owner
+   enters a manual MRR through analytics.manualmrr, as the sub-account page does.
+4. While it simulates, the GHL client's requests reach the fake through an in-process transport
+   (sync/fakeghl/inprocess.py): the same answers, without the socket hand-offs that made the
+   ~60,000 requests of the history the slowest part by far. Afterwards requests go over HTTP.
 
-Running it again on an existing database re-installs (the fake's tokens live only in memory) and
-pulls today; the history is kept.
+Running it again on an existing database keeps the history: it re-installs (the fake's tokens
+live only in memory) and simulates the days since it last ran, in the same world (its day 0 stays
+the day the demo was first built).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.db.models import Max
 from django.test import Client
 
 from accounts.models import Agency, GHLUser
+from analytics.agencyclock import agency_today, agency_zone
 from analytics.ingest import record_user_activity_day
 from sync.fakeghl import FakeGHL
-from sync.fakeghl.world import u
+from sync.fakeghl.inprocess import InProcessTransport
+from sync.fakeghl.world import make_id, u
 
 DEMO_SEED = 7
 DEMO_LOCATIONS = 60
-HISTORY_DAYS = 120
-RECENT_DAILY_DAYS = 10
-OLD_STEP_DAYS = 7
+HISTORY_DAYS = 90
+# The install pull's backfill. GHL dates conversations and bookings, not logins, so the real
+# 90 days would give counts but no logins before the install.
+BACKFILL_DAYS = 7
 DEMO_SSO_SECRET = "demo-shared-secret-for-the-dev-shell-only"
 _RUNNING: list[FakeGHL] = []
-FEATURES = ["dashboard", "conversations", "calendars", "contacts", "opportunities", "workflows"]
 
 
 def _say(stdout, text: str) -> None:
@@ -56,7 +64,8 @@ def _say(stdout, text: str) -> None:
 def _fast_sqlite(sender=None, connection=None, **kwargs) -> None:
     """WAL with synchronous=NORMAL: a commit no longer waits for the disk (safe against a crash of
     the process; the demo's data is rebuilt anyway). Otherwise ~100,000 fsyncs dominate."""
-    if connection is not None and connection.vendor == "sqlite":
+    # Inside a transaction (a test's) SQLite cannot change its journal, and need not.
+    if connection is not None and connection.vendor == "sqlite" and not connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -72,14 +81,18 @@ def use_fast_sqlite() -> None:
             _fast_sqlite(connection=connections[alias])
 
 
-def start_fake() -> FakeGHL:
-    """The fake GHL, and this process's settings pointed at it (for the server too)."""
+def start_fake(locations: int = DEMO_LOCATIONS, clock_start: datetime | None = None) -> FakeGHL:
+    """The fake GHL, and this process's settings pointed at it (for the server too). Its
+    world's day 0 is the day of `clock_start` (default: today)."""
     fake = FakeGHL(
+        clock_start=clock_start,
         seed=DEMO_SEED,
-        agencies=[("BrightPath Agency", DEMO_LOCATIONS, "USD")],
+        agencies=[("BrightPath Agency", locations, "USD")],
         # The demo is not about rate limits: both sides allow far more than GHL does.
         burst=1_000_000,
         enforce_limits=False,
+        stories=True,
+        record_requests=False,
     )
     memoise_world(fake)
     url = fake.start()
@@ -110,6 +123,8 @@ def memoise_world(fake: FakeGHL) -> None:
         "appointments_booked",
         "saas_state",
         "users",
+        "level",
+        "conversation",
     ):
         cached = functools.lru_cache(maxsize=100_000)(getattr(world, name))
         setattr(world, name, cached)
@@ -132,93 +147,162 @@ def install_through_oauth(fake: FakeGHL) -> Agency:
     return Agency.objects.get(company_id=fake.company_ids[0])
 
 
+def _world_day(fake: FakeGHL, day: date) -> int:
+    return (day - fake.world.epoch).days
+
+
 def _write_activity(fake: FakeGHL, agency: Agency, days) -> None:
-    """Per user and day, sessions and minutes shaped by the sub-account's usage curve."""
+    """What the tracker records in GHL's interface, per person and day: the sub-accounts' own
+    people (World.user_days) and, now and then, one of the agency's staff checking in."""
     world = fake.world
-    staff = list(
-        GHLUser.objects.for_agency(agency)
-        .filter(ghl_type="agency")
-        .values_list("ghl_id", flat=True)
-    )
+    staff = [p.id for p in world.agency_users(world.agency(agency.company_id), 0)]
     for day in days:
-        n = (day - world.epoch).days
+        n = _world_day(fake, day)
         for loc in world.locations(agency.company_id, n):
-            level = world.activity(loc, n)
-            for user in world.account_users(loc, n):
-                if u(DEMO_SEED, "active", user.id, n) > min(0.95, 0.35 * level + 0.1):
-                    continue
-                sessions = 1 + int(2 * u(DEMO_SEED, "sessions", user.id, n) * level)
-                minutes = {
-                    f: int(25 * level * u(DEMO_SEED, "min", user.id, n, f))
-                    for f in FEATURES
-                    if u(DEMO_SEED, "uses", user.id, f) < 0.3 + 0.5 * min(level, 1)
-                }
+            if not world.installed_on(loc, n):
+                continue  # the tracker is GoCSM's: gone with it
+            for user_id, sessions, minutes in world.user_days(loc, n):
                 record_user_activity_day(
-                    agency.pk, loc.id, user.id, day, sessions, minutes, is_agency_staff=False
+                    agency.pk, loc.id, user_id, day, sessions, minutes, is_agency_staff=False
                 )
-            if staff and u(DEMO_SEED, "staff", loc.id, n) < 0.25:
+            if u(DEMO_SEED, "staff", loc.id, n) < 0.25:
                 record_user_activity_day(
                     agency.pk, loc.id, staff[n % len(staff)], day, 1, {"dashboard": 6}, True
                 )
 
 
-def _steps(history_days: int) -> list[int]:
-    """Day offsets (negative: days ago) at which the simulated pulls run."""
-    offsets = list(range(-history_days + OLD_STEP_DAYS, -RECENT_DAILY_DAYS, OLD_STEP_DAYS))
-    return [*offsets, *range(-RECENT_DAILY_DAYS, 1)]
+def _enter_manual_mrr(fake: FakeGHL, agency: Agency, owner: GHLUser, today: date, first: bool):
+    """The manual MRR the stories' owner enters on this day (or, for entries dated before the
+    install, on the first day), through the one write path, audited, then the recompute the
+    sub-account page's form queues."""
+    from analytics import manualmrr
+    from analytics.tasks import refresh_analytics_for_days
+
+    n = _world_day(fake, today)
+    entries: list = []
+    for loc in fake.world.stories.values():
+        for entered, since, cents, currency in _story(loc.story).manual:
+            if entered == n or (first and entered < n):
+                since_day = None if since is None else fake.world.epoch + timedelta(days=since)
+                entry = manualmrr.Entry(loc.id, cents, currency, since_day)
+                entries.append(manualmrr.check_entry(agency, entry, today))
+    if entries:
+        earliest = manualmrr.save_entries(agency, entries, user=owner, via="form")
+        start = earliest or agency.installed_at.date() - timedelta(days=BACKFILL_DAYS)
+        refresh_analytics_for_days.delay(agency.pk, start.isoformat(), today.isoformat())
 
 
-def build_demo_portfolio(stdout=None) -> str:
+def _story(key: str):
+    from sync.fakeghl.stories import STORIES
+
+    return next(s for s in STORIES if s.key == key)
+
+
+def agency_owner(agency: Agency) -> GHLUser | None:
+    """GHL's agency owner: the person who installed GoCSM (the fake's first staff member)."""
+    from sync.models import Installation
+
+    installer = Installation.objects.filter(agency=agency).values_list(
+        "installer_user_id", flat=True
+    )
+    return GHLUser.objects.for_agency(agency).filter(ghl_id__in=installer).first()
+
+
+@contextlib.contextmanager
+def _simulating(fake: FakeGHL) -> Iterator[None]:
+    """Settings, logging and transport for the simulated history, all restored after."""
+    from sync.ghl.session import http_session
+
+    saved = {name: getattr(settings, name) for name in ("SYNC_BACKFILL_DAYS", "DEBUG")}
+    settings.SYNC_BACKFILL_DAYS = BACKFILL_DAYS
+    # DEBUG's query log would record every one of the build's queries.
+    settings.DEBUG = False
+    # One log line per task and run would be thousands of lines (and seconds) of noise here.
+    quiet = [logging.getLogger(n) for n in ("celery", "sync", "analytics", "kombu")]
+    levels = [lg.level for lg in quiet]
+    for lg in quiet:
+        lg.setLevel(logging.WARNING)
+    session = http_session()
+    trust_env = session.trust_env
+    # The fake is on loopback: no proxy or netrc lookups per request.
+    session.trust_env = False
+    session.mount(fake.base_url, InProcessTransport(fake))
+    try:
+        yield
+    finally:
+        session.adapters.pop(fake.base_url, None)
+        session.trust_env = trust_env
+        for name, value in saved.items():
+            setattr(settings, name, value)
+        for lg, level in zip(quiet, levels, strict=True):
+            lg.setLevel(level)
+        fake.clock.set(datetime.now(UTC))
+
+
+def _last_pull_day(agency: Agency) -> date | None:
+    from sync.models import SyncRun
+
+    last = SyncRun.objects.for_agency(agency).aggregate(at=Max("started_at"))["at"]
+    return None if last is None else last.astimezone(agency_zone(agency)).date()
+
+
+def build_demo_portfolio(
+    stdout=None, *, days: int = HISTORY_DAYS, locations: int = DEMO_LOCATIONS
+) -> str:
+    """Build the demo, or bring an existing one up to today: re-install (the fake's tokens live
+    only in memory) and simulate the days since it last ran, in the same world."""
     import time_machine
 
     from sync.tasks import pull_agency
 
     started = time.monotonic()
     use_fast_sqlite()
-    fake = start_fake()
-    _RUNNING.append(fake)  # lives as long as the process: the server talks to it
     now = datetime.now(UTC)
-    existing = Agency.objects.filter(company_id=fake.company_ids[0], is_installed=True).exists()
-    if existing:
-        agency = install_through_oauth(fake)
-        _say(stdout, "Demo agency already built: re-installed through OAuth and pulled today.")
-        _subscribe(agency)
-        return _summary(agency, fake, started)
-    old_backfill, old_debug = settings.SYNC_BACKFILL_DAYS, settings.DEBUG
-    settings.SYNC_BACKFILL_DAYS = OLD_STEP_DAYS  # the real 90-day backfill would predate history
-    # DEBUG's query log would record ~100,000 queries while the history builds.
-    settings.DEBUG = False
-    # One log line per task and run would be ~2,500 lines (and seconds) of noise here.
-    quiet = [logging.getLogger(n) for n in ("celery", "sync", "analytics", "kombu")]
-    levels = [lg.level for lg in quiet]
-    for lg in quiet:
-        lg.setLevel(logging.WARNING)
-    try:
-        start = now - timedelta(days=HISTORY_DAYS)
+    existing = Agency.objects.filter(
+        company_id=make_id(DEMO_SEED, "company", 0), is_installed=True
+    ).first()
+    last_day = None if existing is None else _last_pull_day(existing)
+    if existing is not None and existing.installed_at is not None and last_day is not None:
+        # Its world counts days from the day it was first built, as its history does.
+        fake = start_fake(locations, clock_start=existing.installed_at + timedelta(days=days))
+        first_offset = -max(0, (now.astimezone(agency_zone(existing)).date() - last_day).days - 1)
+        _say(stdout, f"Demo agency already built: re-installing, then {-first_offset} more days.")
+    else:
+        fake = start_fake(locations)
+        first_offset = -days
+        _say(stdout, f"Installing {locations} sub-accounts through OAuth ...")
+    _RUNNING.append(fake)  # lives as long as the process: the server talks to it
+    with _simulating(fake):
+        start = now + timedelta(days=first_offset)
         fake.clock.set(start)
         with time_machine.travel(start, tick=True):
-            _say(stdout, f"Installing {DEMO_LOCATIONS} sub-accounts through OAuth ...")
+            if existing is not None and last_day is not None:
+                today = agency_today(existing)
+                _write_activity(fake, existing, _days_after(last_day, today))
+                previous = today
             agency = install_through_oauth(fake)
-        previous = (start.astimezone(UTC)).date() - timedelta(days=OLD_STEP_DAYS)
-        steps = _steps(HISTORY_DAYS)
-        for i, offset in enumerate(steps):
+            if existing is None or last_day is None:
+                previous = agency_today(agency) - timedelta(days=1)
+            _subscribe(agency)  # it subscribed when its trial ended, months ago
+        owner = agency_owner(agency)
+        for offset in range(first_offset + 1, 1):
             moment = now + timedelta(days=offset)
             fake.clock.set(moment)
             with time_machine.travel(moment, tick=True):
-                day = moment.date()
-                days = [previous + timedelta(days=k + 1) for k in range((day - previous).days)]
-                _write_activity(fake, agency, days)
+                today = agency_today(agency)
+                _write_activity(fake, agency, _days_after(previous, today))
+                if owner is not None:
+                    first = existing is None and offset == first_offset + 1
+                    _enter_manual_mrr(fake, agency, owner, today, first=first)
                 pull_agency(agency.pk, reason="demo", kind="counts")
-                previous = day
-            if i % 10 == 0 or offset == 0:
-                _say(stdout, f"  simulated {day} ({time.monotonic() - started:.0f} s)")
-    finally:
-        settings.SYNC_BACKFILL_DAYS, settings.DEBUG = old_backfill, old_debug
-        for lg, level in zip(quiet, levels, strict=True):
-            lg.setLevel(level)
-        fake.clock.set(datetime.now(UTC))
-    _subscribe(agency)
+                previous = today
+            if offset % 15 == 0:
+                _say(stdout, f"  simulated {today} ({time.monotonic() - started:.0f} s)")
     return _summary(agency, fake, started)
+
+
+def _days_after(previous: date, today: date) -> list[date]:
+    return [previous + timedelta(days=k + 1) for k in range((today - previous).days)]
 
 
 def _subscribe(agency: Agency) -> None:
@@ -239,6 +323,6 @@ def _summary(agency: Agency, fake: FakeGHL, started: float) -> str:
     locations = Location.objects.for_agency(agency).filter(status="active").count()
     people = GHLUser.objects.for_agency(agency).filter(deleted=False).count()
     return (
-        f"Demo agency: {agency.name} with {locations} active sub-accounts and {people} people; "
+        f"Demo agency: {agency.name} with {locations} connected sub-accounts and {people} people; "
         f"fake GHL at {fake.base_url}; built in {time.monotonic() - started:.0f} s."
     )

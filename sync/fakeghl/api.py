@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from sync.fakeghl.state import ACCESS_TTL, TokenInfo
-from sync.fakeghl.world import Location, World, iso
+from sync.fakeghl.world import SYMBOLS, Location, World, iso
 
 V1 = "2021-07-28"
 V2 = "2021-04-15"
@@ -234,7 +234,9 @@ class Api:
             "userType": kind,
             "companyId": company_id,
             "userId": user_id,
-            "approvedLocations": [loc.id for loc in locations if loc.installed],
+            "approvedLocations": [
+                loc.id for loc in locations if self.world.installed_on(loc, call.day)
+            ],
             "isBulkInstallation": True,
             "installToFutureLocations": True,
             "approveAllLocations": False,
@@ -252,7 +254,7 @@ class Api:
         loc = self.world.location(location_id, call.day)
         if loc is None or loc.company_id != company_id:
             raise ApiError(400, "Location not found for this company")
-        if not loc.installed:
+        if not self.world.installed_on(loc, call.day):
             raise ApiError(400, "App is not installed on this location")
         assert call.token is not None
         access, _ = self.state.mint(
@@ -287,7 +289,9 @@ class Api:
         locs = self.world.locations(call.query["companyId"], call.day)
         wanted = call.query.get("isInstalled")
         if wanted in ("true", "false"):
-            locs = [loc for loc in locs if loc.installed == (wanted == "true")]
+            locs = [
+                loc for loc in locs if self.world.installed_on(loc, call.day) == (wanted == "true")
+            ]
         page = locs[skip : skip + limit]
         app_id = self.app_id_of(call.token.client_id)
         return 200, {
@@ -296,7 +300,7 @@ class Api:
                     "_id": loc.id,
                     "name": loc.name,
                     "address": f"{loc.index + 1} Main St, {loc.city}, {loc.country}",
-                    "isInstalled": loc.installed,
+                    "isInstalled": self.world.installed_on(loc, call.day),
                     "versionId": app_id,
                     "installedAt": iso(self.world.day_start(max(loc.created_day, -30))),
                 }
@@ -565,7 +569,7 @@ class Api:
                     "active": True,
                     "amount": plan.monthly,
                     "currency": plan.currency,
-                    "symbol": "$",
+                    "symbol": SYMBOLS.get(plan.currency, plan.currency),
                 },
                 {
                     "id": plan.price_year_id,
@@ -573,7 +577,7 @@ class Api:
                     "active": True,
                     "amount": plan.yearly,
                     "currency": plan.currency,
-                    "symbol": "$",
+                    "symbol": SYMBOLS.get(plan.currency, plan.currency),
                 },
             ],
             "productId": f"prod_{plan.plan_id[:12]}",

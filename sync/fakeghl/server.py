@@ -17,6 +17,7 @@ import re
 import socket
 import threading
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -95,11 +96,15 @@ class FakeGHL:
         daily: int = 200_000,
         host: str = "127.0.0.1",
         port: int = 0,
+        stories: bool = False,
+        record_requests: bool = True,
     ):
         if agencies is None:
             agencies = [("BrightPath Agency", locations if locations is not None else 60)]
         self.clock = FakeClock(clock_start)
-        self.world = World(seed=seed, agencies=agencies, epoch=self.clock.now().date())
+        self.world = World(
+            seed=seed, agencies=agencies, epoch=self.clock.now().date(), stories=stories
+        )
         self.client_id = next(iter(clients)) if clients else DEFAULT_CLIENT_ID
         self.client_secret = clients[self.client_id] if clients else DEFAULT_CLIENT_SECRET
         self.state = FakeState(
@@ -111,6 +116,10 @@ class FakeGHL:
             enforce_limits=enforce_limits,
         )
         self.api = Api(self.world, self.state, self.app_id_of)
+        self.responder = Responder(self)
+        # Tests read the request log and the customer values served; months of simulated pulls
+        # (the demo) would keep hundreds of MB of both for nothing.
+        self.state.recording = record_requests
         self._host, self._port = host, port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -209,6 +218,199 @@ class FakeGHL:
         return self.state.rate_limited
 
 
+@dataclass
+class Reply:
+    """One answer of the fake, before any transport writes it."""
+
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+def _json(status: int, body, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, json.dumps(body).encode(), dict(headers or {}))
+
+
+class Responder:
+    """Everything the fake decides about one request: routing, the Version header, tokens,
+    scopes, rate limits, faults and the endpoint's answer. Transport-free, so the HTTP handler
+    and the in-process transport (sync/fakeghl/inprocess.py) give exactly the same answers."""
+
+    def __init__(self, fake: FakeGHL):
+        self.fake = fake
+
+    def respond(self, method: str, target: str, headers, body: bytes) -> Reply:
+        """`headers`: any mapping with a case-insensitive `.get` (an email Message, requests'
+        CaseInsensitiveDict). The request is in the log before the answer is returned: a client's
+        next request may reach another thread, and tests read the log in GHL's order."""
+        parts = urlsplit(target)
+        path = parts.path
+        if path.startswith("/_fake/"):
+            return self._admin(method, path, body)
+        query_lists = parse_qs(parts.query, keep_blank_values=True)
+        query = {k: v[-1] for k, v in query_lists.items()}
+        if not self.fake.state.recording:
+            return self._serve(method, path, query, headers, body)
+        record = RecordedRequest(method, path, query_lists, dict(headers.items()), body)
+        try:
+            reply = self._serve(method, path, query, headers, body)
+        except BaseException:
+            self.fake.state.record(record)
+            raise
+        record.status = reply.status
+        self.fake.state.record(record)
+        return reply
+
+    def _serve(self, method, path, query, headers, body) -> Reply:
+        fake, state = self.fake, self.fake.state
+        if path in ("/v2/oauth/chooselocation", "/oauth/chooselocation") and method == "GET":
+            return self._chooselocation(query)
+        slow = state.take_fault(path, ("slow",))
+        if slow is not None:
+            time.sleep(slow.seconds)
+        form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        day = fake.today()
+        if path == "/oauth/token" and method == "POST":
+            if "application/x-www-form-urlencoded" not in (headers.get("Content-Type") or ""):
+                return _json(415, {"statusCode": 415, "message": "Use form encoding"})
+            fault = self._fault(path, {})
+            if fault is not None:
+                return fault
+            status, out = fake.api.token(Call(path, query, form, None, day, 1))
+            return _json(status, out)
+        for m, pattern, name, version, scope, kinds in _COMPILED:
+            match = pattern.match(path)
+            if m != method or match is None:
+                continue
+            return self._api_call(
+                path, query, form, headers, day, match, name, version, scope, kinds
+            )
+        return _json(404, {"statusCode": 404, "message": f"Cannot {method} {path}"})
+
+    def _api_call(self, path, query, form, headers, day, match, name, version, scope, kinds):
+        state = self.fake.state
+        if headers.get("Version") != version:
+            return _json(400, {"statusCode": 400, "message": f"Version header must be {version}"})
+        auth = headers.get("Authorization") or ""
+        token = state.check_access(auth[7:]) if auth.startswith("Bearer ") else None
+        if token is None:
+            return _json(
+                401,
+                {
+                    "statusCode": 401,
+                    "error": "Unauthorized",
+                    "message": "Invalid token: access token is invalid",
+                },
+            )
+        if kinds is not None and token.kind not in kinds:
+            return _json(
+                401,
+                {
+                    "statusCode": 401,
+                    "error": "Unauthorized",
+                    "message": "This route is not supported with this token type",
+                },
+            )
+        if scope is not None and scope not in token.scope.split():
+            return _json(
+                401,
+                {
+                    "statusCode": 401,
+                    "error": "Unauthorized",
+                    "message": "The token is not authorized for this scope.",
+                },
+            )
+        resource = token.location_id or token.company_id
+        allowed, limits = state.take_rate(token.client_id, resource)
+        if not allowed:
+            return _json(429, {"statusCode": 429, "message": "Too many requests"}, limits)
+        fault = self._fault(path, limits)
+        if fault is not None:
+            return fault
+        huge = state.take_fault(path, ("huge_pages",))
+        call = Call(path, query, form, token, day, huge.factor if huge else 1)
+        try:
+            args = (match.group("a"),) if "a" in match.groupdict() else ()
+            status, out = getattr(self.fake.api, name)(call, *args)
+        except ApiError as err:
+            status, out = err.status, err.body()
+        return _json(status, out, limits)
+
+    def _fault(self, path: str, headers: dict[str, str]) -> Reply | None:
+        fault = self.fake.state.take_fault(path, ("429", "5xx", "truncate", "non_json"))
+        if fault is None:
+            return None
+        if fault.kind == "429":
+            extra = dict(headers, **{"X-RateLimit-Remaining": "0"})
+            if fault.seconds:
+                extra["Retry-After"] = str(int(fault.seconds) if fault.seconds >= 1 else 1)
+            return _json(429, {"statusCode": 429, "message": "Too many requests"}, extra)
+        if fault.kind == "5xx":
+            return _json(
+                fault.status, {"statusCode": fault.status, "message": "Internal error"}, headers
+            )
+        if fault.kind == "truncate":
+            return Reply(200, b'{"locations":[{"id":"abc","na', dict(headers))
+        return Reply(200, b"<html><body>502 Bad Gateway</body></html>", dict(headers), "text/html")
+
+    def _chooselocation(self, query: dict[str, str]) -> Reply:
+        fake, state = self.fake, self.fake.state
+        client_id, redirect = query.get("client_id", ""), query.get("redirect_uri", "")
+        if client_id not in state.apps or not redirect or query.get("response_type") != "code":
+            return Reply(400, b"<h1>Invalid app</h1>", content_type="text/html")
+        extra = {"state": query["state"]} if "state" in query else {}
+        if state.take_fault("/oauth/chooselocation", ("consent_error",)):
+            target = consent_redirect(redirect, {"error": "access_denied", **extra})
+        else:
+            company_id = state.consent_company or fake.company_ids[0]
+            agency = fake.world.agency(company_id)
+            user_id = fake.world.agency_users(agency, fake.today())[0].id if agency else "unknown"
+            code = state.issue_code(
+                client_id, company_id, redirect, query.get("scope", ""), user_id
+            )
+            target = consent_redirect(redirect, {"code": code, **extra})
+        return Reply(302, headers={"Location": target}, content_type="")
+
+    # --- admin endpoints ---------------------------------------------------------------------
+    def _admin(self, method: str, path: str, body: bytes) -> Reply:
+        fake = self.fake
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            return _json(400, {"error": "bad json"})
+        if path == "/_fake/faults" and method == "POST":
+            kind = data.pop("kind", "")
+            known = {"count", "path", "status", "seconds", "factor"}
+            fake.add_fault(kind, **{k: v for k, v in data.items() if k in known})
+            return _json(200, {"ok": True})
+        if path == "/_fake/faults" and method == "DELETE":
+            fake.clear_faults()
+            return _json(200, {"ok": True})
+        if path == "/_fake/revoke" and method == "POST":
+            fake.revoke(data.get("companyId", ""))
+            return _json(200, {"ok": True})
+        if path == "/_fake/clock" and method == "POST":
+            now = fake.advance(days=data.get("days", 0), seconds=data.get("seconds", 0))
+            return _json(200, {"now": now.astimezone(UTC).isoformat(), "day": fake.today()})
+        if path == "/_fake/consent" and method == "POST":
+            fake.consent_as(data.get("companyId"))
+            return _json(200, {"ok": True})
+        if path == "/_fake/state" and method == "GET":
+            return _json(
+                200,
+                {
+                    "now": fake.clock.now().isoformat(),
+                    "day": fake.today(),
+                    "companies": fake.company_ids,
+                    "requests": len(fake.state.requests),
+                    "rateLimited": fake.rate_limited_count,
+                    "clientId": fake.client_id,
+                },
+            )
+        return _json(404, {"error": "unknown admin endpoint"})
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeGHL
     protocol_version = "HTTP/1.1"
@@ -241,218 +443,18 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         self._dispatch("DELETE")
 
-    # --- plumbing --------------------------------------------------------------------------
-    def _send(
-        self,
-        status: int,
-        body,
-        headers: dict[str, str] | None = None,
-        raw: bytes | None = None,
-        content_type: str = "application/json",
-    ) -> None:
-        data = raw if raw is not None else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self._status = status
-        # Log the request before the client can read the answer: the client's next request may
-        # arrive on another server thread, and tests read the log in the order GHL saw calls.
-        self._log_request()
-        self.wfile.write(data)
-
-    def _log_request(self) -> None:
-        record = getattr(self, "_record", None)
-        if record is not None:
-            record.status = self._status
-            self.fake.state.record(record)
-            self._record = None
-
     def _dispatch(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        path = parts.path
-        query_lists = parse_qs(parts.query, keep_blank_values=True)
-        query = {k: v[-1] for k, v in query_lists.items()}
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        self._status = 0
-        if path.startswith("/_fake/"):
-            self._admin(method, path, body)
-            return
-        self._record = RecordedRequest(method, path, query_lists, dict(self.headers.items()), body)
+        reply = self.fake.responder.respond(method, self.path, self.headers, body)
         try:
-            self._serve(method, path, query, body)
+            self.send_response(reply.status)
+            if reply.content_type:
+                self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(reply.body)))
+            for k, v in reply.headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(reply.body)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        finally:
-            self._log_request()  # no-op when _send already logged it
-
-    def _serve(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
-        fake, state = self.fake, self.fake.state
-        if path in ("/v2/oauth/chooselocation", "/oauth/chooselocation") and method == "GET":
-            self._chooselocation(query)
-            return
-        slow = state.take_fault(path, ("slow",))
-        if slow is not None:
-            time.sleep(slow.seconds)
-        form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-        day = fake.today()
-        if path == "/oauth/token" and method == "POST":
-            if "application/x-www-form-urlencoded" not in (self.headers.get("Content-Type") or ""):
-                self._send(415, {"statusCode": 415, "message": "Use form encoding"})
-                return
-            if self._maybe_fault(path, {}):
-                return
-            status, out = fake.api.token(Call(path, query, form, None, day, 1))
-            self._send(status, out)
-            return
-        for m, pattern, name, version, scope, kinds in _COMPILED:
-            match = pattern.match(path)
-            if m != method or match is None:
-                continue
-            self._api_call(path, query, form, day, match, name, version, scope, kinds)
-            return
-        self._send(404, {"statusCode": 404, "message": f"Cannot {method} {path}"})
-
-    def _api_call(self, path, query, form, day, match, name, version, scope, kinds) -> None:
-        state = self.fake.state
-        if self.headers.get("Version") != version:
-            self._send(400, {"statusCode": 400, "message": f"Version header must be {version}"})
-            return
-        auth = self.headers.get("Authorization") or ""
-        token = state.check_access(auth[7:]) if auth.startswith("Bearer ") else None
-        if token is None:
-            self._send(
-                401,
-                {
-                    "statusCode": 401,
-                    "error": "Unauthorized",
-                    "message": "Invalid token: access token is invalid",
-                },
-            )
-            return
-        if kinds is not None and token.kind not in kinds:
-            self._send(
-                401,
-                {
-                    "statusCode": 401,
-                    "error": "Unauthorized",
-                    "message": "This route is not supported with this token type",
-                },
-            )
-            return
-        if scope is not None and scope not in token.scope.split():
-            self._send(
-                401,
-                {
-                    "statusCode": 401,
-                    "error": "Unauthorized",
-                    "message": "The token is not authorized for this scope.",
-                },
-            )
-            return
-        resource = token.location_id or token.company_id
-        allowed, headers = state.take_rate(token.client_id, resource)
-        if not allowed:
-            self._send(429, {"statusCode": 429, "message": "Too many requests"}, headers)
-            return
-        if self._maybe_fault(path, headers):
-            return
-        huge = state.take_fault(path, ("huge_pages",))
-        call = Call(path, query, form, token, day, huge.factor if huge else 1)
-        try:
-            args = (match.group("a"),) if "a" in match.groupdict() else ()
-            status, out = getattr(self.fake.api, name)(call, *args)
-        except ApiError as err:
-            status, out = err.status, err.body()
-        self._send(status, out, headers)
-
-    def _maybe_fault(self, path: str, headers: dict[str, str]) -> bool:
-        fault = self.fake.state.take_fault(path, ("429", "5xx", "truncate", "non_json"))
-        if fault is None:
-            return False
-        if fault.kind == "429":
-            extra = dict(headers, **{"X-RateLimit-Remaining": "0"})
-            if fault.seconds:
-                extra["Retry-After"] = str(int(fault.seconds) if fault.seconds >= 1 else 1)
-            self._send(429, {"statusCode": 429, "message": "Too many requests"}, extra)
-        elif fault.kind == "5xx":
-            self._send(
-                fault.status, {"statusCode": fault.status, "message": "Internal error"}, headers
-            )
-        elif fault.kind == "truncate":
-            self._send(200, None, headers, raw=b'{"locations":[{"id":"abc","na')
-        else:
-            self._send(
-                200,
-                None,
-                headers,
-                raw=b"<html><body>502 Bad Gateway</body></html>",
-                content_type="text/html",
-            )
-        return True
-
-    def _chooselocation(self, query: dict[str, str]) -> None:
-        fake, state = self.fake, self.fake.state
-        client_id, redirect = query.get("client_id", ""), query.get("redirect_uri", "")
-        if client_id not in state.apps or not redirect or query.get("response_type") != "code":
-            self._send(400, None, raw=b"<h1>Invalid app</h1>", content_type="text/html")
-            return
-        extra = {"state": query["state"]} if "state" in query else {}
-        if state.take_fault("/oauth/chooselocation", ("consent_error",)):
-            target = consent_redirect(redirect, {"error": "access_denied", **extra})
-        else:
-            company_id = state.consent_company or fake.company_ids[0]
-            agency = fake.world.agency(company_id)
-            user_id = fake.world.agency_users(agency, fake.today())[0].id if agency else "unknown"
-            code = state.issue_code(
-                client_id, company_id, redirect, query.get("scope", ""), user_id
-            )
-            target = consent_redirect(redirect, {"code": code, **extra})
-        self.send_response(302)
-        self.send_header("Location", target)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-        self._status = 302
-
-    # --- admin endpoints ---------------------------------------------------------------------
-    def _admin(self, method: str, path: str, body: bytes) -> None:
-        fake = self.fake
-        try:
-            data = json.loads(body or b"{}")
-        except ValueError:
-            self._send(400, {"error": "bad json"})
-            return
-        if path == "/_fake/faults" and method == "POST":
-            kind = data.pop("kind", "")
-            known = {"count", "path", "status", "seconds", "factor"}
-            fake.add_fault(kind, **{k: v for k, v in data.items() if k in known})
-            self._send(200, {"ok": True})
-        elif path == "/_fake/faults" and method == "DELETE":
-            fake.clear_faults()
-            self._send(200, {"ok": True})
-        elif path == "/_fake/revoke" and method == "POST":
-            fake.revoke(data.get("companyId", ""))
-            self._send(200, {"ok": True})
-        elif path == "/_fake/clock" and method == "POST":
-            now = fake.advance(days=data.get("days", 0), seconds=data.get("seconds", 0))
-            self._send(200, {"now": now.astimezone(UTC).isoformat(), "day": fake.today()})
-        elif path == "/_fake/consent" and method == "POST":
-            fake.consent_as(data.get("companyId"))
-            self._send(200, {"ok": True})
-        elif path == "/_fake/state" and method == "GET":
-            self._send(
-                200,
-                {
-                    "now": fake.clock.now().isoformat(),
-                    "day": fake.today(),
-                    "companies": fake.company_ids,
-                    "requests": len(fake.state.requests),
-                    "rateLimited": fake.rate_limited_count,
-                    "clientId": fake.client_id,
-                },
-            )
-        else:
-            self._send(404, {"error": "unknown admin endpoint"})

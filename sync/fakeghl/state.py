@@ -118,6 +118,7 @@ class FakeState:
         self.rate_limited = 0
         self.consent_company: str | None = None
         self.customer_values: set[str] = set()
+        self.recording = True  # keep the request log and the customer values served
 
     # --- OAuth -----------------------------------------------------------------------------
     def issue_code(
@@ -261,5 +262,7 @@ class FakeState:
             self.requests.append(req)
 
     def remember_customer_values(self, *values: str) -> None:
+        if not self.recording:
+            return
         with self.lock:
             self.customer_values.update(v for v in values if v)

@@ -1,22 +1,63 @@
 """A deterministic synthetic GHL world that is computed, not stored.
 
 Every fact is a pure function of (seed, entity, day), so a world of thousands of sub-accounts costs
-nothing until a request asks about one of them, and two fakes with the same seed agree. "Day" is a
+little until a request asks about one of them, and two fakes with the same seed agree. "Day" is a
 day number relative to the world's epoch; the fake's clock decides which day is today, so advancing
-the clock makes the world evolve: sub-accounts are created and churn, usage rises or falls, plans
-change, subscriptions go past due.
+the clock makes the world evolve: sub-accounts are created, fade, go quiet, fail payments, cancel,
+come back or are deleted, plans change.
 
 End-customer data (contact names, emails, phones, message bodies) is generated exactly where GHL
 puts it, from name pools that never overlap the agency staff's, so a test can search our stores for
 it without false positives.
+
+## Behaviour
+
+Usage level of a sub-account on day d (no noise): base x normal(d) x shape(d), and 10 % of that
+while its subscription is cancelled. normal(d) ramps from 0.55 to 1 over the first 45 days of its
+life and then grows by `trend` a year; shape(d) is 1 except during a fade (it falls linearly to a
+floor and stays there). Conversations, bookings and logins follow the level with day-to-day noise.
+Its own people log in (World.user_days) with a per-person habit scaled by the level (below 0.8,
+only that share of them logs in at all), except on quiet days: a quiet period (logins stop) or a
+cancelled subscription. Subscriptions are trialing
+for 14 days, then active, past due in weeks drawn with the sub-account's payment risk, cancelled
+from its cancel day until it comes back (if it does).
+
+## Churn generator (generated sub-accounts; the scripted stories of sync/fakeghl/stories.py have
+fixed fates)
+
+Static draws per sub-account: base ~ U(0.6, 1.6); trend ~ U(-0.3, 0.9); a fade with p = 0.12
+(starting U(created + 30, day 400), lasting 20-60 days, floor U(0.30, 0.55)); a quiet period with
+p = 0.07 (logins stop from U(created + 30, day 400) on, for good); SaaS with p = 0.7; a payment
+past due each week with probability 0.15 for 8 % ("shaky payers"), else 0.008; a frailty
+f = exp(0.5 z), z standard normal (unobserved noise).
+
+Each week w from max(created + 21, -400) to day 400, with d = 7w:
+    decline  = 1 - shape(d)                 (how far usage is below its normal curve)
+    quiet_w  = whole weeks since logins stopped (0 while people log in), capped at 6
+    failed   = past-due weeks among the last 8 (SaaS sub-accounts)
+    hazard   = min(0.35, 0.002 x f x exp(3.0 x decline + 0.45 x quiet_w + 0.6 x failed))
+It cancels in the first week where the hazards summed since the start reach E ~ Exp(1) (one draw
+per sub-account; the same as cancelling each week with probability 1 - exp(-hazard)), on a day
+of that week drawn uniformly. So usage declining, logins stopping and payments failing make a
+later cancellation more likely; the frailty and E are the noise. After cancelling, a SaaS
+sub-account comes back on its plan with p = 0.15 after 21-60 days (and does not cancel again),
+else it is deleted from GHL with p = 0.6 after 14-75 days, else it stays, cancelled. A
+sub-account billed outside GHL has no subscription to cancel: it is deleted 7-27 days later.
+A churn label for it: its cancel day (SaaS, unless it comes back) or its deletion day (billed
+outside GHL). Location.cancel_day, resume_day and deleted_day hold each one's fate.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import pairwise
+from statistics import NormalDist
+
+from sync.fakeghl.stories import STORIES, Story
 
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -116,6 +157,22 @@ MESSAGES = [
 ]
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 HORIZON_DAYS = 400  # how far back counts reach; older history is flat
+CHURN_UNTIL = 400  # the generator decides fates from -HORIZON_DAYS up to this day
+TRIAL_DAYS = 14
+SECOND_CURRENCY = {"USD": "GBP", "EUR": "GBP", "CAD": "GBP", "AUD": "GBP", "GBP": "EUR"}
+SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "GBP": "£", "EUR": "€"}
+PLAN_TIERS = (("Starter", 97, 79), ("Growth", 297, 239), ("Pro", 497, 399))
+ACTIVITY_FEATURES = (
+    "dashboard",
+    "conversations",
+    "calendars",
+    "contacts",
+    "opportunities",
+    "workflows",
+    "payments",
+    "reputation",
+    "reporting",
+)
 
 
 def _digest(seed: int, parts: tuple) -> bytes:
@@ -149,6 +206,27 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+def piecewise(points: tuple[tuple[int, float], ...], day: int, default: float = 1.0) -> float:
+    """Linear between (day, value) points, flat before the first and after the last."""
+    if not points:
+        return default
+    if day <= points[0][0]:
+        return points[0][1]
+    for (d0, v0), (d1, v1) in pairwise(points):
+        if day <= d1:
+            return v0 + (v1 - v0) * (day - d0) / (d1 - d0)
+    return points[-1][1]
+
+
+def _latest(steps: tuple[tuple[int, object], ...], day: int, default=None):
+    """The value of the latest (day, value) step on or before `day`."""
+    out = default
+    for d, value in steps:
+        if d <= day:
+            out = value
+    return out
+
+
 @dataclass(frozen=True)
 class Plan:
     plan_id: str
@@ -160,6 +238,7 @@ class Plan:
     price_month_id: str
     price_year_id: str
     created_day: int
+    family: int = 0
 
 
 @dataclass(frozen=True)
@@ -196,9 +275,24 @@ class Location:
     plan_index: int
     yearly: bool
     installed: bool
+    story: str = ""  # the scripted story's key; "" = generated
+    family: int = 0  # 1: on the plans priced in the agency's second currency
+    uninstalled_day: int | None = None  # GoCSM removed from it on this day
+    cancel_day: int | None = None
+    resume_day: int | None = None
+    shape: tuple[tuple[int, float], ...] = ()
+    quiet: tuple[tuple[int, int | None], ...] = ()
+    statuses: tuple[tuple[int, str], ...] = ()
+    plans: tuple[tuple[int, int], ...] = ()
+    past_due: frozenset[int] = frozenset()  # weeks (day // 7) its payment is past due
+    setup: bool = True
 
     def exists(self, day: int) -> bool:
         return self.created_day <= day and (self.deleted_day is None or day < self.deleted_day)
+
+    def __hash__(self) -> int:
+        # The memoised world functions hash their Location argument on every call.
+        return hash(self.id)
 
 
 @dataclass(frozen=True)
@@ -219,10 +313,35 @@ class User:
         return f"{self.first} {self.last}"
 
 
+@dataclass(frozen=True)
+class Behaviour:
+    """A generated sub-account's drawn behaviour, before its fate is decided."""
+
+    created: int
+    base: float
+    trend: float
+    saas: bool
+    shape: tuple[tuple[int, float], ...]
+    quiet_from: int | None
+    past_due: frozenset[int]
+    frailty: float
+
+
+def _normal(created: int, trend: float, day: int) -> float:
+    """Usage of a sub-account with no story: a 45-day ramp, then `trend` growth a year."""
+    age = day - created
+    if age < 0:
+        return 0.0
+    ramp = 0.55 + 0.45 * min(1.0, age / 45)
+    return ramp * max(0.2, 1 + trend * min(age, 3 * 365) / 365)
+
+
 class World:
     """The synthetic GHL data for a set of agencies. Pure and thread-safe."""
 
-    def __init__(self, seed: int = 1, agencies=None, epoch: date | None = None):
+    def __init__(
+        self, seed: int = 1, agencies=None, epoch: date | None = None, stories: bool = False
+    ):
         self.seed = seed
         self.epoch = epoch or datetime.now(UTC).date()
         specs = agencies or [("BrightPath Agency", 60)]
@@ -240,11 +359,17 @@ class World:
             self.agencies[company_id] = agency
         self._locations: dict[str, tuple[Location, ...]] = {}
         self._by_location: dict[str, Location] = {}
-        for agency in self.agencies.values():
-            locs = tuple(self._make_location(agency, k) for k in range(agency.n_locations))
+        self.stories: dict[str, Location] = {}
+        for i, agency in enumerate(self.agencies.values()):
+            scripted = story_slots(agency.n_locations) if stories and i == 0 else {}
+            locs = tuple(
+                self._make_location(agency, k, scripted.get(k)) for k in range(agency.n_locations)
+            )
             self._locations[agency.company_id] = locs
             for loc in locs:
                 self._by_location[loc.id] = loc
+                if loc.story:
+                    self.stories[loc.story] = loc
 
     # --- time ---------------------------------------------------------------------------------
     def day_of(self, moment: datetime) -> int:
@@ -255,22 +380,29 @@ class World:
 
     # --- agencies and plans ------------------------------------------------------------------
     def _plans(self, agency: Agency) -> tuple[Plan, ...]:
+        """Starter, Growth and Pro priced in the agency's currency, and the same three priced in
+        a second currency for its clients abroad (GHL prices carry their own currency)."""
         s = self.seed
-        base = [("Starter", 97), ("Growth", 297), ("Pro", 497)]
-        return tuple(
-            Plan(
-                hex_id(s, "plan", agency.index, k),
-                title,
-                k + 1,
-                monthly,
-                monthly * 10,
-                agency.currency,
-                hex_id(s, "price", agency.index, k, "m"),
-                hex_id(s, "price", agency.index, k, "y"),
-                -500 + k,
-            )
-            for k, (title, monthly) in enumerate(base)
-        )
+        second = SECOND_CURRENCY.get(agency.currency, "USD")
+        plans = []
+        for family, currency in enumerate((agency.currency, second)):
+            for k, (title, monthly, abroad) in enumerate(PLAN_TIERS):
+                suffix = () if family == 0 else (currency,)
+                plans.append(
+                    Plan(
+                        hex_id(s, "plan", agency.index, k, *suffix),
+                        title if family == 0 else f"{title} ({currency})",
+                        k + 1,
+                        monthly if family == 0 else abroad,
+                        (monthly if family == 0 else abroad) * 10,
+                        currency,
+                        hex_id(s, "price", agency.index, k, "m", *suffix),
+                        hex_id(s, "price", agency.index, k, "y", *suffix),
+                        -500 + k,
+                        family,
+                    )
+                )
+        return tuple(plans)
 
     def agency(self, company_id: str) -> Agency | None:
         return self.agencies.get(company_id)
@@ -283,39 +415,129 @@ class World:
         return None
 
     # --- locations ---------------------------------------------------------------------------
-    def _make_location(self, agency: Agency, k: int) -> Location:
+    def _make_location(self, agency: Agency, k: int, story: Story | None = None) -> Location:
         s, a = self.seed, agency.index
-        city, state, country, tz = CITIES[h(s, "city", a, k) % len(CITIES)]
-        owner = OWNERS[h(s, "owner", a, k) % len(OWNERS)]
+        city_index = h(s, "city", a, k) % len(CITIES) if story is None else story.city
+        city, state, country, tz = CITIES[city_index]
+        owner = OWNERS[h(s, "owner", a, k) % len(OWNERS)] if story is None else story.owner
         first = STAFF_FIRST[h(s, "ofirst", a, k) % len(STAFF_FIRST)]
-        business = BUSINESS[h(s, "biz", a, k) % len(BUSINESS)]
-        late = u(s, "late", a, k) < 0.15  # created during the simulation: growth
-        created = int(u(s, "born", a, k) * 120) + 1 if late else -int(u(s, "age", a, k) * 700) - 1
-        churn = u(s, "churn", a, k) < 0.10
-        deleted = max(created + 20, int(u(s, "dies", a, k) * 150) + 5) if churn else None
+        business = BUSINESS[h(s, "biz", a, k) % len(BUSINESS)] if story is None else story.business
         slug = owner.lower().replace("'", "")
+        common = {
+            "index": k,
+            "id": make_id(s, "location", a, k),
+            "company_id": agency.company_id,
+            "name": f"{owner} {business} {k + 1}",
+            "owner_first": first,
+            "owner_last": owner,
+            "email": f"office{k}@{slug}{a}.example",
+            "phone": f"+1444{h(s, 'lphone', a, k) % 10**7:07d}",
+            "city": city,
+            "state": state,
+            "country": country,
+            "timezone": tz,
+            "yearly": u(s, "yearly", a, k) < 0.2 if story is None else story.yearly,
+        }
+        if story is not None:
+            return Location(
+                **common,
+                created_day=story.created,
+                deleted_day=None,
+                trend=story.trend,
+                base=story.base,
+                saas=story.saas,
+                plan_index=story.plan,
+                installed=True,
+                story=story.key,
+                family=story.family if len(agency.plans) > 3 else 0,
+                uninstalled_day=story.uninstalled,
+                cancel_day=story.cancel,
+                resume_day=story.resume,
+                shape=story.shape,
+                quiet=story.quiet,
+                statuses=story.statuses,
+                plans=story.plans,
+                setup=story.setup,
+            )
+        late = u(s, "late", a, k) < 0.15  # created in the last or the next 100 days: growth
+        if late:
+            created = int(u(s, "born", a, k) * 200) - 99
+        else:
+            created = -int(u(s, "age", a, k) * 700) - 101
+        b = self._behaviour(s, (a, k), common["id"], created)
+        cancel, resume, deleted = self._fate(s, common["id"], b)
+        abroad = country == "GB" and len(agency.plans) > 3 and agency.currency != "GBP"
         return Location(
-            index=k,
-            id=make_id(s, "location", a, k),
-            company_id=agency.company_id,
-            name=f"{owner} {business} {k + 1}",
-            owner_first=first,
-            owner_last=owner,
-            email=f"office{k}@{slug}{a}.example",
-            phone=f"+1444{h(s, 'lphone', a, k) % 10**7:07d}",
-            city=city,
-            state=state,
-            country=country,
-            timezone=tz,
+            **common,
             created_day=created,
             deleted_day=deleted,
-            trend=u(s, "trend", a, k) * 2 - 1,
-            base=0.3 + u(s, "base", a, k) * 1.4,
-            saas=u(s, "saas", a, k) < 0.65,
+            trend=b.trend,
+            base=b.base,
+            saas=b.saas,
             plan_index=h(s, "plan", a, k) % 3,
-            yearly=u(s, "yearly", a, k) < 0.25,
             installed=u(s, "installed", a, k) < 0.97,
+            family=1 if abroad else 0,
+            cancel_day=cancel,
+            resume_day=resume,
+            shape=b.shape,
+            quiet=_quiet_period(b.quiet_from, resume),
+            past_due=b.past_due,
         )
+
+    @staticmethod
+    def _behaviour(s: int, key: tuple, loc_id: str, created: int) -> Behaviour:
+        """The generator's static draws (module docstring, "Churn generator")."""
+        span = max(1, CHURN_UNTIL - (created + 30))
+        shape: tuple[tuple[int, float], ...] = ()
+        if u(s, "fade", *key) < 0.12:
+            start = created + 30 + int(u(s, "fade-day", *key) * span)
+            length = 20 + int(u(s, "fade-len", *key) * 40)
+            floor = round(0.30 + 0.25 * u(s, "fade-floor", *key), 3)
+            shape = ((start, 1.0), (start + length, floor))
+        quiet_from = None
+        if u(s, "quiet", *key) < 0.07:
+            quiet_from = created + 30 + int(u(s, "quiet-day", *key) * span)
+        z = NormalDist().inv_cdf(min(max(u(s, "frailty", *key), 1e-9), 1 - 1e-9))
+        saas = u(s, "saas", *key) < 0.7
+        pay_risk = 0.15 if u(s, "payer", *key) < 0.08 else 0.008
+        return Behaviour(
+            created=created,
+            base=0.6 + u(s, "base", *key) * 1.0,
+            trend=-0.3 + u(s, "trend", *key) * 1.2,
+            saas=saas,
+            shape=shape,
+            quiet_from=quiet_from,
+            past_due=_past_due_weeks(s, loc_id, created, pay_risk) if saas else frozenset(),
+            frailty=math.exp(0.5 * z),
+        )
+
+    @staticmethod
+    def _fate(s: int, loc_id: str, b: Behaviour) -> tuple[int | None, int | None, int | None]:
+        """(cancel day, comeback day, deletion day) by the churn generator's weekly hazard: it
+        cancels in the week its cumulative hazard reaches an exponential draw (the same as a
+        weekly draw with probability 1 - exp(-hazard))."""
+        first_week = -(-max(b.created + 21, -HORIZON_DAYS) // 7)
+        budget = -math.log(1 - u(s, "cancel", loc_id))
+        cancel = None
+        for w in range(first_week, CHURN_UNTIL // 7 + 1):
+            d = 7 * w
+            decline = 1 - piecewise(b.shape, d)
+            quiet_w = 0 if b.quiet_from is None or d < b.quiet_from else (d - b.quiet_from) // 7
+            failed = sum(1 for k in range(w - 7, w + 1) if k in b.past_due)
+            exponent = 3.0 * decline + 0.45 * min(quiet_w, 6) + 0.6 * failed
+            budget -= min(0.35, 0.002 * b.frailty * math.exp(exponent))
+            if budget <= 0:
+                cancel = d + h(s, "cancel-day", loc_id) % 7
+                break
+        if cancel is None:
+            return None, None, None
+        if not b.saas:
+            return cancel, None, cancel + 7 + h(s, "delete-after", loc_id) % 21
+        if u(s, "comeback", loc_id) < 0.15:
+            return cancel, cancel + 21 + h(s, "comeback-after", loc_id) % 40, None
+        if u(s, "delete", loc_id) < 0.6:
+            return cancel, None, cancel + 14 + h(s, "delete-after", loc_id) % 62
+        return cancel, None, None
 
     def locations(self, company_id: str, day: int) -> list[Location]:
         return [loc for loc in self._locations.get(company_id, ()) if loc.exists(day)]
@@ -324,12 +546,67 @@ class World:
         loc = self._by_location.get(location_id)
         return loc if loc is not None and loc.exists(day) else None
 
+    def installed_on(self, loc: Location, day: int) -> bool:
+        """GoCSM is installed in the sub-account on `day` (approved at install, until removed)."""
+        return loc.installed and (loc.uninstalled_day is None or day < loc.uninstalled_day)
+
+    # --- behaviour ----------------------------------------------------------------------------
+    def cancelled(self, loc: Location, day: int) -> bool:
+        return (
+            loc.cancel_day is not None
+            and loc.cancel_day <= day
+            and (loc.resume_day is None or day < loc.resume_day)
+        )
+
+    def level(self, loc: Location, day: int) -> float:
+        """Expected usage on `day` (module docstring, "Behaviour"); no day-to-day noise."""
+        normal = _normal(loc.created_day, loc.trend, day)
+        value = loc.base * normal * piecewise(loc.shape, day)
+        return value * 0.1 if self.cancelled(loc, day) else value
+
     def activity(self, loc: Location, day: int) -> float:
-        growth = 1 + loc.trend * max(day, 0) / 120
-        return max(0.05, loc.base * growth * (0.75 + 0.5 * u(self.seed, "act", loc.id, day)))
+        return max(0.05, self.level(loc, day) * (0.8 + 0.4 * u(self.seed, "act", loc.id, day)))
+
+    def quiet_on(self, loc: Location, day: int) -> bool:
+        """Its own people do not log in on `day`: a quiet period or a cancelled subscription."""
+        if self.cancelled(loc, day):
+            return True
+        return any(start <= day and (end is None or day < end) for start, end in loc.quiet)
+
+    def user_days(self, loc: Location, day: int) -> list[tuple[str, int, dict[str, int]]]:
+        """(user id, sessions, minutes by feature) of each own user active on `day`: what the
+        tracker in GHL's interface records. Each person has a habit; the level scales it, and
+        below a level of 0.8 only that share of the team (the client's owner always) logs in."""
+        if not loc.exists(day) or self.quiet_on(loc, day):
+            return []
+        s = self.seed
+        level = min(self.level(loc, day), 1.6)
+        out = []
+        for k, user in enumerate(self.account_users(loc, day)):
+            if user.created_day > day:
+                continue
+            if k and u(s, "engaged", user.id) >= level / 0.8:
+                continue  # as use falls, fewer of the team bother to log in at all
+            habit = 0.2 + 0.8 * u(s, "habit", user.id)
+            if k == 0:
+                habit = max(habit, 0.75)  # the client's owner is the busiest
+            first_days = k == 0 and day - loc.created_day < 2  # set up with the agency
+            if not first_days and u(s, "active", user.id, day) >= min(
+                0.97, habit * (0.25 + 0.5 * level)
+            ):
+                continue
+            sessions = 1 + int(2.5 * u(s, "sessions", user.id, day) * level)
+            minutes = {
+                f: 1 + int((4 + 22 * u(s, "min", user.id, day, f)) * min(level, 1.2))
+                for f in ACTIVITY_FEATURES
+                if u(s, "uses", user.id, f) < 0.2 + 0.5 * min(level, 1.0)
+            }
+            out.append((user.id, sessions, minutes or {"dashboard": 3}))
+        return out
 
     # --- users --------------------------------------------------------------------------------
     def agency_users(self, agency: Agency, day: int) -> list[User]:
+        """The agency's own staff; the first is its owner (the one who installs apps)."""
         s, a = self.seed, agency.index
         all_ids = tuple(loc.id for loc in self.locations(agency.company_id, day))
         users = []
@@ -358,12 +635,16 @@ class World:
         return users
 
     def account_users(self, loc: Location, day: int) -> list[User]:
-        growth = 1 + loc.trend * max(day, 0) / 120
-        n = max(1, min(8, int(1 + 3 * loc.base * growth)))
+        """The sub-account's own people: more of them as it grows (a fade leaves them in place,
+        logging in less)."""
+        n = max(1, min(8, int(1 + 3 * loc.base * _normal(loc.created_day, loc.trend, day))))
         users = []
         for k in range(n):
             first = STAFF_FIRST[h(self.seed, "ufirst", loc.id, k) % len(STAFF_FIRST)]
-            last = loc.owner_last if k == 0 else STAFF_LAST[h(self.seed, "ulast", loc.id, k) % 7]
+            # The client's people: surnames apart from the agency staff's, none reads as both.
+            last = (
+                loc.owner_last if k == 0 else OWNERS[h(self.seed, "ulast", loc.id, k) % len(OWNERS)]
+            )
             slug = "".join(c for c in last.lower() if c.isalpha())
             users.append(
                 User(
@@ -418,11 +699,13 @@ class World:
 
     def workflows(self, loc: Location, day: int) -> list[dict]:
         out = []
-        for k, created in self._slots("wf", loc, day, 25):
+        # A sub-account that never set up keeps the one draft it was created with.
+        slots = self._slots("wf", loc, day, 25 if loc.setup else 1)
+        for k, created in slots:
             period = 5 + h(self.seed, "wf-period", loc.id, k) % 40
             edits = (day - created) // period
             updated = created + edits * period
-            published = u(self.seed, "wf-pub", loc.id, k) < 0.7 and day - created >= 2
+            published = loc.setup and u(self.seed, "wf-pub", loc.id, k) < 0.7 and day - created >= 2
             created_at = self.day_start(created) + timedelta(hours=9, minutes=k)
             updated_at = self.day_start(updated) + timedelta(hours=10, minutes=k)
             out.append(
@@ -441,7 +724,7 @@ class World:
     def calendars(self, loc: Location, day: int) -> list[dict]:
         out = []
         types = ["round_robin", "event", "class_booking", "collective", "service_booking"]
-        for k, _created in self._slots("cal", loc, day, 6):
+        for k, _created in self._slots("cal", loc, day, 3 if loc.setup else 0):
             active = u(self.seed, "cal-active", loc.id, k, day // 30) < 0.8
             cid = make_id(self.seed, "calendar", loc.id, k)
             out.append(
@@ -469,7 +752,7 @@ class World:
     def products(self, loc: Location, day: int) -> list[dict]:
         out = []
         kinds = ["SERVICE", "DIGITAL", "PHYSICAL", "PHYSICAL/DIGITAL"]
-        for k, created in self._slots("prod", loc, day, 12):
+        for k, created in self._slots("prod", loc, day, 12 if loc.setup else 0):
             created_at = self.day_start(created) + timedelta(hours=11, minutes=k)
             out.append(
                 {
@@ -510,7 +793,9 @@ class World:
         calendars = [c for c in self.calendars(loc, day)]
         if not calendars:
             return []
-        n = int(self.activity(loc, day) * 3 * u(self.seed, "appt-n", loc.id, day) + 0.3)
+        # A business books and messages fairly regularly: each day within half to one and a
+        # half times its usual count.
+        n = int(self.activity(loc, day) * 1.5 * (0.5 + u(self.seed, "appt-n", loc.id, day)) + 0.3)
         out = []
         statuses = ["confirmed", "confirmed", "showed", "cancelled", "noshow", "new"]
         for j in range(n):
@@ -548,9 +833,9 @@ class World:
     def conversation_counts(self, location_id: str, day: int) -> tuple[int, int]:
         """(new conversations, of which inbound) on `day`."""
         loc = self._by_location[location_id]
-        if not loc.exists(day):
+        if not loc.exists(day) or not loc.setup:
             return 0, 0
-        n = int(self.activity(loc, day) * 6 * u(self.seed, "conv-n", loc.id, day) + 0.5)
+        n = int(self.activity(loc, day) * 3 * (0.5 + u(self.seed, "conv-n", loc.id, day)) + 0.5)
         inbound = int(n * (0.4 + 0.4 * u(self.seed, "conv-in", loc.id, day)) + 0.5)
         return n, min(n, inbound)
 
@@ -579,26 +864,66 @@ class World:
         }
 
     # --- SaaS ------------------------------------------------------------------------------
+    def plan_index(self, loc: Location, day: int) -> int:
+        """Starter 0, Growth 1, Pro 2 on `day`: scripted, or the generated plan moved up (rising
+        usage) or down (falling usage) in some 60-day blocks of its life."""
+        if loc.story:
+            return _latest(loc.plans, day, loc.plan_index)
+        shift = 0
+        for block in range(loc.created_day // 60, day // 60 + 1):
+            if u(self.seed, "plan-change", loc.id, block) < 0.06:
+                shift += 1 if loc.trend > 0.2 else -1 if loc.trend < -0.1 else 0
+        return min(2, max(0, loc.plan_index + shift))
+
+    def status(self, loc: Location, day: int) -> str:
+        """The SaaS subscription's status on `day` (module docstring, "Behaviour")."""
+        if self.cancelled(loc, day):
+            return "canceled"
+        scripted = _latest(loc.statuses, day)
+        if scripted is not None:
+            return scripted
+        if day - loc.created_day < TRIAL_DAYS:
+            return "trialing"
+        if day // 7 in loc.past_due:
+            return "past_due"
+        return "active"
+
     def saas_state(self, loc: Location, day: int) -> dict | None:
         """Plan, price and status of the sub-account's SaaS subscription on `day`."""
         if not loc.saas or loc.created_day > day:
             return None
         agency = self.agencies[loc.company_id]
-        block = max(day, 0) // 45
-        shift = 0
-        for b in range(block + 1):
-            r = u(self.seed, "plan-change", loc.id, b)
-            if r < 0.12:
-                shift += 1 if loc.trend > 0 else -1
-        plan = agency.plans[min(2, max(0, loc.plan_index + shift))]
-        age = day - loc.created_day
-        if loc.deleted_day is not None and day >= loc.deleted_day - 10:
-            status = "canceled"
-        elif age < 14:
-            status = "trialing"
-        elif u(self.seed, "pastdue", loc.id, day // 7) < 0.06:
-            status = "past_due"
-        else:
-            status = "active"
+        family = agency.plans[3 * loc.family : 3 * loc.family + 3] or agency.plans[:3]
+        plan = family[self.plan_index(loc, day)]
         price = plan.price_year_id if loc.yearly else plan.price_month_id
-        return {"plan": plan, "price_id": price, "status": status}
+        return {"plan": plan, "price_id": price, "status": self.status(loc, day)}
+
+
+def story_slots(n_locations: int) -> dict[int, Story]:
+    """Which index of an agency of `n_locations` plays each story: spread over the list, the
+    first ones only when there are fewer sub-accounts than stories."""
+    count = min(len(STORIES), n_locations)
+    return {(i * n_locations) // count: STORIES[i] for i in range(count)}
+
+
+def _past_due_weeks(s: int, loc_id: str, created: int, risk: float) -> frozenset[int]:
+    """The weeks (day // 7) a payment is past due: each week with probability `risk`, drawn by
+    skipping geometric gaps (a handful of draws instead of one a week)."""
+    weeks = set()
+    week = max(created + TRIAL_DAYS, -HORIZON_DAYS) // 7
+    last = CHURN_UNTIL // 7
+    n = 0
+    while True:
+        gap = int(math.log(1 - u(s, "pastdue", loc_id, n)) / math.log(1 - risk))
+        week += gap + (1 if n else 0)
+        if week > last:
+            return frozenset(weeks)
+        weeks.add(week)
+        n += 1
+
+
+def _quiet_period(start: int | None, comeback: int | None) -> tuple[tuple[int, int | None], ...]:
+    """A generated quiet period: from its start for good, or until a comeback that follows it."""
+    if start is None:
+        return ()
+    return ((start, comeback if comeback is not None and comeback > start else None),)

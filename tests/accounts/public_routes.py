@@ -5,6 +5,4 @@ PUBLIC_ROUTES = {
     "accounts:bootstrap",
     # The SSO entry point: Origin-checked, rate-limited, one generic 403 for every failure.
     "accounts:sso",
-    # Development-only GHL shell: 404 unless settings.DEV_TOOLS (never in production).
-    "dev:ghl-shell",
 }

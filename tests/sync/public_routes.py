@@ -5,4 +5,6 @@ PUBLIC_ROUTES = {
     "sync:oauth-callback",  # GHL's redirect back; guarded by the signed single-use state
     "sync:installed",  # static "installed" page shown after the callback
     "sync:webhook-ghl",  # GHL webhooks; every request is signature-verified
+    # Development-only GHL shell: 404 unless settings.DEV_TOOLS (never in production).
+    "dev:ghl-shell",
 }

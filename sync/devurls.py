@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts import devshell
+from sync import devshell
 
 app_name = "dev"
 
