@@ -18,6 +18,8 @@ is unknown). A month's start MRR is the previous month's end. Comparing m(M-1) =
 - churn:        a > 0, b = 0                                                 (-a)
 A sub-account whose currency changes churns in the old currency (which starts the month with its
 a) and is new or reactivated in the new one, so start + net new = end holds per currency.
+The first month with figures is the opening month: GoCSM did not see it start, so its end MRR
+is the opening balance and none of it counts as new (no movements, NRR or GRR that month).
 Net new MRR = new + reactivation + expansion - contraction - churn = MRR(M) - MRR(M-1).
 NRR(M) = (MRR(M-1) + expansion - contraction - churn) / MRR(M-1)
 GRR(M) = (MRR(M-1) - contraction - churn) / MRR(M-1)  (both as %, 1 decimal, none when
@@ -68,6 +70,9 @@ class MonthMovement:
     paying_start: int = 0
     churned_logos: int = 0
     churned: list[str] = field(default_factory=list)
+    # The first month GoCSM has figures for: it did not see the month start, so only the end
+    # (the opening balance) is known and no movement is counted.
+    opening: bool = False
 
     @property
     def net_new(self) -> int:
@@ -75,20 +80,20 @@ class MonthMovement:
 
     @property
     def nrr(self) -> float | None:
-        if not self.mrr_start:
+        if self.opening or not self.mrr_start:
             return None
         kept = self.mrr_start + self.expansion - self.contraction - self.churn
         return round(100 * kept / self.mrr_start, 1)
 
     @property
     def grr(self) -> float | None:
-        if not self.mrr_start:
+        if self.opening or not self.mrr_start:
             return None
         return round(100 * (self.mrr_start - self.contraction - self.churn) / self.mrr_start, 1)
 
     @property
     def logo_churn(self) -> float | None:
-        if not self.paying_start:
+        if self.opening or not self.paying_start:
             return None
         return round(100 * self.churned_logos / self.paying_start, 1)
 
@@ -190,6 +195,11 @@ def movements(month_end: dict[tuple[str, date], tuple[int, str]]) -> list[MonthM
                 mv.contraction += prev - cur_mrr
             had_mrr = had_mrr or cur_mrr > 0
             prev, prev_cur = cur_mrr, cur
+    for (month, _currency), mv in result.items():
+        if month == months[0]:
+            # MRR that existed before GoCSM's first month is not new business.
+            mv.opening = True
+            mv.new = mv.reactivation = 0
     return sorted(result.values(), key=lambda m: (m.month, m.currency))
 
 

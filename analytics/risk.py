@@ -5,7 +5,8 @@ Flags are raised only on scored days (analytics.scores, "Scored days"). Rules on
 level() and "own users" as in analytics.scores):
 - no_login_30 / no_login_14 / no_login_7 (weight 0.50 / 0.35 / 0.20, only the most severe one):
   the agency has tracker data, the sub-account has users, and its own users' last session is
-  at least 30 / 14 / 7 days before D (no session known at all counts as 30+).
+  at least 30 / 14 / 7 days before D. With no session on record, the days count from the later
+  of the sub-account's first day and the agency's first day with tracker data.
 - usage_down (0.30): V(P) > 0 and (V(W) - V(P)) / V(P) <= -0.40, V as in the engagement trend.
 - payment_failed (0.40): level(subscription_status, D) is past_due or unpaid.
 - downgraded (0.30): level(mrr_cents, D) < level(mrr_cents, D-30), both > 0, same currency.
@@ -74,7 +75,8 @@ def risk_weight(codes) -> float:
 
 
 def no_login(tracked, has_users, days_since_login) -> dict[str, np.ndarray]:
-    """no_login_30 / _14 / _7, only the most severe; r = NaN (no session known) counts as 30+."""
+    """no_login_30 / _14 / _7, only the most severe. r: days since the last session (with none
+    on record, since the sub-account or the tracker started); NaN counts as 30+."""
     r = days_since_login
     applies = tracked & has_users
     return {
@@ -119,9 +121,14 @@ def onboarding_stalled(age, milestone_age):
 # Evidence, written only for the flags raised.
 
 
-def no_login_evidence(days_since_login: int | None, last_login_day) -> str:
+def no_login_evidence(days_since_login: int | None, last_login_day, quiet_days=None) -> str:
+    """`last_login_day`: the last session's day, or with none on record (days_since_login None)
+    the day the quiet spell is counted from."""
     if days_since_login is None:
-        return "No login by the sub-account's users on record (30+ days)"
+        return (
+            f"No login by the sub-account's users on record: {quiet_days} days since "
+            f"{last_login_day.isoformat()}"
+        )
     return f"No login for {days_since_login} days (last {last_login_day.isoformat()})"
 
 

@@ -8,7 +8,7 @@ and turns what they return into rows for HealthScore, RiskFlag and Alert.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -72,17 +72,29 @@ def evaluate(
     tracked = np.zeros(n - start, dtype=bool) if tracked_from is None else day >= tracked_from
     last = on_d(h.last_login)
     since_login = np.where(last >= 0, day - last, np.nan)
+    first_day = h.first_day[:, None]
+    # With no session on record, the quiet spell runs from the later of the sub-account's first
+    # day and the agency's first tracker day (a new sub-account is not "30+ days" quiet).
+    watched_since = np.maximum(first_day, -1 if tracked_from is None else tracked_from)
+    quiet_for = np.where(last >= 0, day - last, day - watched_since)
     booked = window_sum(h.flow["appointments_booked"])
     created = window_sum(h.flow["conversations_created"])
-    volume = window_sum(h.sessions) + created + booked  # V over the window ending each day
-    v_now, v_prev = on_d(volume), on_d_minus(W, volume)
+    sessions = window_sum(h.sessions)
+    # V counts sessions only when the tracker covered both windows (P and W): before that, P
+    # would hold no sessions and every sub-account would look like it doubled its use.
+    sessions_count = (
+        np.zeros(n - start, dtype=bool)
+        if tracked_from is None
+        else (day - 2 * W + 1 >= tracked_from)
+    )
+    v_now = on_d(created + booked) + np.where(sessions_count, on_d(sessions), 0)
+    v_prev = on_d_minus(W, created + booked) + np.where(sessions_count, on_d_minus(W, sessions), 0)
     mrr_now = on_d(lv["mrr_cents"])
     mrr_then = np.where(
         on_d(currency.codes) == on_d_minus(W, currency.codes),
         on_d_minus(W, lv["mrr_cents"]),
         np.nan,
     )
-    first_day = h.first_day[:, None]
 
     known, used = scores.adoption_features(
         tracked=tracked,
@@ -126,7 +138,7 @@ def evaluate(
 
     users_known = np.maximum(np.nan_to_num(on_d(lv["users_total"])), h.users_seen[:, None])
     raised = {
-        **risk.no_login(tracked, users_known > 0, since_login),
+        **risk.no_login(tracked, users_known > 0, quiet_for),
         "usage_down": risk.usage_down(v_now, v_prev),
         "payment_failed": on_d(risk.payment_failed(status)),
         "downgraded": risk.downgraded(mrr_now, mrr_then),
@@ -145,9 +157,11 @@ def evaluate(
         i = start + j
         if code.startswith("no_login"):
             r = since_login[k, j]
-            return risk.no_login_evidence(
-                None if np.isnan(r) else int(r), None if np.isnan(r) else days[int(last[k, j])]
-            )
+            if np.isnan(r):
+                # The watch may have begun before the history read: a date, not an index.
+                since = days[0] + timedelta(days=int(i - quiet_for[k, j]))
+                return risk.no_login_evidence(None, since, int(quiet_for[k, j]))
+            return risk.no_login_evidence(int(r), days[int(last[k, j])])
         if code == "usage_down":
             return risk.usage_down_evidence(int(v_now[k, j]), int(v_prev[k, j]))
         if code == "payment_failed":

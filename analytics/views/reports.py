@@ -281,13 +281,20 @@ def revenue(request):
                 (
                     m.month.strftime("%Y-%m"),
                     m.currency,
-                    m.mrr_start / 100,
-                    m.new / 100,
-                    m.expansion / 100,
-                    m.contraction / 100,
-                    m.churn / 100,
-                    m.reactivation / 100,
-                    m.net_new / 100,
+                    # The opening month's start and movements are not known: empty cells.
+                    *(
+                        ("",) * 7
+                        if m.opening
+                        else (
+                            m.mrr_start / 100,
+                            m.new / 100,
+                            m.expansion / 100,
+                            m.contraction / 100,
+                            m.churn / 100,
+                            m.reactivation / 100,
+                            m.net_new / 100,
+                        )
+                    ),
                     m.mrr_end / 100,
                     m.nrr,
                     m.grr,

@@ -126,6 +126,8 @@ def test_the_window_is_d_minus_29_to_d():
     facts("LocOut", 59, users_total=1, workflows_published=1)
     session("LocIn", 29)
     session("LocOut", 30)
+    # The agency's tracker ran before P began, so sessions count in V (engagement trend).
+    session("LocTracker", 60)
     refresh_agency_days(AGENCY, D, D)
     inside, outside = stored("LocIn").components, stored("LocOut").components
     # D-29 is in W: A = 1 of N = 1, r = 29 -> recency 100 * 1 / 30, one day -> Ghosting 10:
@@ -165,7 +167,8 @@ def test_no_login_flags_by_days_since_the_last_session():
     for r in (6, 7, 13, 14, 29, 30):
         facts(f"LocR{r}", 0, users_total=1, workflows_published=1)
         session(f"LocR{r}", r)
-    facts("LocNever", 0, users_total=1, workflows_published=1)
+    facts("LocNever", 40, users_total=1, workflows_published=1)
+    facts("LocNew", 0, users_total=1, workflows_published=1)
     facts("LocNobody", 0, users_total=0, workflows_published=1)
     refresh_agency_days(AGENCY, D, D)
     found = {r: flags(f"LocR{r}") for r in (6, 7, 13, 14, 29, 30)}
@@ -178,9 +181,12 @@ def test_no_login_flags_by_days_since_the_last_session():
         30: {"no_login_30"},
     }
     assert found[14]["no_login_14"] == f"No login for 14 days (last {D - timedelta(days=14)})"
+    # No session on record: quiet since the tracker started (D-30, LocR30's session), which is
+    # later than LocNever's first day; a sub-account that appeared today is not quiet yet.
     assert flags("LocNever")["no_login_30"] == (
-        "No login by the sub-account's users on record (30+ days)"
+        f"No login by the sub-account's users on record: 30 days since {D - timedelta(days=30)}"
     )
+    assert not any(c.startswith("no_login") for c in flags("LocNew"))
     # No users: nobody to log in.
     assert not any(c.startswith("no_login") for c in flags("LocNobody"))
 
@@ -220,3 +226,24 @@ def test_band_dropped_compares_with_the_band_seven_days_before():
     # D-1: seven days before is D-8, still Thriving; D-4 compares with D-11, which has no score.
     assert "band_dropped" in flags("LocFall", D - timedelta(days=1))
     assert "band_dropped" not in flags("LocFall", D - timedelta(days=4))
+
+
+@pytest.mark.django_db
+def test_sessions_count_in_the_trend_only_once_the_tracker_covered_both_windows():
+    # One conversation a day for 60 days; the tracker arrived 20 days ago and the users have
+    # logged in every day since. P held no sessions because nothing tracked them then: counting
+    # W's 20 sessions would read as 50 -> 80 (engagement 83). Without sessions: 30 -> 30, flat.
+    facts("LocSteady", 59, users_total=1, conversations_created=1, workflows_published=1)
+    for k in range(20):
+        session("LocSteady", k)
+    refresh_agency_days(AGENCY, D, D)
+    assert stored("LocSteady").components["engagement"] == 50.0
+    # Once the tracker has run since D-59, sessions count in both windows again.
+    facts("LocLater", 59, users_total=1, conversations_created=1, workflows_published=1)
+    for k in range(60):
+        session("LocLater", k)
+    refresh_agency_days(AGENCY, D, D)
+    assert stored("LocLater").components["engagement"] == 50.0
+    # Now the tracker saw P too, and LocSteady's users really did start logging in 20 days ago:
+    # 30 -> 50 is growth (50 + 50 * 20 / 30 = 83.33).
+    assert stored("LocSteady").components["engagement"] == 83.33
