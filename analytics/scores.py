@@ -31,7 +31,8 @@ agency staff. Every component is 0-100 and is computed from unrounded numbers.
    summed over the window; sessions count only when the agency's tracker data starts on or
    before D-59 (it covered both W and P: otherwise P would hold no sessions and every
    sub-account would look like it doubled its use). No data unless the sub-account's first fact
-   or activity day is on or before D-30. If V(P) = 0: 100 when V(W) > 0, else 0. Otherwise
+   or activity day is on or before D-59 (P lies wholly in its history: days before it existed
+   are not zero use). If V(P) = 0: 100 when V(W) > 0, else 0. Otherwise
    clamp(50 + 50 * (V(W) - V(P)) / V(P), 0, 100)  (flat = 50, halved = 25, doubled = 100).
 4. Revenue status: s = level(subscription_status, D); no data if unknown or "none". Base points
    active 100, trialing 70, past_due 30, paused 20, unpaid 10, canceled 0. If m1 =

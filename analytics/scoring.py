@@ -119,7 +119,8 @@ def evaluate(
                 on_d(h.tier_points),
             ),
             scores.adoption(known, used),
-            scores.engagement(v_now, v_prev, first_day <= day - W),
+            # Both windows inside the sub-account's history: P fully known, not zeros.
+            scores.engagement(v_now, v_prev, first_day <= day - 2 * W + 1),
             scores.revenue(
                 scores.status_points(on_d(status.codes), status.labels), mrr_now, mrr_then
             ),

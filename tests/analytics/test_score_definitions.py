@@ -102,7 +102,7 @@ def test_a_half_rounds_up_and_a_zero_weight_leaves_its_component_out():
     )
     facts(
         "LocHalfUp",
-        40,
+        60,
         users_total=lambda k: 20 if k >= 30 else 21,
         workflows_published=1,
         calendars_active=0,
@@ -111,8 +111,8 @@ def test_a_half_rounds_up_and_a_zero_weight_leaves_its_component_out():
     )
     refresh_agency_days(AGENCY, D, D)
     row = stored("LocHalfUp")
-    # growth: users 20 -> 21 = +0.05 -> 50 + 50 * 0.05 = 52.5; engagement V(W) = V(P) = 0 -> 0
-    # (shown, weight 0). (25 * 50 + 15 * 70 + 10 * 52.5) / 50 = 25 + 21 + 10.5 = 56.5 -> 57.
+    # growth: users 20 -> 21 = +0.05 -> 50 + 50 * 0.05 = 52.5; engagement (P inside its 61 days
+    # of history) V(W) = V(P) = 0 -> 0 (shown, weight 0). (25 * 50 + 15 * 70 + 10 * 52.5) / 50 = 25 + 21 + 10.5 = 56.5 -> 57.
     assert row.components["growth"] == 52.5
     assert row.components["engagement"] == 0.0
     assert row.contributions == {"adoption": 25.0, "revenue": 21.0, "growth": 10.5}
@@ -226,6 +226,17 @@ def test_band_dropped_compares_with_the_band_seven_days_before():
     # D-1: seven days before is D-8, still Thriving; D-4 compares with D-11, which has no score.
     assert "band_dropped" in flags("LocFall", D - timedelta(days=1))
     assert "band_dropped" not in flags("LocFall", D - timedelta(days=4))
+
+
+@pytest.mark.django_db
+def test_the_trend_needs_both_windows_inside_the_sub_accounts_history():
+    # 40 days old: P (D-59..D-30) began before it existed. Its zeros there are not "no use", so
+    # one conversation a day is not "up from nothing" (engagement 100): no data yet.
+    facts("LocYoung", 40, users_total=1, conversations_created=1, workflows_published=1)
+    facts("LocOld", 59, users_total=1, conversations_created=1, workflows_published=1)
+    refresh_agency_days(AGENCY, D, D)
+    assert stored("LocYoung").components["engagement"] is None
+    assert stored("LocOld").components["engagement"] == 50.0
 
 
 @pytest.mark.django_db
