@@ -1,4 +1,4 @@
-"""The order alerts are shown in, everywhere (overview, digest): a drop into Steady or At risk
+"""The order alerts are shown in, everywhere (overview, digest): a drop into Steady or Critical
 first, the most recent first within each group."""
 
 from __future__ import annotations

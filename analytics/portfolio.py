@@ -321,6 +321,14 @@ def state_rows(qs, with_flags: bool = False) -> list[dict]:
     return [as_row(v) for v in qs.values(*fields)]
 
 
+def at_risk_count(scope: Scope) -> int:
+    """How many covered sub-accounts are at risk (a churn-risk flag raised): known from the
+    state for the whole portfolio, one COUNT otherwise."""
+    if scope.whole:
+        return scope.state.flagged
+    return scope.states().exclude(flag_codes="").count()
+
+
 def at_risk_rows(scope: Scope, flag: str = "") -> list[dict]:
     """Covered sub-accounts with at least one flag, ranked by MRR at risk, then risk weight."""
     qs = scope.states().exclude(flag_codes="")

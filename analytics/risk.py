@@ -11,7 +11,7 @@ level() and "own users" as in analytics.scores):
 - payment_failed (0.40): level(subscription_status, D) is past_due or unpaid.
 - downgraded (0.30): level(mrr_cents, D) < level(mrr_cents, D-30), both > 0, same currency.
 - band_dropped (0.25): the score's band on D is lower than its band on D-7.
-- low_score (0.50): the score on D is in the At-risk band (below the Steady floor in force).
+- low_score (0.50): the score on D is in the Critical band (below the Steady floor in force).
 - onboarding_stalled (0.30): the sub-account's age a = D - first day with facts or activity is
   14..60 days, and during its first min(30, a + 1) days no day had workflows_published > 0,
   calendars_active > 0, conversations_created > 0 or conversations_total > 0.
@@ -24,7 +24,7 @@ Alerts, one per event:
   (3 days in a row). The alert fires on D when D confirms a band lower than the band confirmed
   last before D (within the 60 days before): so a score flapping across a band edge raises
   nothing, and a drop that holds alerts once, on its third day. Its code is the band dropped
-  into (steady, at_risk, ...), so drops into Steady or At risk can be ranked first.
+  into (steady, at_risk, ...), so drops into Steady or Critical can be ranked first.
 - new_flag: a flag raised on D that was not raised on any of the 7 days before (one alert per
   episode; no_login_7 -> no_login_14 -> no_login_30 are three events). band_dropped and
   low_score add no alert of their own: the band_drop alert is that event.
@@ -53,7 +53,7 @@ FLAG_LABELS = {
     "payment_failed": "Past due / payment failed",
     "downgraded": "Plan downgraded",
     "band_dropped": "Dropped a health band",
-    "low_score": "Health score in the At-risk band",
+    "low_score": "Health score in the Critical band",
     "onboarding_stalled": "Onboarding stalled",
 }
 USAGE_DROP = -0.40
@@ -152,7 +152,7 @@ def band_drop_evidence(band_now: str, band_week_ago: str) -> str:
 
 
 def low_score_evidence(score: int, steady_floor: int) -> str:
-    return f"Health score {score} is in the At-risk band (below {steady_floor})"
+    return f"Health score {score} is in the Critical band (below {steady_floor})"
 
 
 def onboarding_evidence(age: int) -> str:

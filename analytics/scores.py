@@ -46,7 +46,9 @@ Score = sum(w_c * C_c) / sum(w_c) over the components that have data (a componen
 is left out and its weight shared by the rest, never counted as zero), rounded half up to an
 integer. Contribution of c = w_c * C_c / sum(w_c) (stored to 2 decimals; they add up to the
 unrounded score). No component with data -> no score that day.
-Bands (defaults, configurable): Thriving 76-100, Healthy 51-75, Steady 26-50, At risk 0-25.
+Bands (defaults, configurable): Thriving 76-100, Healthy 51-75, Steady 26-50, Critical 0-25.
+"At risk" is not a band: a sub-account is at risk when a churn-risk flag is raised on it, and a
+score in the Critical band is one of those flags (analytics.risk).
 
 Scored days: a sub-account gets a score (and flags and alerts) only on the days it may be
 scored: from its first day with facts or activity on. Before it existed for us (no facts and
@@ -91,7 +93,9 @@ BAND_LABELS = {
     "thriving": "Thriving",
     "healthy": "Healthy",
     "steady": "Steady",
-    "at_risk": "At risk",
+    # The lowest band (key at_risk, kept for stored rows) reads "Critical": "at risk" names the
+    # set of sub-accounts with a churn-risk flag (analytics.risk), one meaning only.
+    "at_risk": "Critical",
 }
 BAND_RANK = {"at_risk": 0, "steady": 1, "healthy": 2, "thriving": 3}
 BAND_OF_RANK = ("at_risk", "steady", "healthy", "thriving")

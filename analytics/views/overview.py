@@ -184,6 +184,7 @@ def overview(request):
         "importing": sums.lifecycles.get("", 0),
         "not_billed": sums.billing.get(MRRSource.NONE, 0),
         "manual_billed": sums.billing.get(MRRSource.MANUAL, 0),
+        "at_risk_count": portfolio.at_risk_count(scope),
         "mrr_totals": sums.mrr,
         "risk_totals": sums.at_risk,
         "activity_now": now,

@@ -1,4 +1,4 @@
-"""Alerts are listed with drops into Steady or At risk first, then newest first."""
+"""Alerts are listed with drops into Steady or Critical first, then newest first."""
 
 from datetime import date, timedelta
 

@@ -3,7 +3,7 @@
 The sub-accounts here are steered through two adoption features and the subscription: with
 status active (revenue 100, payments used) a published workflow gives adoption 100 and a score
 of 100 (Thriving); no published workflow gives adoption 50 and (25 * 50 + 15 * 100) / 40 =
-68.75 -> 69 (Healthy). Canceled with nothing published scores 0 (At risk).
+68.75 -> 69 (Healthy). Canceled with nothing published scores 0 (Critical).
 """
 
 from datetime import timedelta
@@ -63,10 +63,10 @@ def test_a_drop_into_at_risk_is_one_alert_and_a_low_score_flag():
     assert stored("LocLow").score == 0
     # The band-drop alert says where it fell to; low_score and band_dropped add none.
     assert alerts("LocLow") == [
-        (7, "band_drop", "at_risk", "Score fell to 0: Thriving → At risk (3 days in a row)")
+        (7, "band_drop", "at_risk", "Score fell to 0: Thriving → Critical (3 days in a row)")
     ]
     low = RiskFlag.objects.for_agency(AGENCY).get(location_ghl_id="LocLow", day=D, code="low_score")
-    assert (low.weight, low.evidence) == (0.50, "Health score 0 is in the At-risk band (below 26)")
+    assert (low.weight, low.evidence) == (0.50, "Health score 0 is in the Critical band (below 26)")
     assert "low_score" not in flags("LocLow", D - timedelta(days=10))
 
 
@@ -132,5 +132,5 @@ def test_a_sub_account_in_the_at_risk_band_is_on_the_at_risk_list(personas, logi
     assert (state.band, state.flag_codes, state.risk_weight) == ("at_risk", ",low_score,", 0.5)
     page = login(personas["owner_a"]).get(reverse("analytics:at-risk")).content.decode()
     assert "Lowly Plumbing" in page
-    assert "Health score in the At-risk band" in page
+    assert "Health score in the Critical band" in page
     assert "Fine Dental" not in page

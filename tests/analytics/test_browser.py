@@ -140,10 +140,11 @@ def test_owner_reads_the_overview_and_a_sub_account_inside_the_ghl_frame(owner, 
     width = page.locator("iframe").first.bounding_box()["width"]
     assert 860 <= width <= 940
 
-    # Tiles: four bands, MRR, MRR at risk, active users, logins.
-    assert frame.locator("section.tiles .tile").count() == 8
+    # Tiles: four bands, MRR, at risk (the flagged set), MRR at risk, active users, logins.
+    assert frame.locator("section.tiles .tile").count() == 9
     tiles = frame.locator("section.tiles").inner_text()
-    for label in ("Thriving", "Healthy", "Steady", "At risk", "Total MRR", "MRR at risk"):
+    labels = ("Thriving", "Healthy", "Steady", "Critical", "At risk", "Total MRR", "MRR at risk")
+    for label in labels:
         assert label in tiles
     # The sub-account table lists the eight sub-accounts with a score each.
     rows = frame.locator("table.subaccounts tbody tr")

@@ -76,7 +76,7 @@ def test_bar_and_stacked_charts_give_each_column_a_hover_title():
     ]
     assert ">Sessions</text>" in bars
     keys = [
-        ("at_risk", "At risk"),
+        ("at_risk", "Critical"),
         ("steady", "Steady"),
         ("healthy", "Healthy"),
         ("thriving", "Thriving"),
@@ -88,8 +88,8 @@ def test_bar_and_stacked_charts_give_each_column_a_hover_title():
     )
     svg = _svg("stacked", stacked)
     assert re.findall(r"<title>([^<]+)</title>", svg) == [
-        "2026-03-24: Thriving 4, Healthy 0, Steady 0, At risk 1",
-        "2026-03-31: Thriving 0, Healthy 2, Steady 0, At risk 0",
+        "2026-03-24: Thriving 4, Healthy 0, Steady 0, Critical 1",
+        "2026-03-31: Thriving 0, Healthy 2, Steady 0, Critical 0",
     ]
     assert ">Sub-accounts</text>" in svg
     # One shape per band; the first column stacks at risk (1) under thriving (4), without gaps.

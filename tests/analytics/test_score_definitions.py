@@ -136,7 +136,7 @@ def test_the_window_is_d_minus_29_to_d():
     # D-30 is in P: A = 0, r = 30 -> recency 0: login 0. V(W) = 0, V(P) = 1 -> 50 - 50 = 0.
     assert (outside["login_activity"], outside["engagement"]) == (0.0, 0.0)
     assert set(flags("LocIn")) == {"no_login_14"}
-    # (30 * 0 + 25 * 50 + 20 * 0 + 10 * 50) / 85 = 20.6 -> 21: in the At-risk band.
+    # (30 * 0 + 25 * 50 + 20 * 0 + 10 * 50) / 85 = 20.6 -> 21: in the Critical band.
     assert set(flags("LocOut")) == {"no_login_30", "usage_down", "low_score"}
 
 
@@ -217,7 +217,7 @@ def test_payment_failed_on_past_due_and_unpaid():
 
 @pytest.mark.django_db
 def test_band_dropped_compares_with_the_band_seven_days_before():
-    # Active (revenue 100, payments used: 100, Thriving) until D-7, then canceled (0, At risk).
+    # Active (revenue 100, payments used: 100, Thriving) until D-7, then canceled (0, Critical).
     facts("LocFall", 10, subscription_status=lambda k: "active" if k >= 7 else "canceled")
     refresh_agency_days(AGENCY, D - timedelta(days=10), D)
     assert stored("LocFall", D - timedelta(days=7)).band == "thriving"
