@@ -368,7 +368,7 @@ def _portfolio_row(agency_id: int, day: date, analysed: list[str] | None) -> dic
         "sessions": now["sessions"],
         "sessions_before": before["sessions"],
         "band_trend": [[d.isoformat(), c] for d, c in trend.items()],
-        "mrr_daily": mrr_by_day(states_qs, day - timedelta(days=MRR_DAYS - 1), day),
+        "mrr_daily": mrr_by_day(agency_id, states_qs, day - timedelta(days=MRR_DAYS - 1), day),
         "movements": movement_dicts(month_end_mrr(agency_id, analysed)),
         "refreshed_at": dj_tz.now(),
     }

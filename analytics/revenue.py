@@ -34,7 +34,7 @@ from datetime import date, timedelta
 
 from django.db.models import Max, Min, Sum
 
-from analytics.models import LocationDay
+from analytics.models import LocationDay, LocationDayFact
 from gocsm.money import monthly_minor_units
 
 COUNTED_STATUSES = frozenset({"active", "past_due", "unpaid"})
@@ -108,11 +108,33 @@ def month_end_days(first: date, last: date) -> list[date]:
     return out
 
 
+def revenue_start(agency_id: int) -> date | None:
+    """The first day GoCSM knows the agency's revenue: its first pull that read GHL's SaaS
+    subscriptions (the install), else the first day any MRR is known (manual MRR only). Days
+    before it are history the counts backfill reached, not revenue GoCSM saw: revenue figures
+    start here."""
+    ghl = (
+        LocationDayFact.objects.for_agency(agency_id)
+        .filter(subscription_status__isnull=False)
+        .aggregate(d=Min("day"))["d"]
+    )
+    if ghl is not None:
+        return ghl
+    return (
+        LocationDay.objects.for_agency(agency_id)
+        .filter(mrr_cents__isnull=False)
+        .aggregate(d=Min("day"))["d"]
+    )
+
+
 def month_end_mrr(agency_id: int, location_ids=None) -> dict[tuple[str, date], tuple[int, str]]:
     """{(location, month): (MRR, currency)}: each sub-account's MRR on the last day of every month
-    it existed in, from its state of that day (analytics.daystate: carried forward, manual where
-    GHL has none). Unknown MRR (not billed in GHL) counts 0 here."""
-    states = LocationDay.objects.for_agency(agency_id)
+    it existed in since revenue_start, from its state of that day (analytics.daystate: carried
+    forward, manual where GHL has none). Unknown MRR (not billed in GHL) counts 0 here."""
+    start = revenue_start(agency_id)
+    if start is None:
+        return {}
+    states = LocationDay.objects.for_agency(agency_id).filter(day__gte=start)
     if location_ids is not None:
         states = states.filter(location_ghl_id__in=location_ids)
     span = states.aggregate(first=Min("day"), last=Max("day"))
@@ -126,12 +148,16 @@ def month_end_mrr(agency_id: int, location_ids=None) -> dict[tuple[str, date], t
     return out
 
 
-def mrr_by_day(states, first: date, last: date) -> dict[str, dict[str, int]]:
-    """{currency: {iso day: MRR}} summed over the sub-accounts of `states` (LocationDay rows) for
-    first..last: every day carries each sub-account's latest known MRR."""
+def mrr_by_day(agency_id: int, states, first: date, last: date) -> dict[str, dict[str, int]]:
+    """{currency: {iso day: MRR}} summed over the sub-accounts of `states` (the agency's
+    LocationDay rows, maybe narrowed) for first..last from revenue_start on: every day carries
+    each sub-account's latest known MRR."""
     out: dict[str, dict[str, int]] = {}
+    start = revenue_start(agency_id)
+    if start is None:
+        return out
     for d, cur, cents in (
-        states.filter(day__range=(first, last), mrr_cents__gt=0)
+        states.filter(day__range=(max(first, start), last), mrr_cents__gt=0)
         .values("day", "currency")
         .annotate(cents=Sum("mrr_cents"))
         .values_list("day", "currency", "cents")

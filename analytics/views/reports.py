@@ -244,7 +244,7 @@ def revenue(request):
         months = [_movement(m) for m in (scope.state.movements if scope.whole else [])]
     else:
         states = scope.covered(LocationDay.objects.for_agency(scope.agency_id))
-        by_currency = mrr_by_day(states, first, day)
+        by_currency = mrr_by_day(scope.agency_id, states, first, day)
         ranked = scope.states().values_list("location_ghl_id", flat=True)
         months = movements(month_end_mrr(scope.agency_id, ranked))
     mrr_charts = []

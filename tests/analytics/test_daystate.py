@@ -240,3 +240,28 @@ def test_a_ghosting_user_is_counted_in_the_tier_mix(agency, make_user):
     ]
     portfolio = PortfolioState.objects.for_agency(agency.pk).get()
     assert portfolio.tiers["ghosting"] == 1
+
+
+def test_revenue_figures_start_at_the_first_pull_that_read_subscriptions(agency):
+    # The install backfilled counts from Jan 5; its first read of GHL's subscriptions was Feb 3.
+    # A manual figure for a client billed outside GHL applies from that client's first day.
+    for k in range(30):
+        record_location_day(
+            agency.pk, "L1", date(2026, 1, 5) + timedelta(days=k), LocationDayFacts(users_total=1)
+        )
+    record_location_day(agency.pk, "L1", date(2026, 2, 3), sub("active", 9700))
+    Location.objects.create(agency=agency, ghl_id="L2", name="Billed by hand")
+    record_location_day(agency.pk, "L2", date(2026, 1, 5), LocationDayFacts(users_total=1))
+    ManualMRR.objects.create(
+        agency_id=agency.pk, location_ghl_id="L2", mrr_cents=50000, currency="USD"
+    )
+    refresh_agency_days(agency.pk, date(2026, 1, 5), D)
+    portfolio = PortfolioState.objects.for_agency(agency.pk).get()
+    # No plateau of manual MRR alone before the install: the series starts on Feb 3.
+    assert min(portfolio.mrr_daily["USD"]) == "2026-02-03"
+    months = {(m.month, m.currency): m for m in movements(month_end_mrr(agency.pk))}
+    assert min(months) == (date(2026, 2, 1), "USD")
+    feb = months[(date(2026, 2, 1), "USD")]
+    assert (feb.opening, feb.new, feb.mrr_end) == (True, 0, 59700)
+    mar = months[(date(2026, 3, 1), "USD")]
+    assert (mar.opening, mar.mrr_start, mar.new, mar.mrr_end) == (False, 59700, 0, 59700)
