@@ -106,6 +106,9 @@ def location_detail(request, ghl_id: str):
     # Every day's score draws the chart; components and contributions are shown for the last
     # 30 days only (the CSV has them all), so only those rows' JSON is decoded.
     since = first if csv_out else day - timedelta(days=29)
+    if score_rows:
+        # A sub-account no longer scored (not connected, churned) shows its last scored day's.
+        since = min(since, score_rows[-1][0])
     history = [
         SimpleNamespace(
             day=d,

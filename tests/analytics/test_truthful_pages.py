@@ -111,3 +111,10 @@ def test_at_risk_page_says_what_at_risk_means(pages):
 def test_sub_account_page_says_where_it_stands(pages, ghl_id, says):
     body = pages.get(reverse("analytics:location-detail", args=[ghl_id])).content.decode()
     assert says in body
+
+
+def test_a_churned_sub_accounts_page_shows_its_last_scored_day_not_blanks(pages):
+    body = pages.get(reverse("analytics:location-detail", args=["Lost"])).content.decode()
+    assert "its last scored day" in body and "Today's components" not in body
+    components = body[body.index("its last scored day") : body.index("Daily scores")]
+    assert "no data (weight shared)" not in components.split("Adoption breadth")[1][:200]
