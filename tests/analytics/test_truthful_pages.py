@@ -117,4 +117,5 @@ def test_a_churned_sub_accounts_page_shows_its_last_scored_day_not_blanks(pages)
     body = pages.get(reverse("analytics:location-detail", args=["Lost"])).content.decode()
     assert "its last scored day" in body and "Today's components" not in body
     components = body[body.index("its last scored day") : body.index("Daily scores")]
-    assert "no data (weight shared)" not in components.split("Adoption breadth")[1][:200]
+    adoption_row = components.split("Adoption breadth")[1].split("</tr>")[0]
+    assert "no data" not in adoption_row and "100.0" in adoption_row
