@@ -10,7 +10,9 @@ level() and "own users" as in analytics.scores):
 - usage_down (0.30): V(P) > 0 and (V(W) - V(P)) / V(P) <= -0.40, V as in the engagement trend.
 - payment_failed (0.40): level(subscription_status, D) is past_due or unpaid.
 - downgraded (0.30): level(mrr_cents, D) < level(mrr_cents, D-30), both > 0, same currency.
-- band_dropped (0.25): the score's band on D is lower than its band on D-7.
+- band_dropped (0.25): the band confirmed on D is Steady or Critical and lower than the band
+  confirmed on D-7 (a band is confirmed by HOLD_DAYS scored days in a row in it, as for alerts,
+  so a score flapping across a band edge raises nothing; Thriving -> Healthy is no churn risk).
 - low_score (0.50): the score on D is in the Critical band (below the Steady floor in force).
 - onboarding_stalled (0.30): the sub-account's age a = D - first day with facts or activity is
   14..60 days, and during its first min(30, a + 1) days no day had workflows_published > 0,
@@ -58,7 +60,7 @@ FLAG_LABELS = {
 }
 USAGE_DROP = -0.40
 PAYMENT_FAILED_STATUSES = ("past_due", "unpaid")
-AT_RISK = 0  # scores.BAND_RANK["at_risk"]
+AT_RISK, STEADY = 0, 1  # scores.BAND_RANK["at_risk"], ["steady"]
 # Alerts: a band holds HOLD_DAYS scored days before it counts; a flag's episode starts after
 # EPISODE_GAP days without it; a confirmed band is remembered for CONFIRMED_WITHIN days.
 HOLD_DAYS, EPISODE_GAP, CONFIRMED_WITHIN = 3, 7, 60
@@ -101,9 +103,15 @@ def downgraded(mrr_now, mrr_then):
     return (mrr_now > 0) & (mrr_then > 0) & (mrr_now < mrr_then)
 
 
-def band_dropped(band_now, band_week_ago):
-    """Band ranks (scores.BAND_RANK), -1 where the day has no score."""
-    return (band_now >= 0) & (band_week_ago >= 0) & (band_now < band_week_ago)
+def band_dropped(confirmed_now, confirmed_week_ago):
+    """Confirmed band ranks (confirmed_bands), -1 where none: a drop that held, into Steady or
+    Critical (a Thriving -> Healthy drop is not a churn risk)."""
+    return (
+        (confirmed_now >= 0)
+        & (confirmed_week_ago >= 0)
+        & (confirmed_now < confirmed_week_ago)
+        & (confirmed_now <= STEADY)
+    )
 
 
 def low_score(band):
@@ -170,17 +178,28 @@ def _shifted(x: np.ndarray, days: int, fill) -> np.ndarray:
     return out
 
 
-def band_drops(bands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(days with a band_drop alert, the band confirmed before each day), from band ranks
-    (-1: no score)."""
+def _held(bands: np.ndarray) -> np.ndarray:
+    """Days that are the HOLD_DAYS-th scored day in a row in the same band."""
     held = bands >= 0
     for days in range(1, HOLD_DAYS):
         held &= _shifted(bands, days, -1) == bands
+    return held
+
+
+def confirmed_bands(bands: np.ndarray) -> np.ndarray:
+    """The band confirmed on each day: the band of the latest day that held it HOLD_DAYS scored
+    days in a row, within CONFIRMED_WITHIN days (-1: none), from band ranks (-1: no score)."""
+    held = _held(bands)
     last_held = np.maximum.accumulate(np.where(held, np.arange(bands.shape[1]), -1), axis=1)
     recent = (last_held >= 0) & (np.arange(bands.shape[1]) - last_held <= CONFIRMED_WITHIN)
-    confirmed = np.where(recent, np.take_along_axis(bands, np.maximum(last_held, 0), 1), -1)
-    before = _shifted(confirmed, 1, -1)
-    return held & (bands < before), before
+    return np.where(recent, np.take_along_axis(bands, np.maximum(last_held, 0), 1), -1)
+
+
+def band_drops(bands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(days with a band_drop alert, the band confirmed before each day), from band ranks
+    (-1: no score)."""
+    before = _shifted(confirmed_bands(bands), 1, -1)
+    return _held(bands) & (bands < before), before
 
 
 def episode_starts(raised: np.ndarray) -> np.ndarray:

@@ -136,6 +136,7 @@ def evaluate(
     band = np.where(score >= 0, scores.band_rank(score, on_d(floors)), -1)
     bands = before.bands.copy()
     bands[:, start:] = band
+    confirmed = risk.confirmed_bands(bands)
 
     users_known = np.maximum(np.nan_to_num(on_d(lv["users_total"])), h.users_seen[:, None])
     raised = {
@@ -143,7 +144,7 @@ def evaluate(
         "usage_down": risk.usage_down(v_now, v_prev),
         "payment_failed": on_d(risk.payment_failed(status)),
         "downgraded": risk.downgraded(mrr_now, mrr_then),
-        "band_dropped": risk.band_dropped(band, on_d_minus(7, bands)),
+        "band_dropped": risk.band_dropped(on_d(confirmed), on_d_minus(7, confirmed)),
         "low_score": risk.low_score(band),
         "onboarding_stalled": risk.onboarding_stalled(
             day - first_day, h.milestone[:, None] - first_day
@@ -182,7 +183,7 @@ def evaluate(
             )
         if code == "band_dropped":
             return risk.band_drop_evidence(
-                scores.BAND_OF_RANK[bands[k, i]], scores.BAND_OF_RANK[bands[k, i - 7]]
+                scores.BAND_OF_RANK[confirmed[k, i]], scores.BAND_OF_RANK[confirmed[k, i - 7]]
             )
         if code == "low_score":
             return risk.low_score_evidence(int(score[k, j]), int(floors[2, i]))

@@ -31,8 +31,9 @@ def test_a_score_flapping_across_a_band_edge_raises_no_alert():
         "healthy",
         "thriving",
     ]
-    # band_dropped is raised (Healthy today, Thriving seven days before) but is no event.
-    assert "band_dropped" in flags("LocFlap", D - timedelta(days=1))
+    # Neither band ever holds three days in a row: no band is confirmed, so no band_dropped flag
+    # (Healthy one day, Thriving seven days before, is noise) and no alert.
+    assert all("band_dropped" not in flags("LocFlap", D - timedelta(days=k)) for k in range(21))
     assert alerts("LocFlap") == []
 
 
@@ -134,3 +135,27 @@ def test_a_sub_account_in_the_at_risk_band_is_on_the_at_risk_list(personas, logi
     assert "Lowly Plumbing" in page
     assert "Health score in the Critical band" in page
     assert "Fine Dental" not in page
+
+
+@pytest.mark.django_db
+def test_band_dropped_flags_a_confirmed_drop_into_steady_not_thriving_to_healthy():
+    # LocSlip: Thriving, then Healthy from D-9 (held): no churn-risk flag for that drop.
+    facts("LocSlip", 20, subscription_status="active", workflows_published=lambda k: int(k >= 10))
+    # LocFall: Healthy until D-5 (trialing 70, adoption 2 of 3: (25 * 66.7 + 15 * 70) / 40 =
+    # 68), then Steady (past due 30, adoption 1 of 3: 32), held: flagged while the drop is recent.
+    facts(
+        "LocFall",
+        20,
+        subscription_status=lambda k: "trialing" if k >= 5 else "past_due",
+        workflows_published=lambda k: int(k >= 5),
+        calendars_active=0,
+    )
+    refresh_agency_days(AGENCY, D - timedelta(days=20), D)
+    assert all("band_dropped" not in flags("LocSlip", D - timedelta(days=k)) for k in range(21))
+    bands = [stored("LocFall", D - timedelta(days=k)).band for k in (6, 3)]
+    assert bands == ["healthy", "steady"]
+    # Steady from D-4: confirmed on D-2 (its third day), not before.
+    assert "band_dropped" not in flags("LocFall", D - timedelta(days=3))
+    assert flags("LocFall", D - timedelta(days=2))["band_dropped"] == (
+        "Band fell from healthy to steady in 7 days"
+    )

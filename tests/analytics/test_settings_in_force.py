@@ -107,10 +107,10 @@ def test_saving_new_settings_keeps_the_history_before_the_marker(personas, login
     # D uses the new weights and bands: (50 * 50 + 15 * 100) / 65 = 61.5 -> 62, below 70.
     assert after[("LocB", D)][:2] == (62, "at_risk")
     assert after[("LocA", D)][:2] == (100, "thriving")
-    # Only LocB's first-day drop from Thriving, as before the save; no band drop and no alert.
+    # Nothing before the marker moved: no flag (LocB's first-day Thriving -> Healthy never held
+    # and is no churn risk) and no alert, before or after the save.
     flags_after, alerts_after = events_before(agency.pk, D)
-    assert flags_after == flags_before
-    assert {(f[0], f[2]) for f in flags_after} == {("LocB", "band_dropped")}
+    assert flags_after == flags_before == set()
     assert alerts_after == alerts_before == set()
 
 
