@@ -68,6 +68,14 @@ def at_risk_threshold(horizon: int) -> float:
     return AT_RISK_90 * horizon / 90
 
 
+def expected_loss(probability: float | None, mrr_cents: int | None, mrr_source: str) -> int | None:
+    """Expected MRR lost = probability x MRR (minor units); None when either is unknown (no
+    prediction, or not billed in GHL and no manual figure)."""
+    if probability is None or mrr_source == "none" or mrr_cents is None:
+        return None
+    return round(probability * mrr_cents)
+
+
 @dataclass
 class Panel:
     """An agency's stored history as (sub-account x day) arrays; day k is `start` + k.
@@ -276,7 +284,11 @@ def features(panel: Panel, rows: np.ndarray, cols: np.ndarray, labels_of: dict) 
     tier_total = sum(r.at(panel.tiers[t]) for t in TIERS)
     tier_total = _neutral(tier_total, 0)
     for t in TIERS:
-        add(f"tier_{t}", "Login tiers", _neutral(r.at(panel.tiers[t]), 0) / np.maximum(tier_total, 1))
+        add(
+            f"tier_{t}",
+            "Login tiers",
+            _neutral(r.at(panel.tiers[t]), 0) / np.maximum(tier_total, 1),
+        )
 
     u30, u_prev = r.total(panel.usage, 30), r.total(panel.usage, 30, lag=30)
     u7 = r.total(panel.usage, 7)
@@ -310,8 +322,16 @@ def features(panel: Panel, rows: np.ndarray, cols: np.ndarray, labels_of: dict) 
     add("quiet_x_usage_down", "Logins and usage", quiet_n * np.maximum(-use_tr, 0))
     add("quiet_x_past_due", "Logins and payments", quiet_n * past_due_60)
     add("usage_down_x_past_due", "Usage and payments", np.maximum(-use_tr, 0) * past_due_60)
-    add("sessions_down_x_usage_down", "Logins and usage", np.maximum(-sess_tr, 0) * np.maximum(-use_tr, 0))
-    add("score_x_drop", "Health score", _neutral(score, 0.5) * _neutral(score - r.at(panel.score, 30) / 100))
+    add(
+        "sessions_down_x_usage_down",
+        "Logins and usage",
+        np.maximum(-sess_tr, 0) * np.maximum(-use_tr, 0),
+    )
+    add(
+        "score_x_drop",
+        "Health score",
+        _neutral(score, 0.5) * _neutral(score - r.at(panel.score, 30) / 100),
+    )
 
     X = np.column_stack(cols_out) if cols_out else np.zeros((len(rows), 0))
     return Features(names, groups, X)
@@ -424,7 +444,7 @@ class TrainingSet:
     rows: np.ndarray
     cols: np.ndarray
     y: np.ndarray
-    events: int  # churn events among the labelled rows' horizons (distinct sub-account-days)
+    events: int  # churn events within the labelled rows' horizons
 
 
 def grid_days(cutoff: int, first: int = 0) -> np.ndarray:
@@ -443,9 +463,9 @@ def training_set(panel: Panel, cutoff: int, horizon: int) -> TrainingSet:
     li, di = np.nonzero(alive)
     rows, cols = li, days[di]
     y = labels(events, rows, cols, horizon)
-    last = cutoff - WINDOW + 1  # events on days after this are not confirmed by the cutoff
-    ev = events[:, : max(last + 1, 0)]
-    counted = int(ev[np.unique(rows)].sum()) if len(rows) else 0
+    # Churn events the labels can see: on days up to the last labelled row's horizon.
+    seen = int(cols.max()) + horizon + 1 if len(cols) else 0
+    counted = int(events[np.unique(rows), :seen].sum()) if len(rows) else 0
     return TrainingSet(rows, cols, y, counted)
 
 

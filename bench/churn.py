@@ -30,17 +30,17 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import resource  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
+import resource
+import sys
+import time
 from datetime import date, timedelta
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics import churnmodel as cm  # noqa: E402
+from analytics import churnmodel as cm
 
 N_DAYS = 730
 START = date(2024, 12, 1)
@@ -112,12 +112,16 @@ def world(n: int = 2000, seed: int = 7) -> tuple[cm.Panel, dict]:
     # The cancel hazard and each sub-account's fate.
     quiet_weeks = np.where(quiet, (t - q_start) // 7, 0)
     trouble_60 = _window(trouble.astype(np.float64), 60) / 60
-    hazard = 0.0003 * frailty * np.exp(
-        3.0 * decline
-        + 0.5 * np.minimum(quiet_weeks, 6)
-        + 4.0 * trouble_60
-        + 0.8 * (age < 90)
-        - 0.4 * np.log(base)
+    hazard = (
+        0.0003
+        * frailty
+        * np.exp(
+            3.0 * decline
+            + 0.5 * np.minimum(quiet_weeks, 6)
+            + 4.0 * trouble_60
+            + 0.8 * (age < 90)
+            - 0.4 * np.log(base)
+        )
     )
     hazard = np.minimum(hazard, 0.05) * (exists & (age >= 14))
     draws = rng.random((n, N_DAYS)) < hazard
@@ -258,14 +262,20 @@ def peak_rss_mb() -> float:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 7
+    if os.environ.get("CHURN_C"):
+        cm.C = float(os.environ["CHURN_C"])  # try another penalty strength
     started = time.perf_counter()
     panel, info = world(n, seed)
     built = time.perf_counter() - started
-    print(f"world: {n} sub-accounts x {panel.n} days, {info['churns']} churn events ({built:.1f} s)")
+    print(
+        f"world: {n} sub-accounts x {panel.n} days, {info['churns']} churn events ({built:.1f} s)"
+    )
     started = time.perf_counter()
     bt = cm.backtest(panel)
     total = time.perf_counter() - started
-    print(f"backtest: {len(bt.results)} cutoff x horizon fits, {len(bt.skipped)} skipped (cold start)")
+    print(
+        f"backtest: {len(bt.results)} cutoff x horizon fits, {len(bt.skipped)} skipped (cold start)"
+    )
     for h, m in sorted(bt.pooled.items()):
         lift = m["top_model"] / m["top_rules"] if m["top_rules"] else float("nan")
         print(
@@ -276,10 +286,13 @@ def main() -> None:
             f" | top 10 %: model {_pct(m['top_model'])} vs rules {_pct(m['top_rules'])}"
             f" = {lift:.2f}x | {m['cutoffs']} cutoffs, {m['churned']}/{m['rows']} churned"
         )
-    print("calibration (90 d): " + ", ".join(
-        f"{c['bin']}: {_pct(c['predicted'])}→{_pct(c['observed'])} (n={c['rows']})"
-        for c in bt.calibration.get(90, [])
-    ))
+    print(
+        "calibration (90 d): "
+        + ", ".join(
+            f"{c['bin']}: {_pct(c['predicted'])}→{_pct(c['observed'])} (n={c['rows']})"
+            for c in bt.calibration.get(90, [])
+        )
+    )
     oracle = []
     truth = cm.churn_events(panel.exists, panel.ended)
     for c in sorted({r.cutoff for r in bt.results if r.horizon == 90}):
@@ -289,7 +302,9 @@ def main() -> None:
     if oracle:
         y = np.concatenate([a for a, _b in oracle])
         p = np.concatenate([b for _a, b in oracle])
-        print(f"oracle (the generator's own hazard on the cutoff day), 90 d AUC: {cm.auc(y, p):.3f}")
+        print(
+            f"oracle (the generator's own hazard on the cutoff day), 90 d AUC: {cm.auc(y, p):.3f}"
+        )
     print(f"training time: {bt.seconds_training:.1f} s over all fits; backtest total {total:.1f} s")
     print(f"peak memory (RSS): {peak_rss_mb():.0f} MB")
 
