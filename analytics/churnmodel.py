@@ -44,6 +44,7 @@ is at least AT_RISK_90 * h / 90 (20 % over 90 days, 13.3 % over 60, 6.7 % over 3
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -620,12 +621,12 @@ def backtest(
 def calibration(y: np.ndarray, p: np.ndarray) -> list[dict]:
     """Predicted vs observed churn per probability bin (CALIBRATION_BINS)."""
     out = []
-    for lo, hi in zip(CALIBRATION_BINS[:-1], CALIBRATION_BINS[1:], strict=True):
+    for lo, hi in itertools.pairwise(CALIBRATION_BINS):
         inside = (p >= lo) & ((p < hi) if hi < 1 else (p <= hi))
         n = int(inside.sum())
         out.append(
             {
-                "bin": f"{lo * 100:.0f}–{hi * 100:.0f} %",
+                "bin": f"{lo * 100:.0f}-{hi * 100:.0f} %",
                 "rows": n,
                 "predicted": float(p[inside].mean()) if n else None,
                 "observed": float(y[inside].mean()) if n else None,

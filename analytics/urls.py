@@ -10,6 +10,7 @@ urlpatterns = [
     path("app/adoption/", views.adoption, name="adoption"),
     path("app/logins/", views.logins, name="logins"),
     path("app/revenue/", views.revenue, name="revenue"),
+    path("app/churn/", views.churn_prediction, name="churn"),
     path("app/settings/", views.score_settings, name="settings"),
     path("app/locations/<str:ghl_id>/", views.location_detail, name="location-detail"),
     path(

@@ -1,3 +1,4 @@
+from analytics.views.churn import churn_prediction
 from analytics.views.location import location_detail
 from analytics.views.manualmrr import set_location_mrr, upload_mrr
 from analytics.views.overview import at_risk, overview
@@ -7,6 +8,7 @@ from analytics.views.scoresettings import score_settings
 __all__ = [
     "adoption",
     "at_risk",
+    "churn_prediction",
     "location_detail",
     "logins",
     "overview",
