@@ -158,7 +158,15 @@ def load_panel(agency, history_days: int = HISTORY_DAYS) -> cm.Panel | None:
     users = _forward_fill(users)
 
     firsts = daystate.first_days(agency_id, locs)
-    first_index = np.array([(firsts.get(loc, first) - first).days for loc in locs], dtype=np.int64)
+    # Its first day: the earliest fact or activity, or of its stored state if that is earlier.
+    first_state = np.where(exists.any(axis=1), exists.argmax(axis=1), n)
+    first_index = np.array(
+        [
+            min((firsts[loc] - first).days, first_state[i]) if loc in firsts else first_state[i]
+            for i, loc in enumerate(locs)
+        ],
+        dtype=np.int64,
+    )
     tracked_from = None
     if tracked_day is not None and tracked_day <= last:
         tracked_from = max(0, (tracked_day - first).days)
@@ -273,9 +281,7 @@ def _write_predictions(agency_id: int, panel: cm.Panel | None, model: cm.Model |
             state.churn_probability, state.mrr_cents, state.mrr_source
         )
         changed.append(state)
-    LocationState.objects.using(DB).bulk_update(
-        changed, ["churn_probability", "expected_mrr_lost"], batch_size=500
-    )
+    states.bulk_update(changed, ["churn_probability", "expected_mrr_lost"], batch_size=500)
     return len(out)
 
 

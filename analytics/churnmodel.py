@@ -265,7 +265,7 @@ def features(panel: Panel, rows: np.ndarray, cols: np.ndarray, labels_of: dict) 
     quiet = r.since_last(panel.sessions > 0)
     age = cols - panel.first[rows]
     watched = np.where(
-        tracked, cols - np.maximum(panel.first[rows], panel.tracked_from or 0), 0
+        tracked, np.maximum(cols - np.maximum(panel.first[rows], panel.tracked_from or 0), 0), 0
     ).astype(np.float64)
     quiet = np.where(np.isnan(quiet), watched, quiet)  # never logged in: quiet since watched
     quiet = np.where(tracked, np.minimum(quiet, 180), 0)
