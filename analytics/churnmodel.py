@@ -57,6 +57,7 @@ MIN_EVENTS = 10
 AT_RISK_90 = 0.20
 GRID_DAYS = 7
 C = 0.1
+PEAK_SPAN = 180
 MAX_ROWS = 40_000  # training rows a fit uses at most (churners always kept)
 TOP_SHARE = 0.10
 MIN_TRAIN_DAYS = 90  # a backtest cutoff needs this much history before its training rows
@@ -199,6 +200,22 @@ class _Reader:
         lo = np.clip(self.cols - lag - days + 1, 0, None)
         return s[self.rows, hi] - s[self.rows, lo]
 
+    def decline_from_peak(self, x: np.ndarray, days: int = 30, span: int = PEAK_SPAN) -> np.ndarray:
+        """(sum over the last `days` days - its highest value over the `span` days before) /
+        (that highest + 1): 0 at its peak, towards -1 as it falls from it. Trailing windows
+        only: nothing after the day is read."""
+        from scipy.ndimage import maximum_filter1d
+
+        c = np.zeros((x.shape[0], x.shape[1] + 1))
+        np.cumsum(np.nan_to_num(x.astype(np.float64)), axis=1, out=c[:, 1:])
+        idx = np.arange(x.shape[1])
+        sums = c[:, idx + 1] - c[:, np.maximum(idx - days + 1, 0)]
+        size = 2 * (span // 2) + 1  # odd: the window is [d - size + 1, d]
+        peak = maximum_filter1d(sums, size=size, axis=1, origin=size // 2, mode="nearest")
+        now = sums[self.rows, self.cols]
+        top = peak[self.rows, self.cols]
+        return (now - top) / (top + 1.0)
+
     def since_last(self, active: np.ndarray) -> np.ndarray:
         """Days since the last day `active` was True, on or before each column (NaN: never)."""
         n = active.shape[1]
@@ -296,6 +313,9 @@ def features(panel: Panel, rows: np.ndarray, cols: np.ndarray, labels_of: dict) 
     add("usage_30_log", "Usage", np.log1p(u30))
     add("usage_trend", "Usage", _trend(u30, u_prev))
     add("usage_trend_7", "Usage", _trend(u7 * 30 / 7, u30))
+    add("usage_trend_90", "Usage", _trend(u30, r.total(panel.usage, 30, lag=90)))
+    add("usage_from_peak", "Usage", r.decline_from_peak(panel.usage))
+    add("sessions_from_peak", "Logins", r.decline_from_peak(panel.sessions))
 
     status = panel.status[rows, cols]
     for k, s in enumerate(STATUSES):

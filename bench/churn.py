@@ -5,7 +5,9 @@ stores (scores and components, risk flags, logins, usage, subscription and MRR: 
 analytics.churnmodel.Panel), rolls backtest cutoffs month by month and prints, per horizon, the
 pooled AUC, precision and recall at the at-risk threshold, precision in the top 10 % for the
 model and for the rule-based ranking, then training time and peak memory.
-Run: .venv/bin/python bench/churn.py [N] [SEED]     (no database needed)
+Run: .venv/bin/python bench/churn.py [N] [SEED] [bench|fade]     (no database needed)
+"fade" swaps in a second hidden generator shaped like the demo's (see _fade_generator), to
+check the model on churn it was not written against.
 
 ## The generator (what the model does not see)
 Per sub-account: created on a day U(-400, 640) (those created before day 0 start with a
@@ -75,7 +77,42 @@ def _ramp(t, start, length, depth):
     return np.clip((t - start) / length, 0, 1) * depth
 
 
-def world(n: int = 2000, seed: int = 7) -> tuple[cm.Panel, dict]:
+def _fade_generator(rng, n, t, created, saas):
+    """A second, different hidden generator (the shape of the demo's, sync/fakeghl/world.py):
+    a fade with p = 0.12 (usage falls linearly over 20-60 days to U(0.30, 0.55) of normal and
+    stays), logins stopping for good with p = 0.07, shaky payers (8 %: past due each week with
+    p = 0.15, else 0.008); weekly hazard min(0.35, 0.002 x frailty x exp(3 x decline + 0.45 x
+    min(weeks quiet, 6) + 0.6 x past-due weeks among the last 8)), frailty exp(0.5 z)."""
+    life = np.maximum(N_DAYS - np.maximum(created[:, 0], 0), 1)
+    start0 = np.maximum(created[:, 0], -400) + 30
+
+    def when():
+        return (start0 + (rng.random(n) * (life + 300)).astype(int))[:, None]
+
+    fades = rng.random(n) < 0.12
+    f_start, f_len = when(), rng.integers(20, 60, n)[:, None]
+    floor = rng.uniform(0.30, 0.55, n)[:, None]
+    decline = np.where(fades[:, None], _ramp(t, f_start, f_len, 1 - floor), 0.0)
+    quiets = rng.random(n) < 0.07
+    q_start = when()
+    quiet = quiets[:, None] & (t >= q_start)
+    quiet_weeks = np.where(quiet, (t - q_start) // 7, 0)
+    shaky = rng.random(n) < 0.08
+    weeks = N_DAYS // 7 + 1
+    past_due_week = (rng.random((n, weeks)) < np.where(shaky, 0.15, 0.008)[:, None]) & saas[:, None]
+    trouble = np.repeat(past_due_week, 7, axis=1)[:, :N_DAYS]
+    failed8 = _window(past_due_week.astype(np.float64), 8)
+    failed = np.repeat(failed8, 7, axis=1)[:, :N_DAYS]
+    frailty = np.exp(0.5 * rng.normal(0, 1, n))[:, None]
+    weekly = np.minimum(
+        0.35,
+        0.002 * frailty * np.exp(3.0 * decline + 0.45 * np.minimum(quiet_weeks, 6) + 0.6 * failed),
+    )
+    daily = 1 - (1 - weekly) ** (1 / 7)
+    return decline, quiet, trouble, daily, daily / frailty
+
+
+def world(n: int = 2000, seed: int = 7, generator: str = "bench") -> tuple[cm.Panel, dict]:
     rng = np.random.default_rng(seed)
     t = np.arange(N_DAYS)[None, :].astype(np.float64)
     created = rng.integers(-400, 640, n)[:, None]
@@ -123,7 +160,12 @@ def world(n: int = 2000, seed: int = 7) -> tuple[cm.Panel, dict]:
             - 0.4 * np.log(base)
         )
     )
-    hazard = np.minimum(hazard, 0.05) * (exists & (age >= 14))
+    hazard = np.minimum(hazard, 0.05)
+    if generator == "fade":
+        decline, quiet, trouble, hazard, behaviour = _fade_generator(rng, n, t, created, saas)
+    else:
+        behaviour = hazard / frailty
+    hazard = hazard * (exists & (age >= 14))
     draws = rng.random((n, N_DAYS)) < hazard
     cancel = np.where(draws.any(axis=1), draws.argmax(axis=1), N_DAYS + 10_000)[:, None]
     comes_back = rng.random(n) < 0.15
@@ -252,7 +294,11 @@ def world(n: int = 2000, seed: int = 7) -> tuple[cm.Panel, dict]:
         first=first,
         tracked_from=0,
     )
-    return panel, {"churns": int(cm.churn_events(exists, ended).sum()), "hazard": hazard}
+    return panel, {
+        "churns": int(cm.churn_events(exists, ended).sum()),
+        "hazard": hazard,
+        "behaviour": behaviour,
+    }
 
 
 def peak_rss_mb() -> float:
@@ -262,10 +308,11 @@ def peak_rss_mb() -> float:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 7
+    generator = sys.argv[3] if len(sys.argv) > 3 else "bench"
     if os.environ.get("CHURN_C"):
         cm.C = float(os.environ["CHURN_C"])  # try another penalty strength
     started = time.perf_counter()
-    panel, info = world(n, seed)
+    panel, info = world(n, seed, generator)
     built = time.perf_counter() - started
     print(
         f"world: {n} sub-accounts x {panel.n} days, {info['churns']} churn events ({built:.1f} s)"
@@ -298,12 +345,14 @@ def main() -> None:
     for c in sorted({r.cutoff for r in bt.results if r.horizon == 90}):
         rows = np.nonzero(panel.alive[:, c])[0]
         y = cm.labels(truth, rows, np.full(len(rows), c), 90)
-        oracle.append((y, info["hazard"][rows, c]))
+        oracle.append((y, info["hazard"][rows, c], info["behaviour"][rows, c]))
     if oracle:
-        y = np.concatenate([a for a, _b in oracle])
-        p = np.concatenate([b for _a, b in oracle])
+        y = np.concatenate([a for a, _b, _c in oracle])
+        p = np.concatenate([b for _a, b, _c in oracle])
+        q = np.concatenate([c for _a, _b, c in oracle])
         print(
-            f"oracle (the generator's own hazard on the cutoff day), 90 d AUC: {cm.auc(y, p):.3f}"
+            "for reference, 90 d AUC of the generator's own hidden hazard on the cutoff day:"
+            f" {cm.auc(y, p):.3f}; without its unobserved frailty: {cm.auc(y, q):.3f}"
         )
     print(f"training time: {bt.seconds_training:.1f} s over all fits; backtest total {total:.1f} s")
     print(f"peak memory (RSS): {peak_rss_mb():.0f} MB")

@@ -209,12 +209,14 @@ def location_detail(request, ghl_id: str):
                     "source": source,
                 }
             )
+    # Read whether shown or not: the page costs as many queries either way.
+    prediction = _prediction(agency, location.ghl_id)
     return render(
         request,
         "analytics/location.html",
         {
             "churn": churn_status(churn.model_for(agency)),
-            "prediction": _prediction(agency, location.ghl_id) if analysed else None,
+            "prediction": prediction if analysed else None,
             "location": location,
             "lifecycle": lifecycle,
             "lifecycle_since": lifecycle_since,
