@@ -23,17 +23,21 @@ d + h + 29 <= c, and its labels are computed from the history up to c only.
 health score and each stored component (any component present, e.g. sentiment where an agency
 has it) with 7/30-day changes, the risk flags raised on d and how many of the last 30 days had
 each, the rules' risk weight, own users' login recency (days since the last session, 7/14/30-day
-steps), sessions over 7 and 30 days and their trend, active days, login tiers, usage
-(conversations created + appointments booked) over 30 days and its trend, the subscription
-status, past-due days, MRR and its 30/90-day change, tenure, and a few products of those
-signals. Missing values count as neutral, with an indicator saying they were missing.
+steps), sessions over 7 and 30 days, their trend and how far they fell from their 180-day peak,
+active days, login tiers, the share of the sub-account's people active in 30 days and its
+60-day change, usage (conversations created + appointments booked) over 30 days, its 30- and
+90-day trend and its fall from its 180-day peak, the subscription status, past-due days, MRR
+and its 30/90-day change, tenure, and a few products of those signals. Missing values count as
+neutral, with an indicator saying they were missing.
 
 **Model.** Features are standardised (mean 0, variance 1 over the training rows) and a logistic
-regression with an L2 penalty (C = 0.1) is fitted on one row per alive sub-account per week
-(the weekly grid ending on the cutoff). p = 1 / (1 + exp(-logit)), logit = intercept +
+regression with a strong L2 penalty (C = 0.003) is fitted on one row per alive sub-account per
+week (the weekly grid ending on the cutoff, from day WARM_UP (60) of the stored history on, so
+windows lie within it); above MAX_ROWS rows, non-churners are sampled and weighted back. p = 1 / (1 + exp(-logit)), logit = intercept +
 sum_j coef_j * z_j: each feature's contribution coef_j * z_j is exact and, summed per driver
-with the intercept, gives the logit. A model needs at least MIN_EVENTS (10) churn events among
-its training rows; with fewer the agency keeps the rule-based ranking.
+with the intercept, gives the logit. A model needs at least MIN_EVENTS (10) churn events within
+its training rows' horizons; with fewer (cold start) the agency keeps the rule-based ranking,
+and so does a backtest cutoff.
 
 **Rule-based ranking** (what the model is compared with): the risk weight of the flags raised
 (analytics.risk), ties broken by the lower health score.
@@ -56,8 +60,14 @@ HORIZON = 90  # what the pages show
 MIN_EVENTS = 10
 AT_RISK_90 = 0.20
 GRID_DAYS = 7
-C = 0.1
+# The penalty: strong, because the rows a model learns from are older than the day it predicts
+# for and what drives churn drifts; on both bench worlds a stronger penalty predicted the
+# later months better than the one a split inside the training rows preferred.
+C = 0.003
 PEAK_SPAN = 180
+# Training rows start this many days into the stored history, so their 30- and 60-day windows
+# lie within it (before it, sums would read days GoCSM never saw as zero use).
+WARM_UP = 60
 MAX_ROWS = 40_000  # training rows a fit uses at most (churners always kept)
 TOP_SHARE = 0.10
 MIN_TRAIN_DAYS = 90  # a backtest cutoff needs this much history before its training rows
@@ -307,6 +317,15 @@ def features(panel: Panel, rows: np.ndarray, cols: np.ndarray, labels_of: dict) 
             "Login tiers",
             _neutral(r.at(panel.tiers[t]), 0) / np.maximum(tier_total, 1),
         )
+    # People active in the last 30 days (every tier counts a person seen then) per user, and
+    # how that share moved over 60 days: people leaving one by one show here first.
+    seen_then = _neutral(sum(r.at(panel.tiers[t], 60) for t in TIERS), 0)
+    users_then = _neutral(r.at(panel.users, 60), 0)
+    share_now = np.minimum(tier_total / np.maximum(users, 1), 1)
+    share_then = np.minimum(seen_then / np.maximum(users_then, 1), 1)
+    add("people_active_share", "Active people", share_now)
+    add("people_active_change_60", "Active people", share_now - share_then)
+    add("people_active_log", "Active people", np.log1p(tier_total))
 
     u30, u_prev = r.total(panel.usage, 30), r.total(panel.usage, 30, lag=30)
     u7 = r.total(panel.usage, 7)
@@ -380,6 +399,7 @@ class Model:
     horizon: int
     events: int = 0
     rows: int = 0
+    penalty: float = C
 
     def logit(self, X: np.ndarray) -> np.ndarray:
         return self.intercept + self.standardise(X) @ self.coef
@@ -410,6 +430,7 @@ class Model:
             "horizon": self.horizon,
             "events": self.events,
             "rows": self.rows,
+            "penalty": self.penalty,
         }
 
     @classmethod
@@ -424,13 +445,14 @@ class Model:
             horizon=int(data["horizon"]),
             events=int(data.get("events", 0)),
             rows=int(data.get("rows", 0)),
+            penalty=float(data.get("penalty", C)),
         )
 
 
 def fit(feats: Features, y: np.ndarray, horizon: int, events: int) -> Model:
-    """Standardise, then an L2-regularised logistic regression (scikit-learn). Above MAX_ROWS
-    rows every churner is kept and the others are sampled (the same draw for the same data),
-    weighted by the inverse of their sampling rate so the probabilities stay calibrated."""
+    """Standardise, then an L2-regularised logistic regression (scikit-learn, C). Above
+    MAX_ROWS rows every churner is kept and the others are sampled (the same draw for the same
+    data), weighted by the inverse of their sampling rate so the probabilities stay calibrated."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -442,18 +464,23 @@ def fit(feats: Features, y: np.ndarray, horizon: int, events: int) -> Model:
         keep = (y == 1) | (np.random.default_rng(0).random(len(y)) < rate)
         X, y, weight = X[keep], y[keep], np.where(y[keep] == 1, 1.0, 1.0 / rate)
     scaler = StandardScaler().fit(X, sample_weight=weight)
-    Z = scaler.transform(X)
+    mean = scaler.mean_.astype(np.float64)
+    # A feature constant over the rows (or whose weighted variance rounds below 0) divides by 1.
+    scale = np.asarray(scaler.scale_, dtype=np.float64)
+    scale = np.where(np.isfinite(scale) & (scale > 1e-9), scale, 1.0)
+    Z = (X - mean) / scale
     lr = LogisticRegression(C=C, max_iter=2000).fit(Z, y, sample_weight=weight)
     return Model(
         names=feats.names,
         groups=feats.groups,
-        mean=scaler.mean_.astype(np.float64),
-        scale=scaler.scale_.astype(np.float64),
+        mean=mean,
+        scale=scale,
         coef=lr.coef_[0].astype(np.float64),
         intercept=float(lr.intercept_[0]),
         horizon=horizon,
         events=events,
         rows=len(feats.X),
+        penalty=C,
     )
 
 
@@ -478,7 +505,7 @@ def training_set(panel: Panel, cutoff: int, horizon: int) -> TrainingSet:
     from the history up to the cutoff only (the panel is cut there first)."""
     known = panel.upto(cutoff)
     events = churn_events(known.exists, known.ended)
-    days = grid_days(cutoff)
+    days = grid_days(cutoff, WARM_UP)
     days = days[label_known(days, horizon, cutoff)]
     alive = known.alive[:, days]
     li, di = np.nonzero(alive)

@@ -18,7 +18,9 @@ over 15-90 days, and recovers after 30-120 days with p = 0.2), people going quie
 logins stop, usage halves), payment trouble (p = 0.15: a 10-50-day spell of past-due weeks),
 a downgrade while declining (p = 0.3 of declines).
 Daily cancel hazard = 0.0003 x frailty x exp(3 x decline + 0.5 x min(weeks quiet, 6) + 4 x (share of the last
-60 days past due) + 0.8 x [age < 90] - 0.4 x log(base)), capped at 0.05. On cancelling: back on the plan after
+60 days past due) + 2 x (share of its people who left) + 0.8 x [age < 90] - 0.4 x log(base)),
+capped at 0.05. People leave one by one (p = 0.3: from a random day, one every 10-40 days,
+the first user stays). On cancelling: back on the plan after
 5-25 days with p = 0.15 (inside the 30-day window: no churn), else it stays cancelled; 40 % of
 those are deleted (uninstalled) 10-60 days later. Sessions, usage and the score's inputs carry
 day-to-day noise, so the signals are noisy views of the hidden state.
@@ -146,6 +148,15 @@ def world(n: int = 2000, seed: int = 7, generator: str = "bench") -> tuple[cm.Pa
     downgrade = has_dec & (rng.random(n) < 0.3)
     down_at = dec_start + dec_len // 2
 
+    # People leaving one by one (p = 0.3): user k >= 1 stops for good U(10, 40) days after
+    # the one before, from a random day on; the first user stays.
+    has_l, l_start = start_in_life(0.3)
+    gaps = rng.integers(10, 40, (n, 8)).cumsum(axis=1)
+    leave = np.where(has_l[:, None], l_start + gaps, np.inf)  # (n, 8) day each user leaves
+    leave[:, 0] = np.inf
+    left = (t[:, :, None] >= leave[:, None, :]) & (np.arange(8) < users_n[:, None])[:, None, :]
+    lost_share = left.sum(axis=2) / users_n[:, None]
+
     # The cancel hazard and each sub-account's fate.
     quiet_weeks = np.where(quiet, (t - q_start) // 7, 0)
     trouble_60 = _window(trouble.astype(np.float64), 60) / 60
@@ -156,6 +167,7 @@ def world(n: int = 2000, seed: int = 7, generator: str = "bench") -> tuple[cm.Pa
             3.0 * decline
             + 0.5 * np.minimum(quiet_weeks, 6)
             + 4.0 * trouble_60
+            + 2.0 * lost_share
             + 0.8 * (age < 90)
             - 0.4 * np.log(base)
         )
@@ -183,6 +195,7 @@ def world(n: int = 2000, seed: int = 7, generator: str = "bench") -> tuple[cm.Pa
     habit = rng.uniform(0.15, 0.9, (n, 8))
     p_login = np.clip(habit[:, :, None] * np.minimum(level, 1.3)[:, None, :], 0, 0.97)
     p_login[:, :, :] *= ~(quiet | cancelled)[:, None, :]
+    p_login *= np.transpose(~left, (0, 2, 1))  # people who left log in no more
     mine = np.arange(8)[None, :, None] < users_n[:, None, None]
     logged = (rng.random((n, 8, N_DAYS)) < p_login) & mine & exists[:, None, :]
     sessions = (logged * rng.integers(1, 4, (n, 8, N_DAYS))).sum(axis=1).astype(np.float64)

@@ -158,6 +158,7 @@ MESSAGES = [
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 HORIZON_DAYS = 400  # how far back counts reach; older history is flat
 CHURN_UNTIL = 400  # the generator decides fates from -HORIZON_DAYS up to this day
+BASE_HAZARD = 0.002  # weekly cancel hazard of a sub-account with no warning sign (frailty 1)
 TRIAL_DAYS = 14
 SECOND_CURRENCY = {"USD": "GBP", "EUR": "GBP", "CAD": "GBP", "AUD": "GBP", "GBP": "EUR"}
 SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "GBP": "£", "EUR": "€"}
@@ -525,7 +526,7 @@ class World:
             quiet_w = 0 if b.quiet_from is None or d < b.quiet_from else (d - b.quiet_from) // 7
             failed = sum(1 for k in range(w - 7, w + 1) if k in b.past_due)
             exponent = 3.0 * decline + 0.45 * min(quiet_w, 6) + 0.6 * failed
-            budget -= min(0.35, 0.002 * b.frailty * math.exp(exponent))
+            budget -= min(0.35, BASE_HAZARD * b.frailty * math.exp(exponent))
             if budget <= 0:
                 cancel = d + h(s, "cancel-day", loc_id) % 7
                 break
