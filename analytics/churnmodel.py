@@ -33,11 +33,11 @@ neutral, with an indicator saying they were missing.
 **Model.** Features are standardised (mean 0, variance 1 over the training rows) and a logistic
 regression with a strong L2 penalty (C = 0.003) is fitted on one row per alive sub-account per
 week (the weekly grid ending on the cutoff, from day WARM_UP (60) of the stored history on, so
-windows lie within it); above MAX_ROWS rows, non-churners are sampled and weighted back. p = 1 / (1 + exp(-logit)), logit = intercept +
-sum_j coef_j * z_j: each feature's contribution coef_j * z_j is exact and, summed per driver
-with the intercept, gives the logit. A model needs at least MIN_EVENTS (10) churn events within
-its training rows' horizons; with fewer (cold start) the agency keeps the rule-based ranking,
-and so does a backtest cutoff.
+windows lie within it); above MAX_ROWS rows, non-churners are sampled and weighted back. p = 1 /
+(1 + exp(-logit)), logit = intercept + sum_j coef_j * z_j: each feature's contribution coef_j *
+z_j is exact and, summed per driver with the intercept, gives the logit. A model needs at least
+MIN_EVENTS (10) churn events within its training rows' horizons; with fewer (cold start) the
+agency keeps the rule-based ranking, and so does a backtest cutoff.
 
 **Rule-based ranking** (what the model is compared with): the risk weight of the flags raised
 (analytics.risk), ties broken by the lower health score.
