@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import pairwise
@@ -158,7 +158,6 @@ MESSAGES = [
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 HORIZON_DAYS = 400  # how far back counts reach; older history is flat
 CHURN_UNTIL = 400  # the generator decides fates from -HORIZON_DAYS up to this day
-BASE_HAZARD = 0.002  # weekly cancel hazard of a sub-account with no warning sign (frailty 1)
 TRIAL_DAYS = 14
 SECOND_CURRENCY = {"USD": "GBP", "EUR": "GBP", "CAD": "GBP", "AUD": "GBP", "GBP": "EUR"}
 SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "GBP": "£", "EUR": "€"}
@@ -363,8 +362,8 @@ class World:
         self.stories: dict[str, Location] = {}
         for i, agency in enumerate(self.agencies.values()):
             scripted = story_slots(agency.n_locations) if stories and i == 0 else {}
-            locs = tuple(
-                self._make_location(agency, k, scripted.get(k)) for k in range(agency.n_locations)
+            locs = _distinct_names(
+                [self._make_location(agency, k, scripted.get(k)) for k in range(agency.n_locations)]
             )
             self._locations[agency.company_id] = locs
             for loc in locs:
@@ -428,7 +427,7 @@ class World:
             "index": k,
             "id": make_id(s, "location", a, k),
             "company_id": agency.company_id,
-            "name": f"{owner} {business} {k + 1}",
+            "name": f"{owner} {business}",
             "owner_first": first,
             "owner_last": owner,
             "email": f"office{k}@{slug}{a}.example",
@@ -526,7 +525,7 @@ class World:
             quiet_w = 0 if b.quiet_from is None or d < b.quiet_from else (d - b.quiet_from) // 7
             failed = sum(1 for k in range(w - 7, w + 1) if k in b.past_due)
             exponent = 3.0 * decline + 0.45 * min(quiet_w, 6) + 0.6 * failed
-            budget -= min(0.35, BASE_HAZARD * b.frailty * math.exp(exponent))
+            budget -= min(0.35, 0.002 * b.frailty * math.exp(exponent))
             if budget <= 0:
                 cancel = d + h(s, "cancel-day", loc_id) % 7
                 break
@@ -928,3 +927,20 @@ def _quiet_period(start: int | None, comeback: int | None) -> tuple[tuple[int, i
     if start is None:
         return ()
     return ((start, comeback if comeback is not None and comeback > start else None),)
+
+
+def _distinct_names(locs: list[Location]) -> tuple[Location, ...]:
+    """Names as an agency's clients have them: "Gallagher Roofing", and a second business of the
+    same name is told apart by its city, as people do, before a number is the last resort. The
+    scripted stories keep the plain name the README tells."""
+    taken: set[str] = set()
+    named: dict[int, Location] = {}
+    for loc in sorted(locs, key=lambda loc: (not loc.story, loc.index)):
+        name = loc.name
+        if name in taken:
+            name = f"{loc.name} {loc.city}"
+        if name in taken:
+            name = f"{loc.name} {loc.city} {loc.index + 1}"
+        taken.add(name)
+        named[loc.index] = loc if name == loc.name else replace(loc, name=name)
+    return tuple(named[loc.index] for loc in locs)
