@@ -21,7 +21,9 @@ def _ratio(x) -> str:
 def churn_prediction(request):
     model = churn.model_for(request.agency)
     status = churn_status(model)
-    backtest = model.backtest if model else {}
+    # The backtest counts every sub-account of the agency: shown to those who see them all.
+    whole_agency = request.allowed_location_ids is None
+    backtest = model.backtest if model and whole_agency else {}
     pooled = []
     for h in churnmodel.HORIZONS:
         m = (backtest.get("pooled") or {}).get(str(h))
@@ -90,6 +92,7 @@ def churn_prediction(request):
             ],
             "calibration_chart": calibration_chart,
             "definitions": churnmodel.__doc__,
+            "whole_agency": whole_agency,
             "horizon": churnmodel.HORIZON,
         },
     )

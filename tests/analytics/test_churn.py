@@ -281,3 +281,13 @@ def test_weekly_beat_trains_each_installed_agency(personas, eager_celery):
     assert tasks.train_churn_models() == 2
     assert ChurnModel.objects.for_agency(personas["agency_a"]).get().events == 2
     assert ChurnModel.objects.for_agency(personas["agency_b"]).get().status == "cold_start"
+
+
+def test_a_user_limited_to_some_sub_accounts_sees_no_agency_wide_backtest(
+    trained, make_user, login
+):
+    agency, _plan, _stored = trained
+    person = make_user(agency, role="location", location_ids=["Loc0030"])
+    html = login(person).get(reverse("analytics:churn")).content.decode()
+    assert "covers every sub-account of the agency" in html
+    assert "Calibration" not in html
