@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -463,7 +464,11 @@ def fit(feats: Features, y: np.ndarray, horizon: int, events: int) -> Model:
         rate = (MAX_ROWS - positives) / (len(y) - positives)
         keep = (y == 1) | (np.random.default_rng(0).random(len(y)) < rate)
         X, y, weight = X[keep], y[keep], np.where(y[keep] == 1, 1.0, 1.0 / rate)
-    scaler = StandardScaler().fit(X, sample_weight=weight)
+    with warnings.catch_warnings():
+        # A constant feature's weighted variance may round below 0 (sqrt warns); it is set to
+        # 1 just below.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scaler = StandardScaler().fit(X, sample_weight=weight)
     mean = scaler.mean_.astype(np.float64)
     # A feature constant over the rows (or whose weighted variance rounds below 0) divides by 1.
     scale = np.asarray(scaler.scale_, dtype=np.float64)
