@@ -327,6 +327,7 @@ def main() -> None:
     started = time.perf_counter()
     panel, info = world(n, seed, generator)
     built = time.perf_counter() - started
+    world_peak = peak_rss_mb()
     print(
         f"world: {n} sub-accounts x {panel.n} days, {info['churns']} churn events ({built:.1f} s)"
     )
@@ -368,7 +369,10 @@ def main() -> None:
             f" {cm.auc(y, p):.3f}; without its unobserved frailty: {cm.auc(y, q):.3f}"
         )
     print(f"training time: {bt.seconds_training:.1f} s over all fits; backtest total {total:.1f} s")
-    print(f"peak memory (RSS): {peak_rss_mb():.0f} MB")
+    print(
+        f"peak memory (RSS): {peak_rss_mb():.0f} MB"
+        f" ({world_peak:.0f} MB already when the world was built)"
+    )
 
 
 def _pct(x) -> str:
