@@ -1,9 +1,10 @@
 """Tenant tables distributable by agency (docs/scaling.md §4): on PostgreSQL the primary key of
 every analytics table is (id, agency_id); their unique constraints already lead with agency_id.
 
-No row changes. Each primary key's index is rebuilt under an ACCESS EXCLUSIVE lock: on the
-largest tables (daily facts, scores, rollups) this takes about a second per 100,000 rows, during
-which writes to that table wait (run it while pulls and the recompute are quiet).
+No row changes. Each primary key's index is rebuilt under an ACCESS EXCLUSIVE lock, during which
+reads and writes of that table wait: measured 5.3 s forward and 5.6 s back (Django's start-up
+included) for a 2,000-sub-account agency's year, about 4 million rows. Run it while pulls and the
+recompute are quiet.
 """
 
 from django.db import migrations
