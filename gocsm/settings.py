@@ -440,6 +440,8 @@ ACTIVITY_TRACKER_CACHE_SECONDS = env.int("ACTIVITY_TRACKER_CACHE_SECONDS", defau
 NPS_MAX_BODY_BYTES = env.int("NPS_MAX_BODY_BYTES", default=40 * 1024)
 NPS_RATE_BURST = env.int("NPS_RATE_BURST", default=6)
 NPS_RATE_PER_MINUTE = env.int("NPS_RATE_PER_MINUTE", default=2)
+# Seconds after a sub-account page opens before the tracker asks whether to show the prompt.
+NPS_PROMPT_DELAY_SECONDS = env.int("NPS_PROMPT_DELAY_SECONDS", default=5)
 # The flush task is not in a tasks.py, so workers import its module explicitly.
 CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "sync.activity_flush"]
 CELERY_BEAT_SCHEDULE[f"every-{ACTIVITY_FLUSH_MINUTES}-min-flush-activity-counters"] = {
