@@ -103,7 +103,7 @@ def prompt(page):
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
 def test_the_prompt_asks_a_sub_account_user_once_never_staff_and_takes_keyboard_answers(
-    people, sites, browser, monkeypatch
+    people, sites, browser, monkeypatch, eager_celery
 ):
     from analytics.models import HealthScore, NpsResponse, RiskFlag
 

@@ -236,7 +236,7 @@ def test_only_post_and_preflight(client, tenant):
 
 
 def test_a_detractor_answer_moves_todays_score_and_raises_the_flag(
-    nps, tenant, django_capture_on_commit_callbacks
+    nps, tenant, django_capture_on_commit_callbacks, eager_celery
 ):
     agency = tenant["agency"]
     now = datetime(2026, 5, 1, 15, 0, tzinfo=UTC)
