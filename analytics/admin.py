@@ -17,8 +17,16 @@ class _ReadOnly(SafeModelAdmin):
 
 @admin.register(NpsResponse)
 class NpsResponseAdmin(_ReadOnly):
-    list_display = ("agency_id", "location_ghl_id", "user_ghl_id", "rating", "day", "at")
-    list_filter = ("rating",)
+    list_display = (
+        "agency_id",
+        "location_ghl_id",
+        "user_ghl_id",
+        "outcome",
+        "rating",
+        "day",
+        "at",
+    )
+    list_filter = ("outcome", "rating")
     search_fields = ("location_ghl_id", "user_ghl_id")
 
 

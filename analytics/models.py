@@ -543,17 +543,23 @@ class NpsOptIn(TenantFactModel):
 
 
 class NpsResponse(TenantFactModel):
-    """One NPS prompt a sub-account's own user answered (`rating` 0-10) or dismissed (`rating`
-    NULL), with their optional comment. Who: the GHL user id and the name GHL's payload gave
-    (the payload itself is never stored). Comments never leave GoCSM (not sent to PostHog)."""
+    """One NPS prompt shown to a sub-account's own user: written when the tracker is told to
+    show it (`outcome` asked), then answered (`rating` 0-10 and an optional comment) or
+    dismissed. Who: the GHL user id and the name GHL's payload gave (the payload itself is never
+    stored). Comments never leave GoCSM (not sent to PostHog)."""
+
+    ASKED, ANSWERED, DISMISSED = "asked", "answered", "dismissed"
+    OUTCOMES = [(ASKED, "Asked, no answer"), (ANSWERED, "Answered"), (DISMISSED, "Dismissed")]
 
     location_ghl_id = models.CharField(max_length=64)
     user_ghl_id = models.CharField(max_length=64)
     user_name = models.CharField(max_length=200, blank=True)
-    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=OUTCOMES, default=ANSWERED)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)  # NULL unless answered
     comment = models.TextField(max_length=NPS_COMMENT_MAX, blank=True)
-    day = models.DateField()  # in the agency's timezone
-    at = models.DateTimeField(default=dj_tz.now)
+    day = models.DateField()  # in the agency's timezone: the answer's (else the prompt's) day
+    at = models.DateTimeField(default=dj_tz.now)  # when the prompt was shown
+    answered_at = models.DateTimeField(null=True, blank=True)  # answered or dismissed
 
     class Meta:
         ordering = ["-at"]
@@ -565,20 +571,26 @@ class NpsResponse(TenantFactModel):
             models.CheckConstraint(
                 condition=models.Q(rating__isnull=True) | models.Q(rating__lte=10),
                 name="nps_rating_0_to_10",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome="answered", rating__isnull=False)
+                | models.Q(outcome__in=("asked", "dismissed"), rating__isnull=True),
+                name="nps_rating_iff_answered",
+            ),
         ]
 
     @property
-    def dismissed(self) -> bool:
-        return self.rating is None
-
-    @property
     def category(self) -> str:
-        return nps_category(self.rating)
+        return outcome_category(self.outcome, self.rating)
+
+
+def outcome_category(outcome: str, rating: int | None) -> str:
+    """A prompt's category: promoter, passive, detractor, dismissed or unanswered."""
+    return nps_category(rating) or ("unanswered" if outcome == NpsResponse.ASKED else outcome)
 
 
 def nps_category(rating: int | None) -> str:
-    """promoter (9-10), passive (7-8), detractor (0-6), or "" for a dismissal."""
+    """promoter (9-10), passive (7-8), detractor (0-6), or "" without a rating."""
     if rating is None:
         return ""
     return "promoter" if rating >= 9 else "passive" if rating >= 7 else "detractor"

@@ -1,17 +1,17 @@
 """Feedback figures: NPS from the tracker's prompt (analytics.models.NpsResponse).
 
 Definitions (also on the feedback page):
-- An answer is a rating 0-10 a sub-account's own user gave; a dismissal is the prompt closed
-  without a rating. Agency staff are never asked. Days are the agency's calendar days.
+- A prompt is the NPS question shown to a sub-account's own user (agency staff are never
+  asked). It ends answered (a rating 0-10, maybe a comment), dismissed (closed without a
+  rating) or unanswered (left open: the person went away). A prompt counts on the day it was
+  answered or dismissed, else on the day it was shown (the agency's calendar days).
 - Promoter: 9-10. Passive: 7-8. Detractor: 0-6.
 - Over a period (a sub-account's, the portfolio's, a month's): the shares of promoters,
   passives and detractors are of the answers in it (denominator: answers); NPS = % promoters
   - % detractors, from -100 to +100, rounded half up to a whole number. No answers: no NPS
   (shown as "no answers", never 0).
-- Response rate = answers / (answers + dismissals) in the period: of the prompts people
-  answered or closed, the share answered. A prompt that was shown and left open (the person
-  navigated away) is not recorded, so it is not in the denominator. Nothing answered or
-  closed: no response rate.
+- Response rate = answers / prompts in the period (denominator: every prompt shown, answered,
+  dismissed or unanswered). No prompt: no response rate.
 - Over time: by calendar month of the answer's day.
 The score's sentiment component and the nps_detractor flag have their own definitions
 (analytics.scores, analytics.risk).
@@ -31,6 +31,7 @@ CATEGORY_LABELS = {
     "passive": "Passive (7-8)",
     "detractor": "Detractor (0-6)",
     "dismissed": "Dismissed",
+    "unanswered": "Unanswered",
 }
 
 
@@ -44,12 +45,13 @@ class Tally:
     passive: int = 0
     detractor: int = 0
     dismissed: int = 0
-    last_day: date | None = None
+    unanswered: int = 0
+    last_day: date | None = None  # of the latest answer
 
-    def add(self, rating: int | None, day: date) -> None:
-        key = nps_category(rating) or "dismissed"
+    def add(self, outcome: str, rating: int | None, day: date) -> None:
+        key = nps_category(rating) or ("dismissed" if outcome == "dismissed" else "unanswered")
         setattr(self, key, getattr(self, key) + 1)
-        if self.last_day is None or day > self.last_day:
+        if rating is not None and (self.last_day is None or day > self.last_day):
             self.last_day = day
 
     @property
@@ -75,8 +77,8 @@ class Tally:
         return self.share("detractor")
 
     @property
-    def closed(self) -> int:
-        return self.answers + self.dismissed
+    def prompts(self) -> int:
+        return self.answers + self.dismissed + self.unanswered
 
     @property
     def nps(self) -> int | None:
@@ -86,25 +88,24 @@ class Tally:
 
     @property
     def response_rate(self) -> int | None:
-        closed = self.answers + self.dismissed
-        if not closed:
+        if not self.prompts:
             return None
-        return _half_up(100 * self.answers / closed)
+        return _half_up(100 * self.answers / self.prompts)
 
 
 def tally(rows) -> Tally:
-    """One Tally over (rating, day) rows."""
+    """One Tally over (outcome, rating, day) rows."""
     t = Tally()
-    for rating, day in rows:
-        t.add(rating, day)
+    for outcome, rating, day in rows:
+        t.add(outcome, rating, day)
     return t
 
 
 def by_key(rows, key) -> dict:
-    """{key(row): Tally} over rows whose last two fields are (rating, day)."""
+    """{key(row): Tally} over rows whose last three fields are (outcome, rating, day)."""
     out: dict = {}
     for row in rows:
-        out.setdefault(key(row), Tally()).add(row[-2], row[-1])
+        out.setdefault(key(row), Tally()).add(*row[-3:])
     return out
 
 

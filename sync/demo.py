@@ -41,6 +41,7 @@ import requests
 from django.conf import settings
 from django.db.models import Max
 from django.test import Client
+from django.utils import timezone as dj_tz
 
 from accounts.models import Agency, GHLUser
 from analytics.agencyclock import agency_today, agency_zone
@@ -180,7 +181,7 @@ def _write_nps(fake: FakeGHL, agency: Agency, owner: GHLUser | None, today: date
     answers and dismissals (the stories' scripted ones, a third of the others' people once)."""
     from analytics.models import NpsOptIn, NpsResponse
 
-    world, n = fake.world, _world_day(fake, today)
+    world, n, now = fake.world, _world_day(fake, today), dj_tz.now()
     locations = [loc for loc in world.locations(agency.company_id, n) if world.installed_on(loc, n)]
     if first:
         NpsOptIn.objects.bulk_create(
@@ -219,9 +220,11 @@ def _write_nps(fake: FakeGHL, agency: Agency, owner: GHLUser | None, today: date
                 location_ghl_id=loc.id,
                 user_ghl_id=person.id,
                 user_name=person.name,
+                outcome=NpsResponse.DISMISSED if rating is None else NpsResponse.ANSWERED,
                 rating=rating,
                 comment=comment,
                 day=today,
+                answered_at=now,
             )
             for person, rating, comment in answers
         )

@@ -8,14 +8,16 @@ logged. A request is `{"payload", "location_id", "v"}` plus, for an answer, `"ra
 Who is asked: a sub-account's own users (payload `type` "location"; without a type, anyone our
 synced user list does not know as agency-level), in a sub-account that is installed, belongs to
 the payload's installed agency and that the owner switched the prompt on for (NpsOptIn), and at
-most once per person per `ask_every_days` (SentimentSettings, default 90): an answer or a
-dismissal anywhere in the agency starts the wait. Agency staff viewing a sub-account are never
-asked and their answers are refused. Nothing else of the GHL page is read or sent.
+most once per person per `ask_every_days` (SentimentSettings, default 90) anywhere in the
+agency: the prompt is recorded when the server says "ask" (NpsResponse, outcome asked), and that
+starts the wait, whether the person then answers, dismisses it or leaves it and goes away.
+Agency staff viewing a sub-account are never asked and their answers are refused. Nothing else
+of the GHL page is read or sent.
 
 Refusals: 400 malformed (with the field at fault), 413 too large, 403 payload, agency or
 sub-account not ours or not installed (one generic reason, so it tells a prober nothing), 403
-`agency_staff` / `not_enabled`, 409 `already_answered` (inside the wait), 429 over the person's
-rate, 503 when Redis or the database is down.
+`agency_staff` / `not_enabled`, 409 `already_answered` (the prompt was answered or dismissed),
+429 over the person's rate, 503 when Redis or the database is down.
 """
 
 from __future__ import annotations
@@ -154,15 +156,19 @@ def is_enabled(agency_id: int, location_ghl_id: str) -> bool:
     return NpsOptIn.objects.for_agency(agency_id).filter(location_ghl_id=location_ghl_id).exists()
 
 
-def asked_recently(agency_id: int, user_ghl_id: str, now: datetime | None = None) -> bool:
-    """The person answered or dismissed the prompt within the agency's wait."""
-    now = now or dj_tz.now()
+def _recent(agency_id: int, user_ghl_id: str, now: datetime):
+    """The person's prompts shown within the agency's wait, newest first."""
     since = now - timedelta(days=ask_every_days(agency_id))
     return (
         NpsResponse.objects.for_agency(agency_id)
         .filter(user_ghl_id=user_ghl_id, at__gt=since)
-        .exists()
+        .order_by("-at", "-pk")
     )
+
+
+def asked_recently(agency_id: int, user_ghl_id: str, now: datetime | None = None) -> bool:
+    """The person was shown the prompt within the agency's wait."""
+    return _recent(agency_id, user_ghl_id, now or dj_tz.now()).exists()
 
 
 def within_rate(asker: Asker) -> bool:
@@ -184,6 +190,22 @@ def should_ask(asker: Asker) -> bool:
     return not asked_recently(asker.agency_id, asker.identity.user_id)
 
 
+def ask(asker: Asker) -> bool:
+    """Whether the tracker shows the prompt now; a yes is recorded (and starts the wait)."""
+    if not should_ask(asker):
+        return False
+    agency = Agency.objects.only("pk", "timezone").get(pk=asker.agency_id)
+    NpsResponse.objects.create(
+        agency_id=asker.agency_id,
+        location_ghl_id=asker.location_ghl_id,
+        user_ghl_id=asker.identity.user_id,
+        user_name=asker.identity.user_name[:200],
+        outcome=NpsResponse.ASKED,
+        day=agency_today(agency),
+    )
+    return True
+
+
 def record(asker: Asker, request: NpsRequest, *, dismissed: bool) -> NpsResponse:
     """Store an answer (or a dismissal), then recompute today's score, flags and alerts of the
     agency. NpsRefused(403/409) when this person may not answer here now."""
@@ -192,19 +214,21 @@ def record(asker: Asker, request: NpsRequest, *, dismissed: bool) -> NpsResponse
     if not is_enabled(asker.agency_id, asker.location_ghl_id):
         raise NpsRefused(403, "not_enabled", "This sub-account does not ask for ratings.")
     agency = Agency.objects.only("pk", "timezone").get(pk=asker.agency_id)
-    today = agency_today(agency)
+    today, now = agency_today(agency), dj_tz.now()
     with transaction.atomic(using="analytics"):
-        if asked_recently(asker.agency_id, asker.identity.user_id):
+        # The prompt this answers: the person's latest within the wait, if still open.
+        row = _recent(asker.agency_id, asker.identity.user_id, now).select_for_update().first()
+        if row is not None and row.outcome != NpsResponse.ASKED:
             raise NpsRefused(409, "already_answered", "You already answered recently. Thank you!")
-        row = NpsResponse.objects.create(
-            agency_id=asker.agency_id,
-            location_ghl_id=asker.location_ghl_id,
-            user_ghl_id=asker.identity.user_id,
-            user_name=asker.identity.user_name[:200],
-            rating=None if dismissed else request.rating,
-            comment="" if dismissed else request.comment,
-            day=today,
-        )
+        if row is None:  # answered without being asked first (an old tab): the prompt is now
+            row = NpsResponse(agency_id=asker.agency_id, user_ghl_id=asker.identity.user_id, at=now)
+        row.location_ghl_id = asker.location_ghl_id
+        row.user_name = asker.identity.user_name[:200]
+        row.outcome = NpsResponse.DISMISSED if dismissed else NpsResponse.ANSWERED
+        row.rating = None if dismissed else request.rating
+        row.comment = "" if dismissed else request.comment
+        row.day, row.answered_at = today, now
+        row.save()
     if not dismissed:
         transaction.on_commit(
             lambda: refresh_analytics_for_days.delay(

@@ -68,7 +68,7 @@ def _handle(request, action: str):
             wait = math.ceil(60 / settings.NPS_RATE_PER_MINUTE)
             return _answer(request, 429, retry_after=wait)
         if action == "ask":
-            if sentiment.should_ask(asker):
+            if sentiment.ask(asker):
                 body = {"ask": True, "agency": asker.agency_name, "comment_max": NPS_COMMENT_MAX}
             else:
                 body = {"ask": False}

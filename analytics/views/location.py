@@ -197,7 +197,7 @@ def location_detail(request, ghl_id: str):
         NpsResponse.objects.for_agency(agency)
         .filter(location_ghl_id=location.ghl_id, day__gte=day - timedelta(days=179))
         .order_by("-at", "-pk")
-        .values_list("user_name", "user_ghl_id", "comment", "rating", "day")[:500]
+        .values_list("user_name", "user_ghl_id", "comment", "outcome", "rating", "day")[:500]
     )
     return render(
         request,
@@ -206,10 +206,10 @@ def location_detail(request, ghl_id: str):
             "nps_on": NpsOptIn.objects.for_agency(agency)
             .filter(location_ghl_id=location.ghl_id)
             .exists(),
-            "nps": nps.tally((r[3], r[4]) for r in nps_rows),
+            "nps": nps.tally(r[3:] for r in nps_rows),
             "nps_recent": [
                 {"who": n or u, "comment": c, "rating": r, "day": d, "category": nps_category(r)}
-                for n, u, c, r, d in nps_rows
+                for n, u, c, _outcome, r, d in nps_rows
                 if r is not None
             ][:5],
             "location": location,

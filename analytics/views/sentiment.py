@@ -23,7 +23,7 @@ from analytics.models import (
     NpsOptIn,
     NpsResponse,
     SentimentSettings,
-    nps_category,
+    outcome_category,
 )
 from analytics.views.common import (
     BadParam,
@@ -82,10 +82,12 @@ def feedback(request):
         rows = rows.filter(location_ghl_id=location)
     # Summaries: every answer and dismissal of the period (and sub-account); the category
     # filter narrows the list of answers only.
-    summary_rows = list(rows.values_list("location_ghl_id", "rating", "day"))
-    listed = rows.order_by("-at", "-pk")
+    summary_rows = list(rows.values_list("location_ghl_id", "outcome", "rating", "day"))
+    listed = rows.order_by("-day", "-at", "-pk")
     if category == "dismissed":
-        listed = listed.filter(rating__isnull=True)
+        listed = listed.filter(outcome=NpsResponse.DISMISSED)
+    elif category == "unanswered":
+        listed = listed.filter(outcome=NpsResponse.ASKED)
     elif category == "promoter":
         listed = listed.filter(rating__gte=9)
     elif category == "passive":
@@ -102,13 +104,13 @@ def feedback(request):
                     names.get(r.location_ghl_id) or r.location_ghl_id,
                     r.user_name or r.user_ghl_id,
                     r.rating,
-                    r.category or "dismissed",
+                    r.category,
                     r.comment,
                 )
                 for r in listed.iterator()
             ],
         )
-    portfolio = nps.tally((rating, day) for _loc, rating, day in summary_rows)
+    portfolio = nps.tally(row[1:] for row in summary_rows)
     per_location = nps.by_key(summary_rows, key=lambda r: r[0])
     switched_on = set(NpsOptIn.objects.for_agency(agency).values_list("location_ghl_id", flat=True))
     locations = [
@@ -123,7 +125,7 @@ def feedback(request):
         and (ghl_id in switched_on or ghl_id in per_location)
     ]
     locations.sort(key=lambda r: (r["t"].nps is None, r["t"].nps or 0, r["name"].lower()))
-    by_month = nps.by_key(summary_rows, key=lambda r: r[2].replace(day=1))
+    by_month = nps.by_key(summary_rows, key=lambda r: r[3].replace(day=1))
     months = [(m, by_month.get(m) or nps.Tally()) for m in nps.months_between(since, until)]
     chart = charts.line_chart(
         [(m.strftime("%Y-%m"), t.nps) for m, t in months], "NPS", lo=-100, hi=100
@@ -135,11 +137,11 @@ def feedback(request):
                 "sub_account": names.get(loc) or loc,
                 "who": name or user,
                 "rating": rating,
-                "category": nps_category(rating),
+                "category": outcome_category(outcome, rating),
                 "comment": comment,
             }
-            for day, loc, name, user, rating, comment in listed.values_list(
-                "day", "location_ghl_id", "user_name", "user_ghl_id", "rating", "comment"
+            for day, loc, name, user, outcome, rating, comment in listed.values_list(
+                "day", "location_ghl_id", "user_name", "user_ghl_id", "outcome", "rating", "comment"
             )
         ],
         request,

@@ -51,11 +51,12 @@ def nps(client, tenant):
     return post
 
 
-def stored(agency):
+def stored(agency, outcome=None):
+    rows = NpsResponse.objects.for_agency(agency).order_by("pk")
+    if outcome:
+        rows = rows.filter(outcome=outcome)
     return list(
-        NpsResponse.objects.for_agency(agency).values_list(
-            "location_ghl_id", "user_ghl_id", "user_name", "rating", "comment"
-        )
+        rows.values_list("location_ghl_id", "user_ghl_id", "user_name", "rating", "comment")
     )
 
 
@@ -113,7 +114,9 @@ def test_an_answer_is_stored_and_the_person_is_not_asked_again_for_90_days(nps, 
         assert nps("ask").json() == {"ask": False}
     with time_machine.travel(start + timedelta(days=90, seconds=1), tick=False):
         assert nps("ask").json()["ask"] is True
-    assert len(stored(agency)) == 1
+    assert len(stored(agency, "answered")) == 1
+    # Each "yes" was recorded as a prompt shown (the other person's, and the one 90 days on).
+    assert len(stored(agency, "asked")) == 2
 
 
 def test_a_dismissal_is_stored_and_starts_the_wait_too(nps, tenant):
@@ -122,7 +125,7 @@ def test_a_dismissal_is_stored_and_starts_the_wait_too(nps, tenant):
     start = datetime(2026, 5, 1, 15, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False):
         assert nps("dismiss").status_code == 204
-        assert stored(agency) == [("LocAlpha0001", "UserOwn0001", "Pat Doe", None, "")]
+        assert stored(agency, "dismissed") == [("LocAlpha0001", "UserOwn0001", "Pat Doe", None, "")]
         assert nps("ask").json() == {"ask": False}
     with time_machine.travel(start + timedelta(days=30, seconds=1), tick=False):
         assert nps("ask").json()["ask"] is True
@@ -209,6 +212,25 @@ def test_refusals_are_clear_and_store_nothing(nps, tenant, case, status, reason)
     assert stored(agency) == [] and stored(other) == []
 
 
+def test_a_prompt_shown_counts_even_unanswered_and_its_answer_fills_it_in(nps, tenant):
+    agency = tenant["agency"]
+    start = datetime(2026, 5, 1, 15, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        assert nps("ask").json()["ask"] is True
+        shown = NpsResponse.objects.for_agency(agency).get()
+        assert (shown.outcome, shown.rating, shown.answered_at) == ("asked", None, None)
+        # Shown once: the person closes the tab, comes back, and is not asked again.
+        assert nps("ask").json() == {"ask": False}
+    with time_machine.travel(start + timedelta(hours=2), tick=False):
+        # The prompt still open in the first tab is answered: the same prompt, filled in.
+        assert nps("answer", rating=6, comment="ok").status_code == 204
+        answered = NpsResponse.objects.for_agency(agency).get()
+        assert (answered.pk, answered.outcome, answered.rating) == (shown.pk, "answered", 6)
+        assert answered.at == start and answered.answered_at == start + timedelta(hours=2)
+        assert nps("dismiss").status_code == 409
+    assert NpsResponse.objects.for_agency(agency).count() == 1
+
+
 def test_a_comment_of_exactly_the_cap_is_stored(nps, tenant):
     assert nps("answer", comment="é" * NPS_COMMENT_MAX).status_code == 204
     assert len(stored(tenant["agency"])[0][4]) == NPS_COMMENT_MAX
@@ -225,7 +247,9 @@ def test_each_person_is_rate_limited_like_beacons(nps, tenant, settings):
         assert nps("ask", payload_for(tenant["agency"], user_id="UserOwn0002")).status_code == 200
     with time_machine.travel(datetime(2026, 5, 1, 15, 0, 31, tzinfo=UTC), tick=False):
         assert nps("answer").status_code == 204
-    assert len(stored(tenant["agency"])) == 1
+    # The first person's prompt (shown, then answered) and the other person's shown one.
+    assert len(stored(tenant["agency"], "answered")) == 1
+    assert len(stored(tenant["agency"], "asked")) == 1
 
 
 def test_only_post_and_preflight(client, tenant):

@@ -27,12 +27,13 @@ def portfolio(personas):
         Location.objects.create(agency=agency, ghl_id=ghl_id, name=name)
     today = agency_today(a)
 
-    def answer(agency, loc, user, rating, days_ago=0, comment="", name=""):
+    def answer(agency, loc, user, rating, days_ago=0, comment="", name="", outcome=None):
         NpsResponse.objects.create(
             agency_id=agency.pk,
             location_ghl_id=loc,
             user_ghl_id=user,
             user_name=name,
+            outcome=outcome or ("dismissed" if rating is None else "answered"),
             rating=rating,
             comment=comment,
             day=today - timedelta(days=days_ago),
@@ -44,6 +45,8 @@ def portfolio(personas):
     answer(a, "LocAlvarez", "U3", 10, 1, "Love the reports", "Rosa Alvarez")
     answer(a, "LocAlvarez", "U4", 9, 1, "", "Luis Alvarez")
     answer(a, "LocAlvarez", "U5", None, 3, "", "Ana Alvarez")
+    # Shown to Lombardi's third person, who went away without answering.
+    answer(a, "LocLombardi", "U7", None, 5, "", "Gio Lombardi", outcome="asked")
     # Older than the default 180 days: not in the default period.
     answer(a, "LocQuiet", "U6", 0, 200, "ancient", "Old Timer")
     # Another agency's answer never shows.
@@ -57,15 +60,17 @@ def test_the_feedback_page_gives_portfolio_and_per_sub_account_nps(personas, log
     assert response.status_code == 200
     ctx = response.context
     p = ctx["portfolio"]
-    # 4 answers: 2 promoters, 1 passive, 1 detractor; 1 dismissal.
-    assert (p.answers, p.promoter, p.passive, p.detractor, p.dismissed) == (4, 2, 1, 1, 1)
+    # 6 prompts: 4 answers (2 promoters, 1 passive, 1 detractor), 1 dismissal, 1 unanswered.
+    assert (p.answers, p.promoter, p.passive, p.detractor) == (4, 2, 1, 1)
+    assert (p.dismissed, p.unanswered, p.prompts) == (1, 1, 6)
     # NPS = 100 * (2 - 1) / 4 = 25; shares of the 4 answers: 50 %, 25 %, 25 %.
     assert (p.nps, p.promoter_share, p.passive_share, p.detractor_share) == (25, 50, 25, 25)
-    # Response rate = 4 / (4 + 1) = 80 %.
-    assert p.response_rate == 80
+    # Response rate = answers / prompts = 4 / 6 = 66.7 -> 67 %.
+    assert p.response_rate == 67
     rows = {r["name"]: r for r in ctx["locations"]}
-    # Lombardi: (0 - 1) / 2 = -50; Alvarez: (2 - 0) / 2 = +100, 2 of 3 closed prompts answered.
+    # Lombardi: (0 - 1) / 2 = -50, 2 of 3 prompts answered; Alvarez: (2 - 0) / 2 = +100, 2 of 3.
     assert rows["Lombardi Dental"]["t"].nps == -50 and rows["Lombardi Dental"]["on"] is True
+    assert rows["Lombardi Dental"]["t"].response_rate == 67
     assert rows["Alvarez Salon"]["t"].nps == 100
     assert rows["Alvarez Salon"]["t"].response_rate == 67
     # Quiet Co has no answer in the period and the prompt off: not listed.
@@ -85,6 +90,8 @@ def test_filters_narrow_the_list_and_bad_or_foreign_filters_are_400(personas, lo
     assert [r["who"] for r in only.context["page"]] == ["Maria Lombardi"]
     # The figures follow the sub-account, not the category.
     assert only.context["portfolio"].answers == 2
+    unanswered = client.get(url, {"category": "unanswered"})
+    assert [r["who"] for r in unanswered.context["page"]] == ["Gio Lombardi"]
     dismissed = client.get(url, {"category": "dismissed"})
     assert [r["who"] for r in dismissed.context["page"]] == ["Ana Alvarez"]
     old = client.get(url, {"since": (portfolio["today"] - timedelta(days=400)).isoformat()})
@@ -105,6 +112,7 @@ def test_the_csv_has_who_when_rating_and_safe_comments(personas, login, portfoli
     assert rows[0] == ["day", "sub_account", "person", "rating", "category", "comment"]
     by_person = {r[2]: r for r in rows[1:]}
     assert set(by_person) == {
+        "Gio Lombardi",
         "Maria Lombardi",
         "Tony Lombardi",
         "Rosa Alvarez",
@@ -115,6 +123,7 @@ def test_the_csv_has_who_when_rating_and_safe_comments(personas, login, portfoli
     assert maria[1:5] == ["Lombardi Dental", "Maria Lombardi", "3", "detractor"]
     assert maria[5].startswith("'=HYPERLINK")  # a spreadsheet does not run it
     assert by_person["Ana Alvarez"][3:5] == ["", "dismissed"]
+    assert by_person["Gio Lombardi"][3:5] == ["", "unanswered"]
 
 
 def test_an_agency_without_answers_is_told_how_to_start(personas, login):

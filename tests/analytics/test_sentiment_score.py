@@ -22,6 +22,7 @@ def answer(loc, user, k, rating, name="", comment="", minute=0):
         location_ghl_id=loc,
         user_ghl_id=user,
         user_name=name,
+        outcome="dismissed" if rating is None else "answered",
         rating=rating,
         comment=comment,
         day=day,
