@@ -9,14 +9,17 @@ and raises the detractor flag; the next visit does not ask again; Esc dismisses.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
-from tests.browser import launched_chromium, shell_and_app_sites
+from tests.browser import app_frame, launched_chromium, shell_and_app_sites
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SECRET = "browser-test-shared-secret"
+# Screenshots for a person to look at (var/nps-prompt.png, var/nps-feedback.png).
+VAR = Path(__file__).resolve().parents[2] / "var"
 
 
 @pytest.fixture
@@ -111,7 +114,7 @@ def test_the_prompt_asks_a_sub_account_user_once_never_staff_and_takes_keyboard_
     # synchronous queries between browser steps, not code running inside that loop.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-    shell_origin, _app_origin = sites
+    shell_origin, app_origin = sites
     agency = people["agency"]
 
     # Agency staff viewing the sub-account: asked "no", nothing shown.
@@ -144,6 +147,8 @@ def test_the_prompt_asks_a_sub_account_user_once_never_staff_and_takes_keyboard_
     assert page.evaluate(
         "() => document.activeElement === document.querySelector('[data-gocsm=nps]')"
     )
+    VAR.mkdir(exist_ok=True)
+    page.screenshot(path=str(VAR / "nps-prompt.png"))
     # Eleven labelled radio buttons.
     radios = page.get_by_role("radio")
     assert radios.count() == 11
@@ -205,3 +210,26 @@ def test_the_prompt_asks_a_sub_account_user_once_never_staff_and_takes_keyboard_
         ("UserLombardi1", 3),
         ("UserLombardi2", None),
     ]
+
+    # The owner, in GoCSM inside the shell, reads it on the feedback page and the sub-account's.
+    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    page.goto(f"{shell_origin}/dev/ghl-shell/?user={people['owner'].pk}")
+    frame = None
+    for _ in range(100):
+        frame = app_frame(page, app_origin)
+        if frame is not None and frame.url == f"{app_origin}/app/":
+            break
+        page.wait_for_timeout(200)
+    assert frame is not None and frame.url == f"{app_origin}/app/"
+    frame.get_by_role("link", name="Feedback").click()
+    frame.wait_for_url(f"{app_origin}/app/feedback/")
+    text = frame.locator("main").inner_text()
+    assert "Maria Lombardi" in text and "Reminders stopped working" in text
+    assert "-100" in text  # one detractor answer: NPS -100
+    assert "50 %" in text  # response rate: 1 answer of 2 prompts shown
+    page.screenshot(path=str(VAR / "nps-feedback.png"), full_page=True)
+    frame.goto(f"{app_origin}/app/locations/LocLombardi01/")
+    detail = frame.locator("main").inner_text()
+    assert "NPS detractor" in detail and "Maria Lombardi rated 3/10" in detail
+    assert "Sentiment (NPS)" in detail
+    page.close()
