@@ -49,6 +49,9 @@ agency staff. Every component is 0-100 and is computed from unrounded numbers.
    Sentiment = sum(w * v) / sum(w) over those users. No user with such an answer -> no data.
    Example: a 10 given on D and a 2 given 90 days before D: (1*100 + 0.5*20) / 1.5 = 73.33.
 
+Default weights (editable on the settings page): login 30, adoption 25, engagement 20, revenue 15,
+growth 10, sentiment 25. Where sentiment has data it is 25/125, a fifth of the score; where it has
+none the other five share the score exactly as they did before sentiment existed.
 Score = sum(w_c * C_c) / sum(w_c) over the components that have data (a component without data
 is left out and its weight shared by the rest, never counted as zero), rounded half up to an
 integer. Contribution of c = w_c * C_c / sum(w_c) (stored to 2 decimals; they add up to the
