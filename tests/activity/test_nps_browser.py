@@ -8,10 +8,12 @@ and raises the detractor flag; the next visit does not ask again; Esc dismisses.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from tests.browser import app_frame, launched_chromium, shell_and_app_sites
@@ -100,19 +102,30 @@ def open_sub_account_page(browser, shell_origin, user):
     return page, asked.value.json()
 
 
+def read(query):
+    """Run a database read in a thread of its own, closing its connections after: Playwright's
+    sync API keeps an event loop in the test's thread, where Django refuses queries (and where a
+    connection opened anyway would outlive the test)."""
+
+    def run():
+        try:
+            return query()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result()
+
+
 def prompt(page):
     return page.locator("[data-gocsm=nps]")
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
 def test_the_prompt_asks_a_sub_account_user_once_never_staff_and_takes_keyboard_answers(
-    people, sites, browser, monkeypatch, eager_celery
+    people, sites, browser, eager_celery
 ):
     from analytics.models import HealthScore, NpsResponse, RiskFlag
-
-    # Playwright's sync API keeps an event loop in this thread; the reads below are plain
-    # synchronous queries between browser steps, not code running inside that loop.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     shell_origin, app_origin = sites
     agency = people["agency"]
@@ -174,7 +187,7 @@ def test_the_prompt_asks_a_sub_account_user_once_never_staff_and_takes_keyboard_
     assert page.errors == []
     page.close()
 
-    row = NpsResponse.objects.for_agency(agency).get()
+    row = read(lambda: NpsResponse.objects.for_agency(agency).get())
     assert (row.location_ghl_id, row.user_ghl_id, row.user_name, row.rating, row.comment) == (
         "LocLombardi01",
         "UserLombardi1",
@@ -183,10 +196,16 @@ def test_the_prompt_asks_a_sub_account_user_once_never_staff_and_takes_keyboard_
         "Reminders stopped working and nobody called back.",
     )
     # The score and the flag moved with it (recomputed for today when the answer came in).
-    score = HealthScore.objects.for_agency(agency).get(location_ghl_id="LocLombardi01", day=row.day)
+    score = read(
+        lambda: HealthScore.objects.for_agency(agency).get(
+            location_ghl_id="LocLombardi01", day=row.day
+        )
+    )
     assert score.components["sentiment"] == 30.0
-    flag = RiskFlag.objects.for_agency(agency).get(
-        location_ghl_id="LocLombardi01", day=row.day, code="nps_detractor"
+    flag = read(
+        lambda: RiskFlag.objects.for_agency(agency).get(
+            location_ghl_id="LocLombardi01", day=row.day, code="nps_detractor"
+        )
     )
     assert flag.evidence == f"Maria Lombardi rated 3/10 on {row.day.isoformat()}"
 
@@ -206,7 +225,13 @@ def test_the_prompt_asks_a_sub_account_user_once_never_staff_and_takes_keyboard_
     assert dismissed.value.status == 204
     prompt(page).wait_for(state="detached")
     page.close()
-    assert sorted(NpsResponse.objects.for_agency(agency).values_list("user_ghl_id", "rating")) == [
+    assert sorted(
+        read(
+            lambda: list(
+                NpsResponse.objects.for_agency(agency).values_list("user_ghl_id", "rating")
+            )
+        )
+    ) == [
         ("UserLombardi1", 3),
         ("UserLombardi2", None),
     ]
