@@ -414,7 +414,14 @@
       }
     });
     document.body.appendChild(host);
-    box.focus();
+    // Focus moves to the prompt unless the person is typing in GHL (it never takes their
+    // keystrokes); it is then last in the page's Tab order, and Esc inside it closes it.
+    var typing =
+      previousFocus &&
+      (previousFocus.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(previousFocus.tagName));
+    if (!typing) {
+      box.focus();
+    }
   }
 
   function hook(name) {
