@@ -160,6 +160,17 @@ def test_the_prompt_asks_a_sub_account_user_once_never_staff_and_takes_keyboard_
     assert page.evaluate(
         "() => document.activeElement === document.querySelector('[data-gocsm=nps]')"
     )
+    # The shell's own stylesheet (app.css: buttons, labels, fonts) does not reach inside: the
+    # prompt's Send button keeps its colours, and the page's own button is not restyled by it.
+    styles = page.evaluate(
+        """() => {
+            const root = document.querySelector('[data-gocsm=nps]').shadowRoot;
+            const send = [...root.querySelectorAll('button')].find(b => b.textContent === 'Send');
+            const own = document.querySelector('.devshell-pick button');
+            return [getComputedStyle(send).backgroundColor, getComputedStyle(own).backgroundColor];
+        }"""
+    )
+    assert styles[0] == "rgb(37, 99, 235)" and styles[1] != styles[0], styles
     VAR.mkdir(exist_ok=True)
     page.screenshot(path=str(VAR / "nps-prompt.png"))
     # Eleven labelled radio buttons.
