@@ -75,9 +75,10 @@ def feedback(request):
     until = data.get("until") or today
     since = data.get("since") or until - timedelta(days=DEFAULT_DAYS - 1)
     location, category = data.get("location") or "", data.get("category") or ""
-    rows = NpsResponse.objects.for_agency(agency).filter(
-        day__range=(since, until), location_ghl_id__in=list(names)
-    )
+    rows = NpsResponse.objects.for_agency(agency).filter(day__range=(since, until))
+    if getattr(request, "allowed_location_ids", None) is not None:
+        # A person GHL restricts to some sub-accounts sees only theirs.
+        rows = rows.filter(location_ghl_id__in=list(names))
     if location:
         rows = rows.filter(location_ghl_id=location)
     # Summaries: every answer and dismissal of the period (and sub-account); the category

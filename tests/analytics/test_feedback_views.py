@@ -196,3 +196,20 @@ def test_bulk_switching_and_the_wait_on_the_settings_page(personas, login, portf
     assert on() == set()
     # The other agency's switches were never touched.
     assert not NpsOptIn.objects.for_agency(personas["agency_b"]).exists()
+
+
+def test_a_person_restricted_to_some_sub_accounts_sees_only_their_feedback(
+    personas, login, make_user, portfolio
+):
+    agency = personas["agency_a"]
+    restricted = make_user(
+        agency, role="location", ghl_type="account", location_ids=["LocLombardi"]
+    )
+    client = login(restricted)
+    response = client.get(reverse("analytics:feedback"))
+    assert response.status_code == 200
+    assert {r["sub_account"] for r in response.context["page"]} == {"Lombardi Dental"}
+    assert response.context["portfolio"].answers == 2
+    assert "Rosa Alvarez" not in response.content.decode()
+    # Another of the agency's sub-accounts, asked for by name, is not theirs to filter on.
+    assert client.get(reverse("analytics:feedback"), {"location": "LocAlvarez"}).status_code == 400
