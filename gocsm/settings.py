@@ -438,6 +438,14 @@ ACTIVITY_COUNTER_TTL_SECONDS = env.int("ACTIVITY_COUNTER_TTL_SECONDS", default=4
 ACTIVITY_LOOKUP_CACHE_SECONDS = env.int("ACTIVITY_LOOKUP_CACHE_SECONDS", default=10)
 ACTIVITY_FLUSH_MINUTES = env.int("ACTIVITY_FLUSH_MINUTES", default=5)
 ACTIVITY_TRACKER_CACHE_SECONDS = env.int("ACTIVITY_TRACKER_CACHE_SECONDS", default=3600)
+# The tracker's NPS prompt (sync/sentiment.py, issue 15): a request is a payload plus a rating and
+# a comment of at most analytics.models.NPS_COMMENT_MAX (1000) characters; each person may make
+# NPS_RATE_BURST requests at once, refilled at NPS_RATE_PER_MINUTE.
+NPS_MAX_BODY_BYTES = env.int("NPS_MAX_BODY_BYTES", default=40 * 1024)
+NPS_RATE_BURST = env.int("NPS_RATE_BURST", default=6)
+NPS_RATE_PER_MINUTE = env.int("NPS_RATE_PER_MINUTE", default=2)
+# Seconds after a sub-account page opens before the tracker asks whether to show the prompt.
+NPS_PROMPT_DELAY_SECONDS = env.int("NPS_PROMPT_DELAY_SECONDS", default=5)
 # The flush task is not in a tasks.py, so workers import its module explicitly.
 CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "sync.activity_flush"]
 CELERY_BEAT_SCHEDULE[f"every-{ACTIVITY_FLUSH_MINUTES}-min-flush-activity-counters"] = {
