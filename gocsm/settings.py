@@ -374,6 +374,12 @@ GHL_RETRY_BASE_SECONDS = env.float("GHL_RETRY_BASE_SECONDS", default=0.5)
 GHL_RETRY_CAP_SECONDS = env.float("GHL_RETRY_CAP_SECONDS", default=30.0)
 # A call (all its retries and rate-limit waits) gives up after this long.
 GHL_CALL_DEADLINE_SECONDS = env.float("GHL_CALL_DEADLINE_SECONDS", default=120.0)
+# A GHL answer larger than this is refused while it streams, before it is parsed (GHL's pages of
+# 100 items are well under 1 MB); items asked per page of a listing (GHL's maximum is 100).
+GHL_MAX_RESPONSE_BYTES = env.int("GHL_MAX_RESPONSE_BYTES", default=8 * 1024 * 1024)
+GHL_PAGE_SIZE = env.int("GHL_PAGE_SIZE", default=100)
+# One agency-token refresh at a time: a refresher that died frees the lock after this long.
+GHL_REFRESH_LOCK_SECONDS = env.int("GHL_REFRESH_LOCK_SECONDS", default=60)
 # GHL's limits per app per resource (GHL_API.md §5) and the share of them we leave unused.
 GHL_BURST_LIMIT = env.int("GHL_BURST_LIMIT", default=100)
 GHL_BURST_INTERVAL_SECONDS = env.float("GHL_BURST_INTERVAL_SECONDS", default=10.0)
