@@ -401,6 +401,10 @@ SYNC_PULL_LOCK_SECONDS = env.int("SYNC_PULL_LOCK_SECONDS", default=30 * 60)
 SYNC_BACKFILL_DAYS = env.int("SYNC_BACKFILL_DAYS", default=90)
 # Tasks per pull minting sub-accounts' location tokens ahead of their tasks (sync/tasks.py).
 SYNC_TOKEN_MINTERS = env.int("SYNC_TOKEN_MINTERS", default=2)
+# A sub-account task that met a passing fault (GHL down, a database or Redis blip) retries after
+# up to this many seconds, doubling each time (jittered, at most 20 times this); the agency task
+# waits twice as long.
+SYNC_RETRY_BACKOFF_SECONDS = env.int("SYNC_RETRY_BACKOFF_SECONDS", default=15)
 # An owner's or admin's "Re-sync now" (sync/resync.py) starts at most once per this per agency.
 SYNC_RESYNC_MIN_INTERVAL_SECONDS = env.int("SYNC_RESYNC_MIN_INTERVAL_SECONDS", default=600)
 SYNC_FRESHNESS_CHECK_MINUTES = env.int("SYNC_FRESHNESS_CHECK_MINUTES", default=15)

@@ -272,10 +272,11 @@ class Responder:
         fake, state = self.fake, self.fake.state
         if path in ("/v2/oauth/chooselocation", "/oauth/chooselocation") and method == "GET":
             return self._chooselocation(query)
-        slow = state.take_fault(path, ("slow",))
+        loc = query.get("locationId", "")
+        slow = state.take_fault(path, ("slow",), loc)
         if slow is not None:
             time.sleep(slow.seconds)
-        if state.take_fault(path, ("reset",)) is not None:
+        if state.take_fault(path, ("reset",), loc) is not None:
             return Reply(0, reset=True)
         form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         day = fake.today()
@@ -298,6 +299,7 @@ class Responder:
 
     def _api_call(self, path, query, form, headers, day, match, name, version, scope, kinds):
         state = self.fake.state
+        loc = query.get("locationId", "")
         if headers.get("Version") != version:
             return _json(400, {"statusCode": 400, "message": f"Version header must be {version}"})
         auth = headers.get("Authorization") or ""
@@ -329,7 +331,7 @@ class Responder:
                     "message": "The token is not authorized for this scope.",
                 },
             )
-        if state.take_fault(path, ("401",)) is not None:
+        if state.take_fault(path, ("401",), loc) is not None:
             return _json(
                 401,
                 {"statusCode": 401, "error": "Unauthorized", "message": "Invalid JWT"},
@@ -338,18 +340,18 @@ class Responder:
         allowed, limits = state.take_rate(token.client_id, resource)
         if not allowed:
             return _json(429, {"statusCode": 429, "message": "Too many requests"}, limits)
-        fault = self._fault(path, limits)
+        fault = self._fault(path, limits, loc)
         if fault is not None:
             return fault
-        big = state.take_fault(path, ("huge_body",))
+        big = state.take_fault(path, ("huge_body",), loc)
         if big is not None:
             return Reply(200, headers=dict(limits), stream_size=big.size)
-        if state.take_fault(path, ("stuck_pages",)) is not None:
+        if state.take_fault(path, ("stuck_pages",), loc) is not None:
             query = {k: v for k, v in query.items() if k not in _PAGING_PARAMS}
             if "page" in query or name == "saas_locations":
                 query["page"] = "1"
-        trickle = state.take_fault(path, ("trickle",))
-        huge = state.take_fault(path, ("huge_pages",))
+        trickle = state.take_fault(path, ("trickle",), loc)
+        huge = state.take_fault(path, ("huge_pages",), loc)
         call = Call(path, query, form, token, day, huge.factor if huge else 1)
         try:
             args = (match.group("a"),) if "a" in match.groupdict() else ()
@@ -361,8 +363,9 @@ class Responder:
             reply.trickle_seconds = trickle.seconds
         return reply
 
-    def _fault(self, path: str, headers: dict[str, str]) -> Reply | None:
-        fault = self.fake.state.take_fault(path, ("429", "5xx", "truncate", "non_json"))
+    def _fault(self, path: str, headers: dict[str, str], location: str = "") -> Reply | None:
+        kinds = ("429", "5xx", "truncate", "non_json")
+        fault = self.fake.state.take_fault(path, kinds, location)
         if fault is None:
             return None
         if fault.kind == "429":
@@ -405,7 +408,7 @@ class Responder:
             return _json(400, {"error": "bad json"})
         if path == "/_fake/faults" and method == "POST":
             kind = data.pop("kind", "")
-            known = {"count", "path", "status", "seconds", "factor", "size"}
+            known = {"count", "path", "status", "seconds", "factor", "size", "location"}
             fake.add_fault(kind, **{k: v for k, v in data.items() if k in known})
             return _json(200, {"ok": True})
         if path == "/_fake/faults" and method == "DELETE":

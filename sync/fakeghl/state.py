@@ -92,9 +92,10 @@ class Fault:
     seconds: float = 0.0  # slow: delay; 429: Retry-After value (0 = no header); trickle: length
     factor: int = 10  # huge_pages: how many times the requested page size to return
     size: int = 100 * 1024 * 1024  # huge_body: bytes of the body
+    location: str = ""  # only requests for this sub-account (its locationId query parameter)
 
-    def matches(self, path: str) -> bool:
-        return path.startswith(self.path)
+    def matches(self, path: str, location: str = "") -> bool:
+        return path.startswith(self.path) and (not self.location or self.location == location)
 
 
 class FakeState:
@@ -251,10 +252,10 @@ class FakeState:
         with self.lock:
             self.faults.clear()
 
-    def take_fault(self, path: str, kinds: tuple[str, ...]) -> Fault | None:
+    def take_fault(self, path: str, kinds: tuple[str, ...], location: str = "") -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.kind in kinds and fault.matches(path):
+                if fault.kind in kinds and fault.matches(path, location):
                     if fault.count is not None:
                         fault.count -= 1
                         if fault.count <= 0:
