@@ -54,7 +54,7 @@ def service_env(ghl, *, db_via: str | None = None, ghl_url: str | None = None, *
 
 
 def _log(tmp_path: Path, name: str):
-    return open(tmp_path / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+    return open(tmp_path / f"{name}.log", "ab")  # closed with the process (kill())
 
 
 def start_worker(env: dict, tmp_path: Path, *, pool: str = "threads", concurrency: int = 1):

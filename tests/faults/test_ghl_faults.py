@@ -67,7 +67,7 @@ def test_sub_account_faults_stop_in_bounds_say_why_and_the_next_run_catches_up(
         locs[4]: "no_progress",
         locs[5]: "",
     }
-    assert run.detail["failures"] == {"ghl_down": 2, "ghl_timeout": 1, "too_large": 1}| {
+    assert run.detail["failures"] == {"ghl_down": 2, "ghl_timeout": 1, "too_large": 1} | {
         "no_progress": 1
     }
     states = {

@@ -51,7 +51,7 @@ def test_25_sign_ins_and_5_tasks_racing_an_expired_token_refresh_it_once(
 ):
     settings.GHL_SSO_SHARED_SECRET = SSO_SECRET
     env = service_env(ghl, GHL_SSO_SHARED_SECRET=SSO_SECRET, SSO_FAILURES_PER_IP=1000)
-    web, base = spawn.web(env)
+    _web, base = spawn.web(env)
     spawn.worker(env, concurrency=5)
     people = [u for u in ghl.world.users(agency.company_id, ghl.today()) if u.location_ids or
               u.type == "agency"][:25]  # fmt: skip
@@ -114,9 +114,7 @@ def test_a_worker_killed_between_ghls_token_answer_and_its_commit_leaves_a_usabl
         # The moment the worker asks GHL for a refresh, its database freezes: GHL answers, and
         # the worker can no longer commit what it got.
         ghl_proxy.on_client_bytes(b"grant_type=refresh_token", pg_proxy.pause)
-        env = service_env(
-            ghl, db_via=pg_proxy.address, ghl_url=f"http://{ghl_proxy.address}"
-        )
+        env = service_env(ghl, db_via=pg_proxy.address, ghl_url=f"http://{ghl_proxy.address}")
         worker = spawn.worker(env)
         old_refresh = tokens.decrypt(Installation.objects.get(agency=agency).refresh_token)
         ghl.expire_access_tokens()
