@@ -121,6 +121,10 @@ class TCPProxy:
     def resume(self) -> None:
         self._running.set()
 
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
     def reset_next(self, count: int) -> None:
         """The next `count` connections are cut as soon as they are accepted."""
         with self._lock:
