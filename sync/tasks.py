@@ -24,8 +24,8 @@ of need: if one fails or stops, the sub-account tasks mint what is missing.
 Faults: GHL down or rate limiting retries with exponential backoff and jitter; when the retries
 are spent the sub-account reports "failed" with its stop reason and the next run catches up
 (pulls start where the last complete counts stopped). An answer over GHL_MAX_RESPONSE_BYTES or a
-listing that makes no progress is not retried: the same request would bring the same answer. acks_late + reject_on_worker_lost: a task
-whose worker dies is delivered again, and every write is an upsert, so a rerun changes nothing
+listing that makes no progress is not retried: the same request would bring the same answer.
+acks_late + reject_on_worker_lost: a task whose worker dies is delivered again, and every write is an upsert, so a rerun changes nothing
 that the first attempt already wrote. Redis errors (broker, lock, rate-limit buckets) and database
 connection errors retry too: pulls pause while Redis or PostgreSQL is away and resume after.
 """
