@@ -25,9 +25,10 @@ Faults: GHL down or rate limiting retries with exponential backoff and jitter; w
 are spent the sub-account reports "failed" with its stop reason and the next run catches up
 (pulls start where the last complete counts stopped). An answer over GHL_MAX_RESPONSE_BYTES or a
 listing that makes no progress is not retried: the same request would bring the same answer.
-acks_late + reject_on_worker_lost: a task whose worker dies is delivered again, and every write is an upsert, so a rerun changes nothing
-that the first attempt already wrote. Redis errors (broker, lock, rate-limit buckets) and database
-connection errors retry too: pulls pause while Redis or PostgreSQL is away and resume after.
+acks_late + reject_on_worker_lost: a task whose worker dies is delivered again, and every write is
+an upsert, so a rerun changes nothing that the first attempt already wrote. Redis errors (broker,
+lock, rate-limit buckets) and database connection errors retry too: pulls pause while Redis or
+PostgreSQL is away and resume after. tests/faults/ proves these through real processes.
 """
 
 from __future__ import annotations
