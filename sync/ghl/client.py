@@ -40,7 +40,7 @@ from sync.ghl.errors import (
     ResponseTooLarge,
 )
 from sync.ghl.ratelimit import RateLimiter, default_limiter
-from sync.ghl.session import http_session
+from sync.ghl.session import http_session, read_body
 from sync.ghl.signals import ghl_event
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,6 @@ V_2021_07_28 = "2021-07-28"  # oauth, locations, users, workflows, companies, pr
 V_2021_04_15 = "2021-04-15"  # calendars, conversations, saas
 COMPANY = "company"  # the `auth` of a call made with the agency token
 MAX_PAGES = 10_000  # a backstop only: a page that makes no progress stops the listing at once
-_CHUNK = 64 * 1024
 
 
 class TokenSource(Protocol):
@@ -122,7 +121,7 @@ class GHLClient:
                     headers={"Authorization": f"Bearer {token}", "Version": version},
                     stream=True,  # the body is read under a size cap and the deadline
                 )
-                body = _read_body(resp, path, deadline)
+                body = read_body(resp, path, deadline)
             except requests.RequestException as exc:
                 self.limiter.release(app_id(), resource, ticket)
                 self._emit("request", path, None, resource)
@@ -557,34 +556,6 @@ def _network_failure(path: str, exc: requests.RequestException) -> GHLUnavailabl
         # A timeout while the body streams arrives as a ConnectionError around urllib3's.
         return GHLTimeout(f"GHL {path}: {type(exc).__name__}")
     return GHLUnavailable(f"GHL {path}: {type(exc).__name__}")
-
-
-def _read_body(resp: requests.Response, path: str, deadline: float) -> bytes:
-    """The whole body, read in chunks: refused past settings.GHL_MAX_RESPONSE_BYTES (decoded
-    bytes, so a compressed bomb counts at its real size) before anything is parsed, and given up
-    on past the call's deadline (a server that trickles bytes never trips the read timeout).
-    The connection is dropped rather than drained when the body is refused."""
-    cap = settings.GHL_MAX_RESPONSE_BYTES
-    try:
-        declared = int(resp.headers.get("Content-Length") or -1)
-    except ValueError:
-        declared = -1
-    if declared > cap:
-        resp.close()
-        raise ResponseTooLarge(f"GHL {path}: body of {declared} bytes is over the cap", None)
-    parts, size = [], 0
-    try:
-        for chunk in resp.iter_content(_CHUNK):
-            size += len(chunk)
-            if size > cap:
-                raise ResponseTooLarge(f"GHL {path}: body over {cap} bytes", resp.status_code)
-            if time.monotonic() > deadline:
-                raise GHLTimeout(f"GHL {path}: body still arriving at the call's deadline")
-            parts.append(chunk)
-    except (ResponseTooLarge, GHLTimeout):
-        resp.close()
-        raise
-    return b"".join(parts)
 
 
 def _retry_status(failure: Exception, status: int | None) -> int | None:

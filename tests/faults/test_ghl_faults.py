@@ -170,3 +170,24 @@ def test_page_number_and_cursor_listings_that_loop_stop_at_once(big_ghl, make_ag
     big_ghl.add_fault("huge_body", path="/companies/", size=100 * 1024 * 1024)
     with pytest.raises(ResponseTooLarge):
         client.company()
+
+
+def test_an_answer_that_trickles_past_the_deadline_is_given_up(ghl, agency):
+    """A GHL that sends a few bytes now and then never trips the read timeout; the call's
+    deadline bounds it anyway, and the same call works once GHL is well again."""
+    import time
+
+    from sync.credentials import client_for_agency
+    from sync.ghl.errors import GHLTimeout
+
+    trickle = 5.0  # ten pieces 0.5 s apart: within the read timeout, past the call's deadline
+    assert TIMINGS["GHL_READ_TIMEOUT_SECONDS"] > trickle / 10
+    assert trickle > TIMINGS["GHL_CALL_DEADLINE_SECONDS"]
+    ghl.add_fault("trickle", path="/companies/", seconds=trickle, count=1)
+    client = client_for_agency(agency)
+    started = time.monotonic()
+    with pytest.raises(GHLTimeout):
+        client.company()
+    assert time.monotonic() - started < trickle  # given up at the deadline, not at the end
+    assert len(ghl.requests("/companies/")) == 1  # not retried past the deadline
+    assert client.company().id == agency.company_id
