@@ -378,6 +378,12 @@ GHL_RETRY_BASE_SECONDS = env.float("GHL_RETRY_BASE_SECONDS", default=0.5)
 GHL_RETRY_CAP_SECONDS = env.float("GHL_RETRY_CAP_SECONDS", default=30.0)
 # A call (all its retries and rate-limit waits) gives up after this long.
 GHL_CALL_DEADLINE_SECONDS = env.float("GHL_CALL_DEADLINE_SECONDS", default=120.0)
+# A GHL answer larger than this is refused while it streams, before it is parsed (GHL's pages of
+# 100 items are well under 1 MB); items asked per page of a listing (GHL's maximum is 100).
+GHL_MAX_RESPONSE_BYTES = env.int("GHL_MAX_RESPONSE_BYTES", default=8 * 1024 * 1024)
+GHL_PAGE_SIZE = env.int("GHL_PAGE_SIZE", default=100)
+# One agency-token refresh at a time: a refresher that died frees the lock after this long.
+GHL_REFRESH_LOCK_SECONDS = env.int("GHL_REFRESH_LOCK_SECONDS", default=60)
 # GHL's limits per app per resource (GHL_API.md §5) and the share of them we leave unused.
 GHL_BURST_LIMIT = env.int("GHL_BURST_LIMIT", default=100)
 GHL_BURST_INTERVAL_SECONDS = env.float("GHL_BURST_INTERVAL_SECONDS", default=10.0)
@@ -399,6 +405,10 @@ SYNC_PULL_LOCK_SECONDS = env.int("SYNC_PULL_LOCK_SECONDS", default=30 * 60)
 SYNC_BACKFILL_DAYS = env.int("SYNC_BACKFILL_DAYS", default=90)
 # Tasks per pull minting sub-accounts' location tokens ahead of their tasks (sync/tasks.py).
 SYNC_TOKEN_MINTERS = env.int("SYNC_TOKEN_MINTERS", default=2)
+# A sub-account task that met a passing fault (GHL down, a database or Redis blip) retries after
+# up to this many seconds, doubling each time (jittered, at most 20 times this); the agency task
+# waits twice as long.
+SYNC_RETRY_BACKOFF_SECONDS = env.int("SYNC_RETRY_BACKOFF_SECONDS", default=15)
 # An owner's or admin's "Re-sync now" (sync/resync.py) starts at most once per this per agency.
 SYNC_RESYNC_MIN_INTERVAL_SECONDS = env.int("SYNC_RESYNC_MIN_INTERVAL_SECONDS", default=600)
 SYNC_FRESHNESS_CHECK_MINUTES = env.int("SYNC_FRESHNESS_CHECK_MINUTES", default=15)
