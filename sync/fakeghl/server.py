@@ -77,6 +77,19 @@ ROUTES = [
     ("GET", r"/saas/agency-plans/(?P<a>[^/]+)", "agency_plans", V2, None, ("Company",)),
     ("GET", r"/saas/saas-plan/(?P<a>[^/]+)", "saas_plan", V2, None, ("Company",)),
 ]
+
+
+def _emptied(body):
+    """An `empty_list` GHL: a well-formed 200 whose listing holds nothing (lists emptied,
+    totals 0), the answer a glitching GHL gives."""
+    if not isinstance(body, dict):
+        return body
+    return {
+        k: [] if isinstance(v, list) else 0 if k in ("total", "count") else v
+        for k, v in body.items()
+    }
+
+
 # What a `stuck_pages` GHL ignores: every listing answers its first page.
 _PAGING_PARAMS = {"skip", "offset", "page", "startAfter", "startAfterId", "startAfterDate"}
 _COMPILED = [(m, re.compile(p + r"\Z"), *rest) for m, p, *rest in ROUTES]
@@ -358,6 +371,8 @@ class Responder:
             status, out = getattr(self.fake.api, name)(call, *args)
         except ApiError as err:
             status, out = err.status, err.body()
+        if status == 200 and state.take_fault(path, ("empty_list",), loc) is not None:
+            out = _emptied(out)
         reply = _json(status, out, limits)
         if trickle is not None:
             reply.trickle_seconds = trickle.seconds

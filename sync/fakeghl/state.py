@@ -84,7 +84,7 @@ class Fault:
     # misbehaving GHL: reset (the connection is cut, no answer), trickle (the answer arrives a
     # few bytes at a time over `seconds`), huge_body (a 200 of `size` bytes, no Content-Length),
     # stuck_pages (skip/offset/page/startAfter* ignored: every page is the first), 401 (every
-    # token refused, fresh or not).
+    # token refused, fresh or not), empty_list (a 200 whose lists are empty and totals 0).
     kind: str
     count: int | None = None
     path: str = ""  # applies to paths starting with this prefix ("" = every API path)
