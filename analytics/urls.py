@@ -12,7 +12,10 @@ urlpatterns = [
     path("app/revenue/", views.revenue, name="revenue"),
     path("app/churn/", views.churn_prediction, name="churn"),
     path("app/settings/", views.score_settings, name="settings"),
+    path("app/settings/nps/", views.nps_settings, name="nps-settings"),
+    path("app/feedback/", views.feedback, name="feedback"),
     path("app/locations/<str:ghl_id>/", views.location_detail, name="location-detail"),
+    path("app/locations/<str:ghl_id>/nps/", views.nps_location, name="location-nps"),
     path(
         "app/locations/<str:ghl_id>/manual-mrr/", views.set_location_mrr, name="location-manual-mrr"
     ),

@@ -12,7 +12,7 @@ from django.template.defaultfilters import floatformat
 from accounts.models import SaasPlan
 from accounts.tenantsql import Select, read_together
 from accounts.visibility import location_for_request
-from analytics import charts, churn, portfolio, risk, scores
+from analytics import charts, churn, nps, portfolio, risk, scores
 from analytics.models import (
     FEATURES,
     ChurnPrediction,
@@ -20,6 +20,9 @@ from analytics.models import (
     HealthScore,
     LocationDay,
     LocationState,
+    NpsOptIn,
+    NpsResponse,
+    nps_category,
 )
 from analytics.views.common import choice, handles_bad_params, wants_csv
 from analytics.views.csvexport import csv_response, file_name
@@ -211,12 +214,28 @@ def location_detail(request, ghl_id: str):
             )
     # Read whether shown or not: the page costs as many queries either way.
     prediction = _prediction(agency, location.ghl_id)
+    # Sentiment: the prompt's switch and the last 180 days of answers (analytics.nps).
+    nps_rows = list(
+        NpsResponse.objects.for_agency(agency)
+        .filter(location_ghl_id=location.ghl_id, day__gte=day - timedelta(days=179))
+        .order_by("-at", "-pk")
+        .values_list("user_name", "user_ghl_id", "comment", "outcome", "rating", "day")[:500]
+    )
     return render(
         request,
         "analytics/location.html",
         {
             "churn": churn_status(churn.model_for(agency)),
             "prediction": prediction if analysed else None,
+            "nps_on": NpsOptIn.objects.for_agency(agency)
+            .filter(location_ghl_id=location.ghl_id)
+            .exists(),
+            "nps": nps.tally(r[3:] for r in nps_rows),
+            "nps_recent": [
+                {"who": n or u, "comment": c, "rating": r, "day": d, "category": nps_category(r)}
+                for n, u, c, _outcome, r, d in nps_rows
+                if r is not None
+            ][:5],
             "location": location,
             "lifecycle": lifecycle,
             "lifecycle_since": lifecycle_since,
