@@ -65,6 +65,11 @@ GRID_DAYS = 7
 # for and what drives churn drifts; on both bench worlds a stronger penalty predicted the
 # later months better than the one a split inside the training rows preferred.
 C = 0.003
+# The penalties choose_penalty tries on a time split inside an agency's training rows, and the
+# days at the end of them it scores on.
+PENALTIES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
+VALIDATION_DAYS = 91
+SELECT_PENALTY = True
 PEAK_SPAN = 180
 # Training rows start this many days into the stored history, so their 30- and 60-day windows
 # lie within it (before it, sums would read days GoCSM never saw as zero use).
@@ -227,6 +232,20 @@ class _Reader:
         top = peak[self.rows, self.cols]
         return (now - top) / (top + 1.0)
 
+    def log_from_peak(self, x: np.ndarray, days: int = 30, span: int = PEAK_SPAN) -> np.ndarray:
+        """log(1 + sum over the last `days` days) - log(1 + its highest value over the `span`
+        days before): 0 at its peak, negative below it, on the scale of a ratio. Trailing
+        windows only."""
+        from scipy.ndimage import maximum_filter1d
+
+        c = np.zeros((x.shape[0], x.shape[1] + 1))
+        np.cumsum(np.nan_to_num(x.astype(np.float64)), axis=1, out=c[:, 1:])
+        idx = np.arange(x.shape[1])
+        sums = c[:, idx + 1] - c[:, np.maximum(idx - days + 1, 0)]
+        size = 2 * (span // 2) + 1
+        peak = maximum_filter1d(sums, size=size, axis=1, origin=size // 2, mode="nearest")
+        return np.log1p(sums[self.rows, self.cols]) - np.log1p(peak[self.rows, self.cols])
+
     def since_last(self, active: np.ndarray) -> np.ndarray:
         """Days since the last day `active` was True, on or before each column (NaN: never)."""
         n = active.shape[1]
@@ -336,6 +355,27 @@ def features(panel: Panel, rows: np.ndarray, cols: np.ndarray, labels_of: dict) 
     add("usage_trend_90", "Usage", _trend(u30, r.total(panel.usage, 30, lag=90)))
     add("usage_from_peak", "Usage", r.decline_from_peak(panel.usage))
     add("sessions_from_peak", "Logins", r.decline_from_peak(panel.sessions))
+    # Against the sub-account's own habit (the 90 days before the last 30): a team that logs in
+    # every other week is not declining when it has not logged in for 10 days; one that logged
+    # in daily is.
+    u_hist = r.total(panel.usage, 90, lag=30) / 3
+    s_hist = r.total(panel.sessions, 90, lag=30) / 3
+    add("usage_vs_own_90", "Usage", np.log1p(u30) - np.log1p(u_hist))
+    add("sessions_vs_own_90", "Logins", np.log1p(s30) - np.log1p(s_hist))
+    add("usage_log_from_peak", "Usage", r.log_from_peak(panel.usage))
+    add("sessions_log_from_peak", "Logins", r.log_from_peak(panel.sessions))
+    u14, u14_prev = r.total(panel.usage, 14), r.total(panel.usage, 14, lag=14)
+    add("usage_slope_14", "Usage", np.log1p(u14) - np.log1p(u14_prev))
+    login_days = r.total(panel.sessions > 0, 30)
+    login_days_hist = r.total(panel.sessions > 0, 90, lag=30) / 3
+    add("login_days_30", "Logins", login_days / 30)
+    add("login_days_vs_own_90", "Logins", np.log1p(login_days) - np.log1p(login_days_hist))
+    usual_gap = 30 / (login_days_hist + 1)  # days between logins in its usual month
+    add(
+        "login_quiet_vs_usual",
+        "Login recency",
+        np.where(tracked, np.log1p(quiet) - np.log1p(usual_gap), 0),
+    )
 
     status = panel.status[rows, cols]
     for k, s in enumerate(STATUSES):
@@ -450,20 +490,24 @@ class Model:
         )
 
 
-def fit(feats: Features, y: np.ndarray, horizon: int, events: int) -> Model:
-    """Standardise, then an L2-regularised logistic regression (scikit-learn, C). Above
-    MAX_ROWS rows every churner is kept and the others are sampled (the same draw for the same
-    data), weighted by the inverse of their sampling rate so the probabilities stay calibrated."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    X, y = feats.X, y.astype(int)
+def _weighted_sample(X, y, seed: int = 0):
+    """Above MAX_ROWS rows every churner is kept and the others are sampled (the same draw for
+    the same data), weighted by the inverse of their sampling rate so the probabilities stay
+    calibrated. Returns (kept row mask, weights of the kept rows)."""
+    keep = np.ones(len(y), dtype=bool)
     weight = np.ones(len(y))
     positives = int(y.sum())
     if len(y) > MAX_ROWS and positives < MAX_ROWS // 2:
         rate = (MAX_ROWS - positives) / (len(y) - positives)
-        keep = (y == 1) | (np.random.default_rng(0).random(len(y)) < rate)
-        X, y, weight = X[keep], y[keep], np.where(y[keep] == 1, 1.0, 1.0 / rate)
+        keep = (y == 1) | (np.random.default_rng(seed).random(len(y)) < rate)
+        weight = np.where(y == 1, 1.0, 1.0 / rate)
+    return keep, weight[keep]
+
+
+def _fit_standardised(X, y, weight, penalty: float):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
     with warnings.catch_warnings():
         # A constant feature's weighted variance may round below 0 (sqrt warns); it is set to
         # 1 just below.
@@ -474,18 +518,58 @@ def fit(feats: Features, y: np.ndarray, horizon: int, events: int) -> Model:
     scale = np.asarray(scaler.scale_, dtype=np.float64)
     scale = np.where(np.isfinite(scale) & (scale > 1e-9), scale, 1.0)
     Z = (X - mean) / scale
-    lr = LogisticRegression(C=C, max_iter=2000).fit(Z, y, sample_weight=weight)
+    lr = LogisticRegression(C=penalty, max_iter=2000).fit(Z, y, sample_weight=weight)
+    return mean, scale, lr.coef_[0].astype(np.float64), float(lr.intercept_[0])
+
+
+def choose_penalty(X: np.ndarray, y: np.ndarray, days: np.ndarray, horizon: int) -> float:
+    """The penalty C (PENALTIES) that ranked best on a time split inside the training rows: fit
+    on the rows whose labels were known VALIDATION_DAYS before the last training day, score
+    AUC on the rows of those last VALIDATION_DAYS (their label windows start after every
+    fitting row's ended). The default C when the split leaves fewer than MIN_EVENTS churners
+    on either side. Ties go to the stronger penalty."""
+    y = y.astype(int)
+    last = int(days.max()) if len(days) else 0
+    valid = days > last - VALIDATION_DAYS
+    fit_rows = days + horizon + WINDOW - 1 <= last - VALIDATION_DAYS
+    if y[valid].sum() < MIN_EVENTS or y[fit_rows].sum() < MIN_EVENTS or y[valid].all():
+        return C
+    Xf, yf = X[fit_rows], y[fit_rows]
+    keep, weight = _weighted_sample(Xf, yf)
+    best, best_auc = C, -1.0
+    for penalty in PENALTIES:
+        mean, scale, coef, intercept = _fit_standardised(Xf[keep], yf[keep], weight, penalty)
+        score = auc(y[valid], ((X[valid] - mean) / scale) @ coef + intercept)
+        if score is not None and score > best_auc + 1e-3:
+            best, best_auc = penalty, score
+    return best
+
+
+def fit(
+    feats: Features,
+    y: np.ndarray,
+    horizon: int,
+    events: int,
+    days: np.ndarray | None = None,
+) -> Model:
+    """Standardise, then an L2-regularised logistic regression (scikit-learn). Its penalty C is
+    chosen by choose_penalty when the rows' days are given, else the default C. Above MAX_ROWS
+    rows churners are all kept and the others sampled and weighted back (_weighted_sample)."""
+    X, y = feats.X, y.astype(int)
+    penalty = C if days is None else choose_penalty(X, y, np.asarray(days), horizon)
+    keep, weight = _weighted_sample(X, y)
+    mean, scale, coef, intercept = _fit_standardised(X[keep], y[keep], weight, penalty)
     return Model(
         names=feats.names,
         groups=feats.groups,
         mean=mean,
         scale=scale,
-        coef=lr.coef_[0].astype(np.float64),
-        intercept=float(lr.intercept_[0]),
+        coef=coef,
+        intercept=intercept,
         horizon=horizon,
         events=events,
         rows=len(feats.X),
-        penalty=C,
+        penalty=penalty,
     )
 
 
@@ -612,7 +696,13 @@ def backtest(
                 continue
             take = index[ts.rows, ts.cols]
             started = time.perf_counter()
-            model = fit(Features(feats.names, feats.groups, feats.X[take]), ts.y, h, ts.events)
+            model = fit(
+                Features(feats.names, feats.groups, feats.X[take]),
+                ts.y,
+                h,
+                ts.events,
+                days=ts.cols if SELECT_PENALTY else None,
+            )
             out.seconds_training += time.perf_counter() - started
             now = np.nonzero(all_cols == c)[0]
             rows = all_rows[now]

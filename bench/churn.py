@@ -175,13 +175,7 @@ def _engagement_world(rng, n, created, saas):
         past_due &= running & saas
         downgraded |= running & saas & (e < -1.0) & (rng.random(n) < 0.004)
         # The cancel hazard.
-        logit_h = (
-            -2.0 * patience
-            - 0.5 * e
-            + 1.3 * past_due
-            + 0.7 * downgraded
-            + 0.7 * (age < 90)
-        )
+        logit_h = -2.0 * patience - 0.5 * e + 1.3 * past_due + 0.7 * downgraded + 0.7 * (age < 90)
         hazard = np.minimum(0.00006 * frailty * np.exp(logit_h), 0.04) + 0.00004  # + sudden
         hazard = np.where(running & (age >= 14), hazard, 0.0)
         cancel = rng.random(n) < hazard
@@ -403,7 +397,8 @@ def main() -> None:
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 7
     generator = sys.argv[3] if len(sys.argv) > 3 else "bench"
     if os.environ.get("CHURN_C"):
-        cm.C = float(os.environ["CHURN_C"])  # try another penalty strength
+        cm.C = float(os.environ["CHURN_C"])  # try a fixed penalty strength
+        cm.SELECT_PENALTY = False
     started = time.perf_counter()
     panel, info = world(n, seed, generator)
     built = time.perf_counter() - started
