@@ -25,15 +25,24 @@ has it) with 7/30-day changes, the risk flags raised on d and how many of the la
 each, the rules' risk weight, own users' login recency (days since the last session, 7/14/30-day
 steps), sessions over 7 and 30 days, their trend and how far they fell from their 180-day peak,
 active days, login tiers, the share of the sub-account's people active in 30 days and its
-60-day change, usage (conversations created + appointments booked) over 30 days, its 30- and
-90-day trend and its fall from its 180-day peak, the subscription status, past-due days, MRR
-and its 30/90-day change, tenure, and a few products of those signals. Missing values count as
+60-day change, usage (conversations created + appointments booked) over 30 days, its 14-, 30-
+and 90-day trend and its fall from its 180-day peak (also on a log scale), usage, sessions and
+login days against the sub-account's own previous 90 days and days since the last login against
+its usual gap between logins (a team that logs in every other week is not declining after 10
+quiet days; a daily one is), the subscription status, past-due days, MRR and its 30/90-day
+change, tenure, and a few products of those signals. Missing values count as
 neutral, with an indicator saying they were missing.
 
-**Model.** Features are standardised (mean 0, variance 1 over the training rows) and a logistic
-regression with a strong L2 penalty (C = 0.003) is fitted on one row per alive sub-account per
+**Model.** Features are standardised (mean 0, variance 1 over the training rows) and an
+L2-regularised logistic regression is fitted on one row per alive sub-account per
 week (the weekly grid ending on the cutoff, from day WARM_UP (60) of the stored history on, so
-windows lie within it); above MAX_ROWS rows, non-churners are sampled and weighted back. p = 1 /
+windows lie within it); above MAX_ROWS rows, non-churners are sampled and weighted back. The
+penalty C is chosen per agency and fit on a time split inside the training rows: fitted on the
+rows whose labels were known before the last VALIDATION_DAYS (91) training days, scored by AUC on
+those last days, the best of PENALTIES (0.001 .. 0.3) wins (ties: the stronger); with fewer than
+MIN_EVENTS churners on either side, C = 0.003 (strong, because what drives churn drifts and the
+rows a model learns from are older than the day it predicts for). No class weighting: the
+probabilities stay calibrated (expected MRR lost multiplies them by MRR). p = 1 /
 (1 + exp(-logit)), logit = intercept + sum_j coef_j * z_j: each feature's contribution coef_j *
 z_j is exact and, summed per driver with the intercept, gives the logit. A model needs at least
 MIN_EVENTS (10) churn events within its training rows' horizons; with fewer (cold start) the
@@ -61,9 +70,9 @@ HORIZON = 90  # what the pages show
 MIN_EVENTS = 10
 AT_RISK_90 = 0.20
 GRID_DAYS = 7
-# The penalty: strong, because the rows a model learns from are older than the day it predicts
-# for and what drives churn drifts; on both bench worlds a stronger penalty predicted the
-# later months better than the one a split inside the training rows preferred.
+# The default penalty (when a time split inside the training rows cannot choose one): strong,
+# because the rows a model learns from are older than the day it predicts for and what drives
+# churn drifts.
 C = 0.003
 # The penalties choose_penalty tries on a time split inside an agency's training rows, and the
 # days at the end of them it scores on.

@@ -7,23 +7,37 @@ pooled AUC, precision and recall at the at-risk threshold, precision in the top 
 model and for the rule-based ranking, then training time and peak memory.
 Run: .venv/bin/python bench/churn.py [N] [SEED] [bench|fade]     (no database needed)
 "fade" swaps in a second hidden generator shaped like the demo's (see _fade_generator), to
-check the model on churn it was not written against.
+check the model on churn it was not written against. CHURN_C=<C> fixes the penalty instead of
+choosing it per fit (analytics.churnmodel.choose_penalty).
+For reference it also prints the AUC and top-10 % precision of the generator's own hidden
+hazard on each cutoff day (a ranking that knows the hidden state but not its future).
 
-## The generator (what the model does not see)
+## The default generator (what the model does not see): _engagement_world
 Per sub-account: created on a day U(-400, 640) (those created before day 0 start with a
-history), users 1..8, a usage base ~ logN(0, 0.5), a per-user login habit U(0.15, 0.9), SaaS with
-p = 0.8 on a plan of 97/297/497, a frailty exp(0.5 z). Hidden episodes, each starting on a
-random day of its life: a decline (p = 0.35: engagement falls linearly to U(0.1, 0.6) of normal
-over 15-90 days, and recovers after 30-120 days with p = 0.2), people going quiet (p = 0.12:
-logins stop, usage halves), payment trouble (p = 0.15: a 10-50-day spell of past-due weeks),
-a downgrade while declining (p = 0.3 of declines).
-Daily cancel hazard = 0.0003 x frailty x exp(3 x decline + 0.5 x min(weeks quiet, 6) + 4 x (share of the last
-60 days past due) + 2 x (share of its people who left) + 0.8 x [age < 90] - 0.4 x log(base)),
-capped at 0.05. People leave one by one (p = 0.3: from a random day, one every 10-40 days,
-the first user stays). On cancelling: back on the plan after
-5-25 days with p = 0.15 (inside the 30-day window: no churn), else it stays cancelled; 40 % of
-those are deleted (uninstalled) 10-60 days later. Sessions, usage and the score's inputs carry
-day-to-day noise, so the signals are noisy views of the hidden state.
+history, simulated from their creation), users 1..8, a business size (usage base) ~ logN(0, 0.9),
+a login style exp(U(log 0.06, 0)) times a per-user habit U(0.15, 0.9) (some teams log in daily,
+others every week or two), SaaS with p = 0.8 on a plan of 97/297/497, a frailty exp(0.3 z).
+
+A latent engagement e (0 = normal) moves each day towards a target at a per-episode speed, with
+noise N(0, 0.06): a new sub-account starts at -1.2 and ramps up to 0 over 15-40 days, unless
+its onboarding stalls (p = 0.25: target -1.4 until day 45-150, then 0, or -1.6 for good with
+p = 0.4). Gradual declines start at a rate of 1 in 800 days (target -U(0.8, 2.8), reached over
+weeks: speed 1/U(20, 70)); after day 150 a decline recovers at 1 in 150 days; rare cliffs
+(1 in 3,000 days) drop e by U(1.5, 3) at once. Churn follows engagement late: "patience" is
+e smoothed over about 30 days. Payments fail (a past-due spell, mean 9 days) at 0.06 % a day,
+0.6 % for shaky payers (8 %), +0.3 % while e < -1; a disengaged SaaS account (e < -1)
+downgrades at 0.4 % a day.
+Daily cancel hazard = min(0.00006 x frailty x exp(-2 x patience - 0.5 x e + 1.3 x [past due]
++ 0.7 x [downgraded] + 0.7 x [age < 90]), 0.04) + 0.00004 (sudden churn without warning),
+from day 14 on. On cancelling: back within 5-25 days with p = 0.15 (no churn), back after
+40-200 days with p = 0.08 (a churn, then a reactivation with e at -0.4), else it stays
+cancelled; 40 % of those are deleted (uninstalled) 10-60 days later.
+
+What GoCSM sees: usage ~ Poisson(4 x base x exp(min(e, 0.5))) a day; each user k >= 1 logs
+in only while e is above that person's own threshold U(-2.6, -0.2) (people drift away as
+engagement falls; the first user stays), with p = habit x min(base x exp(e), 1.3) a day and
+1-3 sessions; the score's components, the risk flags and the risk weight are computed from
+those noisy observations as analytics.scores and analytics.risk define them.
 """
 
 from __future__ import annotations
@@ -84,7 +98,9 @@ def _fade_generator(rng, n, t, created, saas):
     a fade with p = 0.12 (usage falls linearly over 20-60 days to U(0.30, 0.55) of normal and
     stays), logins stopping for good with p = 0.07, shaky payers (8 %: past due each week with
     p = 0.15, else 0.008); weekly hazard min(0.35, 0.002 x frailty x exp(3 x decline + 0.45 x
-    min(weeks quiet, 6) + 0.6 x past-due weeks among the last 8)), frailty exp(0.5 z)."""
+    min(weeks quiet, 6) + 0.6 x past-due weeks among the last 8)), frailty exp(0.5 z). In
+    this world every team logs in with a habit U(0.15, 0.9), business sizes are logN(0, 0.5),
+    and nobody downgrades or leaves one by one."""
     life = np.maximum(N_DAYS - np.maximum(created[:, 0], 0), 1)
     start0 = np.maximum(created[:, 0], -400) + 30
 
