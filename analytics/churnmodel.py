@@ -205,7 +205,9 @@ class _Reader:
 
     def __init__(self, panel: Panel, rows: np.ndarray, cols: np.ndarray):
         self.p, self.rows, self.cols = panel, rows, cols
-        self._sums: dict[int, np.ndarray] = {}
+        # Cumulative sums per array, keyed by id() and holding the array itself: a temporary
+        # array freed after one call could otherwise hand its id to the next one.
+        self._sums: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def at(self, x: np.ndarray, lag: int = 0) -> np.ndarray:
         c = self.cols - lag
@@ -216,11 +218,11 @@ class _Reader:
     def total(self, x: np.ndarray, days: int, lag: int = 0) -> np.ndarray:
         """Sum of x over the `days` days ending `lag` days before each column (clipped at 0)."""
         key = id(x)
-        if key not in self._sums:
+        if key not in self._sums or self._sums[key][0] is not x:
             s = np.zeros((x.shape[0], x.shape[1] + 1))
             np.cumsum(np.nan_to_num(x.astype(np.float64)), axis=1, out=s[:, 1:])
-            self._sums[key] = s
-        s = self._sums[key]
+            self._sums[key] = (x, s)
+        s = self._sums[key][1]
         hi = np.clip(self.cols - lag + 1, 0, None)
         lo = np.clip(self.cols - lag - days + 1, 0, None)
         return s[self.rows, hi] - s[self.rows, lo]
@@ -375,8 +377,9 @@ def features(panel: Panel, rows: np.ndarray, cols: np.ndarray, labels_of: dict) 
     add("sessions_log_from_peak", "Logins", r.log_from_peak(panel.sessions))
     u14, u14_prev = r.total(panel.usage, 14), r.total(panel.usage, 14, lag=14)
     add("usage_slope_14", "Usage", np.log1p(u14) - np.log1p(u14_prev))
-    login_days = r.total(panel.sessions > 0, 30)
-    login_days_hist = r.total(panel.sessions > 0, 90, lag=30) / 3
+    logged_in = panel.sessions > 0
+    login_days = r.total(logged_in, 30)
+    login_days_hist = r.total(logged_in, 90, lag=30) / 3
     add("login_days_30", "Logins", login_days / 30)
     add("login_days_vs_own_90", "Logins", np.log1p(login_days) - np.log1p(login_days_hist))
     usual_gap = 30 / (login_days_hist + 1)  # days between logins in its usual month

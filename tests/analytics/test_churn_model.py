@@ -196,3 +196,17 @@ def test_below_the_minimum_events_a_cutoff_is_skipped():
     assert max(counted.values()) < cm.MIN_EVENTS
     assert bt.results == []
     assert sorted(h for _day, h, _n in bt.skipped) == list(cm.HORIZONS)
+
+
+def test_features_do_not_depend_on_which_arrays_were_freed_before(small_world):
+    """Window sums are cached per array; a temporary array freed after one feature must not
+    hand its sums to another array that reuses its memory."""
+    rows = np.flatnonzero(small_world.alive[:, 500])
+    cols = np.full(len(rows), 500)
+    r = cm._Reader(small_world, rows, cols)
+    first = r.total(small_world.sessions > 0, 30)
+    for _ in range(20):  # freed temporaries: some reuse the id of the first
+        other = np.zeros_like(small_world.sessions, dtype=bool)
+        assert not r.total(other, 30).any()
+        del other
+    assert np.array_equal(r.total(small_world.sessions > 0, 30), first)
