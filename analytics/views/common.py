@@ -113,7 +113,7 @@ def read_only(request) -> bool:
     return bool(access and access.read_only)
 
 
-NAV = (
+NAV = [
     ("analytics:overview", "Overview", False),
     ("analytics:at-risk", "At risk", False),
     ("analytics:adoption", "Adoption", False),
@@ -122,7 +122,16 @@ NAV = (
     ("analytics:settings", "Settings", True),
     ("billing:index", "Billing", True),
     ("accounts:security", "Security", True),
-)
+]
+
+
+def register_nav_item(url_name: str, label: str, admin_only: bool, *, before: str) -> None:
+    """A feature app adds its pages to the navigation from its AppConfig.ready(), in front of
+    the item named `before` (analytics never imports the apps above it)."""
+    if any(name == url_name for name, _l, _a in NAV):
+        return
+    names = [name for name, _l, _a in NAV]
+    NAV.insert(names.index(before) if before in names else len(NAV), (url_name, label, admin_only))
 
 
 _NAV_URLS: dict[str, str] = {}

@@ -79,6 +79,16 @@ def _decoded(text) -> dict:
     return json.loads(text) if isinstance(text, str) else (text or {})
 
 
+# Sections other apps add to the sub-account page (playbooks' tasks), from AppConfig.ready():
+# callables (request, location) -> {"template": name, **context} or None.
+PANELS: list = []
+
+
+def register_panel(panel) -> None:
+    if panel not in PANELS:
+        PANELS.append(panel)
+
+
 @handles_bad_params
 def location_detail(request, ghl_id: str):
     location = location_for_request(request, ghl_id)
@@ -194,6 +204,7 @@ def location_detail(request, ghl_id: str):
         "analytics/location.html",
         {
             "location": location,
+            "panels": [p for p in (panel(request, location) for panel in PANELS) if p],
             "lifecycle": lifecycle,
             "lifecycle_since": lifecycle_since,
             "first_day": state["first_day"] if state else None,

@@ -1,0 +1,59 @@
+"""Where playbooks meet capabilities built beside them (issue 15's segments, tags and assigned
+CSM; the churn prediction). Each answers "not available" until that capability exists; the rest
+of playbooks asks only through here, so wiring one in is a change to this module alone.
+"""
+
+from __future__ import annotations
+
+from accounts.models import Agency, GHLUser
+
+
+def segments_available() -> bool:
+    """Whether segments and tags exist to narrow a play with (issue 15)."""
+    return False
+
+
+def segment_choices(agency: Agency) -> list[tuple[str, str]]:
+    return []
+
+
+def tag_choices(agency: Agency) -> list[tuple[str, str]]:
+    return []
+
+
+def locations_in(agency: Agency, segment: str, tag: str) -> set[str] | None:
+    """GHL ids of the sub-accounts in `segment` with `tag` (either may be empty); None: no
+    narrowing (neither is set, or segments do not exist)."""
+    if not (segment or tag) or not segments_available():
+        return None
+    return set()
+
+
+def churn_available() -> bool:
+    """Whether a churn prediction exists (the churn_probability trigger is offered only then)."""
+    return False
+
+
+def churn_probabilities(agency_id: int) -> dict[str, float]:
+    """Per sub-account GHL id, the predicted probability (0..1) that it churns within 90 days."""
+    return {}
+
+
+def csm_for(agency: Agency, location_ghl_ids: list[str]) -> dict[str, GHLUser]:
+    """Each sub-account's assigned CSM. Until sub-accounts have one (issue 15), the agency owner
+    stands in for all of them (owner_fallback says so)."""
+    owner = owner_of(agency)
+    return {} if owner is None else dict.fromkeys(location_ghl_ids, owner)
+
+
+def owner_of(agency: Agency) -> GHLUser | None:
+    users = GHLUser.objects.for_agency(agency).filter(deleted=False)
+    return (
+        users.filter(is_agency_owner=True).order_by("pk").first()
+        or users.filter(role=GHLUser.ROLE_OWNER).order_by("pk").first()
+    )
+
+
+def csm_is_assigned() -> bool:
+    """False while the CSM named on deliveries and tasks is the owner standing in."""
+    return False
