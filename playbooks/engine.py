@@ -134,8 +134,9 @@ def evaluate_agency(agency_id: int, *, now=None) -> Summary:
             (p, e)
             for p in plays
             if p.trigger == triggers.RECOVERED
-            for e in ended
-            if e.end_reason == Episode.END_RECOVERED
+            for e in triggers.recoveries(
+                [e for e in ended if e.end_reason == Episode.END_RECOVERED]
+            )
         ]
         for play, ep in fire:
             if play.trigger == triggers.CHURN and churn.get(ep.location_ghl_id, 0.0) < (

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from playbooks import seams, triggers
-from playbooks.models import Episode, Play
+from playbooks.models import Episode, Play, PlayPeriod, Run
 
 WINDOW_DAYS = 30
 
@@ -68,8 +68,16 @@ def for_play(play: Play, today: date) -> tuple[Group, Group] | None:
     """(fired, compared with), or None for a `recovered` play (it fires on recoveries)."""
     if play.trigger == triggers.RECOVERED:
         return None
-    fired_ids = set(play.runs.values_list("episode_id", flat=True))
-    periods = list(play.periods.values_list("on_at", "off_at"))
+    fired_ids = set(
+        Run.objects.for_agency(play.agency_id)
+        .filter(play=play)
+        .values_list("episode_id", flat=True)
+    )
+    periods = list(
+        PlayPeriod.objects.for_agency(play.agency_id)
+        .filter(play=play)
+        .values_list("on_at", "off_at")
+    )
     inside = seams.locations_in(play.agency, play.segment, play.tag)
     fired, control = [], []
     for e in Episode.objects.for_agency(play.agency_id).filter(kind=play.trigger):

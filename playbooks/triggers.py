@@ -4,7 +4,7 @@ The kinds are derived, not listed: every churn-risk flag kind analytics.risk def
 (risk.FLAG_LABELS) is a trigger, so a flag kind added there becomes a trigger without a change
 here. Besides those:
 - `recovered`: an episode of any other kind ended because the sub-account recovered (back up a
-  band, the flag cleared);
+  band, the flag cleared); one per sub-account and evaluation (recoveries());
 - `churn_probability`: the predicted 90-day churn probability reached the play's threshold,
   offered once a prediction exists (playbooks.seams.churn_probabilities).
 
@@ -64,6 +64,17 @@ def held_flags(codes) -> set[str]:
         if code in held:
             held.update(_NO_LOGIN[:i])
     return held
+
+
+def recoveries(episodes: list) -> list:
+    """One recovery per sub-account among episodes that ended together: the one whose flag
+    weighs most (no login 30 over 14 over 7), so a recovered play sends one message."""
+    best: dict[str, object] = {}
+    for ep in episodes:
+        kept = best.get(ep.location_ghl_id)
+        if kept is None or risk.FLAG_WEIGHTS.get(ep.kind, 0) > risk.FLAG_WEIGHTS.get(kept.kind, 0):
+            best[ep.location_ghl_id] = ep
+    return list(best.values())
 
 
 def band_rank(band: str) -> int | None:

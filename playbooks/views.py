@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone as dj_tz
@@ -17,7 +18,7 @@ from billing.gating import refuse_writes_when_read_only
 from gocsm.encryption import decrypt, encrypt
 from playbooks import library, outcomes, seams, triggers
 from playbooks.forms import PlayForm, TaskForm, play_initial
-from playbooks.models import Delivery, Play, PlayPeriod, Task
+from playbooks.models import Delivery, Play, PlayPeriod, Run, Task
 from playbooks.outbound import mask_url
 from playbooks.payload import new_signing_secret
 
@@ -64,6 +65,12 @@ def _actions(play: Play) -> list[str]:
 def index(request):
     agency = request.agency
     plays = list(Play.objects.for_agency(agency).select_related("task_assignee"))
+    fired = dict(
+        Run.objects.for_agency(agency)
+        .values("play_id")
+        .annotate(n=Count("pk"))
+        .values_list("play_id", "n")
+    )
     used = {p.template for p in plays}
     return render(
         request,
@@ -74,7 +81,7 @@ def index(request):
                     "play": p,
                     "trigger": triggers.label(p.trigger),
                     "actions": _actions(p),
-                    "fired": p.runs.count(),
+                    "fired": fired.get(p.pk, 0),
                 }
                 for p in plays
             ],
@@ -251,7 +258,9 @@ def detail(request, pk: int):
             "statuses": Delivery.STATUSES,
             "outcome": result,
             "window": outcomes.WINDOW_DAYS,
-            "periods": play.periods.order_by("-on_at")[:20],
+            "periods": PlayPeriod.objects.for_agency(agency)
+            .filter(play=play)
+            .order_by("-on_at")[:20],
         },
     )
 

@@ -91,6 +91,20 @@ class Fault:
         return path.startswith(self.path)
 
 
+@dataclass
+class InboundDelivery:
+    """One POST a workflow's Inbound Webhook trigger accepted (it would start the workflow)."""
+
+    location_id: str
+    trigger_id: str
+    headers: dict[str, str]
+    body: bytes
+    execution_id: str
+
+    def json(self):
+        return json.loads(self.body)
+
+
 class FakeState:
     def __init__(
         self,
@@ -119,6 +133,8 @@ class FakeState:
         self.consent_company: str | None = None
         self.customer_values: set[str] = set()
         self.recording = True  # keep the request log and the customer values served
+        # Workflow "Inbound Webhook" triggers: (location id, trigger id) -> deliveries received.
+        self.inbound_triggers: dict[tuple[str, str], list[InboundDelivery]] = {}
 
     # --- OAuth -----------------------------------------------------------------------------
     def issue_code(
