@@ -86,10 +86,13 @@ def check(url: str) -> Target:
         raise Refused("only https URLs are allowed")
     port = port or (443 if parts.scheme == "https" else 80)
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise Refused("the host name does not resolve") from exc
-    addresses = [info[4][0] for info in infos]
+        addresses = [str(ipaddress.ip_address(host.strip("[]")))]  # an address: no lookup
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            raise Refused("the host name does not resolve") from exc
+        addresses = [info[4][0] for info in infos]
     if not addresses:
         raise Refused("the host name does not resolve")
     if not local and not all(is_public(a) for a in addresses):

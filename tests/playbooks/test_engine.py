@@ -25,7 +25,9 @@ def test_every_risk_flag_kind_is_a_trigger_without_code_changes(monkeypatch):
     assert "recovered" in kinds and "churn_probability" not in kinds
 
 
-def test_a_play_fires_once_per_episode_and_again_only_after_recovery(evaluate, world, receivers, mailoutbox):
+def test_a_play_fires_once_per_episode_and_again_only_after_recovery(
+    evaluate, world, receivers, mailoutbox
+):
     agency, ghl, slack = world["agency_a"], receivers["ghl"], receivers["slack"]
     play = make_play(
         agency,
@@ -76,7 +78,9 @@ def test_a_play_fires_once_per_episode_and_again_only_after_recovery(evaluate, w
     assert Run.objects.for_agency(agency).filter(play=play).count() == 2
 
 
-def test_payload_carries_the_documented_fields_and_a_verifiable_signature(evaluate, world, receivers):
+def test_payload_carries_the_documented_fields_and_a_verifiable_signature(
+    evaluate, world, receivers
+):
     from playbooks.payload import verify
 
     agency, ghl = world["agency_a"], receivers["ghl"]
@@ -113,7 +117,9 @@ def test_payload_carries_the_documented_fields_and_a_verifiable_signature(evalua
 
 def test_slack_message_has_blocks_and_a_text_fallback(evaluate, world, receivers):
     agency, slack = world["agency_a"], receivers["slack"]
-    make_play(agency, name="Payment failed", trigger="payment_failed", slack_url=slack.new_webhook())
+    make_play(
+        agency, name="Payment failed", trigger="payment_failed", slack_url=slack.new_webhook()
+    )
     set_state(agency, "Loc1", DAY, score=30, band="steady", flags=[PAST_DUE])
     evaluate(agency)
     (msg,) = slack.messages
@@ -125,7 +131,9 @@ def test_slack_message_has_blocks_and_a_text_fallback(evaluate, world, receivers
     assert all(len(line) <= 80 for line in facts.splitlines())  # readable on a phone
 
 
-def test_a_play_switched_on_later_does_not_fire_for_episodes_already_running(evaluate, world, receivers):
+def test_a_play_switched_on_later_does_not_fire_for_episodes_already_running(
+    evaluate, world, receivers
+):
     agency, slack = world["agency_a"], receivers["slack"]
     set_state(agency, "Loc0", DAY, flags=[QUIET])
     evaluate(agency)
