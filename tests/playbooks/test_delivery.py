@@ -142,3 +142,20 @@ def test_no_url_or_secret_reaches_the_log(evaluate, world, receivers, caplog):
         assert secret not in text
     logged = [d.target for d in Delivery.objects.for_agency(agency)]
     assert all("webhook-trigger" not in t and "/services/" not in t for t in logged)
+
+
+def test_rotate_playbook_keys_reencrypts_urls_and_secret(world, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    from gocsm.encryption import decrypt
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.TOKEN_ENCRYPTION_KEYS = [old]
+    play = make_play(world["agency_a"], slack_url="https://hooks.example.com/services/T/B/s1")
+    settings.TOKEN_ENCRYPTION_KEYS = [new, old]
+    call_command("rotate_playbook_keys")
+    settings.TOKEN_ENCRYPTION_KEYS = [new]
+    play.refresh_from_db()
+    assert decrypt(play.slack_webhook_secret_url) == "https://hooks.example.com/services/T/B/s1"
+    assert decrypt(play.signing_secret).startswith("whsec_")
