@@ -74,3 +74,55 @@ READY = (
     ),
 )
 BY_KEY = {r.key: r for r in READY}
+
+
+def switch_on(agency, key: str, *, ghl_url: str = "", slack_url: str = "", by=None):
+    """The one-click path: the ready-made play `key`, validated like the page's form, saved and
+    on. Returns (play, signing secret, form); play is None (and the form says why) on bad
+    input, and nothing is saved."""
+    from django.db import transaction
+
+    from gocsm.encryption import encrypt
+    from playbooks.forms import PlayForm
+    from playbooks.models import Play, PlayPeriod
+    from playbooks.payload import new_signing_secret
+
+    ready = BY_KEY[key]
+    form = PlayForm(
+        agency,
+        {
+            "name": ready.name,
+            "trigger": ready.trigger,
+            "ghl_webhook_url": ghl_url,
+            "slack_webhook_url": slack_url,
+            "email_on": "on" if ready.email else "",
+            "task_on": "on" if ready.task else "",
+            "task_due_days": str(ready.task_due_days),
+            "task_note": ready.task_note,
+        },
+    )
+    if not form.is_valid():
+        return None, "", form
+    secret = new_signing_secret()
+    data = form.cleaned_data
+    with transaction.atomic():
+        play = Play.objects.create(
+            agency=agency,
+            template=ready.key,
+            name=data["name"],
+            trigger=data["trigger"],
+            ghl_webhook_secret_url=encrypt(data["ghl_webhook_url"])
+            if data["ghl_webhook_url"]
+            else "",
+            slack_webhook_secret_url=(
+                encrypt(data["slack_webhook_url"]) if data["slack_webhook_url"] else ""
+            ),
+            email_on=data["email_on"],
+            task_on=data["task_on"],
+            task_due_days=data["task_due_days"],
+            task_note=data["task_note"],
+            signing_secret=encrypt(secret),
+            enabled=True,
+        )
+        PlayPeriod.objects.create(agency=agency, play=play)
+    return play, secret, form

@@ -103,32 +103,19 @@ def switch_on_ready(request, key: str):
     ready = library.BY_KEY.get(key)
     if ready is None:
         raise Http404
-    form = PlayForm(
+    play, secret, form = library.switch_on(
         request.agency,
-        {
-            "name": ready.name,
-            "trigger": ready.trigger,
-            "ghl_webhook_url": request.POST.get("ghl_webhook_url", ""),
-            "slack_webhook_url": request.POST.get("slack_webhook_url", ""),
-            "email_on": "on" if ready.email else "",
-            "task_on": "on" if ready.task else "",
-            "task_due_days": str(ready.task_due_days),
-            "task_note": ready.task_note,
-        },
+        key,
+        ghl_url=request.POST.get("ghl_webhook_url", ""),
+        slack_url=request.POST.get("slack_webhook_url", ""),
     )
-    if not form.is_valid():
+    if play is None:
         return render(
             request,
             "playbooks/edit.html",
             {"form": form, "play": None, "ready": ready},
             status=400,
         )
-    secret = new_signing_secret()
-    with transaction.atomic():
-        play = Play(agency=request.agency, template=ready.key, signing_secret=encrypt(secret))
-        _apply(play, form.cleaned_data)
-        play.save()
-        _switch(play, True)
     _audit(request, "play_switched_on", play, template=ready.key)
     return _secret_page(request, play, secret)
 
