@@ -29,7 +29,12 @@ def slack():
 
 @pytest.fixture
 def receivers(settings, fake_ghl, slack):
-    """Allow the tests' own local receivers (and only them) through the SSRF guard."""
+    """Allow the tests' own local receivers (and only them) through the SSRF guard; tasks run
+    inline (with REDIS_URL set Celery would queue them for a worker: test_worker.py starts one)."""
+    from gocsm.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
     settings.PLAYBOOKS_LOCAL_RECEIVERS = [
         fake_ghl.base_url.removeprefix("http://"),
         f"127.0.0.1:{slack.port}",
@@ -38,7 +43,8 @@ def receivers(settings, fake_ghl, slack):
     settings.PLAYBOOKS_MAX_ATTEMPTS = 3
     settings.PLAYBOOKS_READ_TIMEOUT_SECONDS = 3
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
-    return {"ghl": fake_ghl, "slack": slack}
+    yield {"ghl": fake_ghl, "slack": slack}
+    app.conf.task_always_eager = eager
 
 
 @pytest.fixture
