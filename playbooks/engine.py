@@ -174,8 +174,8 @@ def _fire(agency, play: Play, ep: Episode, state: dict | None, now) -> list[int]
     """Write the run, its deliveries and its task; returns the delivery ids to queue."""
     from gocsm.encryption import decrypt
 
-    csm = seams.csm_for(agency, [ep.location_ghl_id]).get(ep.location_ghl_id)
-    body = payloads.build(play, ep, state, csm, csm_assigned=seams.csm_is_assigned(), now=now)
+    csm, assigned = seams.csm_for(agency, ep.location_ghl_id)
+    body = payloads.build(play, ep, state, csm, csm_assigned=assigned, now=now)
     run = Run.objects.create(
         agency=agency, play=play, episode=ep, location_ghl_id=ep.location_ghl_id, payload=body
     )

@@ -39,21 +39,23 @@ def churn_probabilities(agency_id: int) -> dict[str, float]:
     return {}
 
 
-def csm_for(agency: Agency, location_ghl_ids: list[str]) -> dict[str, GHLUser]:
-    """Each sub-account's assigned CSM. Until sub-accounts have one (issue 15), the agency owner
-    stands in for all of them (owner_fallback says so)."""
-    owner = owner_of(agency)
-    return {} if owner is None else dict.fromkeys(location_ghl_ids, owner)
+def csm_for(agency: Agency, location_ghl_id: str) -> tuple[GHLUser | None, bool]:
+    """(who to tell about the sub-account, whether that is its assigned CSM). Until sub-accounts
+    have an assigned CSM (issue 15), the agency owner stands in: (owner, False)."""
+    return owner_of(agency), False
 
 
 def owner_of(agency: Agency) -> GHLUser | None:
-    users = GHLUser.objects.for_agency(agency).filter(deleted=False)
+    """The agency owner; where GHL names none, its first admin (the digest's recipients are the
+    owners and admins too). People without an email address are skipped."""
+    users = GHLUser.objects.for_agency(agency).filter(deleted=False).exclude(email="")
     return (
         users.filter(is_agency_owner=True).order_by("pk").first()
         or users.filter(role=GHLUser.ROLE_OWNER).order_by("pk").first()
+        or users.filter(role=GHLUser.ROLE_ADMIN).order_by("pk").first()
     )
 
 
-def csm_is_assigned() -> bool:
-    """False while the CSM named on deliveries and tasks is the owner standing in."""
+def csms_exist() -> bool:
+    """Whether sub-accounts can have an assigned CSM at all (the pages say who stands in)."""
     return False

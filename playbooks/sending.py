@@ -110,7 +110,12 @@ def run_delivery(delivery_id: int, *, now=None) -> Step:
     )
     log.warning(
         "playbook delivery failed",
-        extra={"delivery_id": d.pk, "action": d.action, "attempts": d.attempts, "code": code},
+        extra={
+            "delivery_id": d.pk,
+            "action": d.action,
+            "attempts": d.attempts,
+            "response_code": code,
+        },
     )
     metrics.PLAYBOOK_DELIVERIES.labels(action=d.action, outcome="failed").inc()
     return Step(Delivery.FAILED)
@@ -155,7 +160,7 @@ def _delivery_key(d: Delivery) -> str:
 def _email(d: Delivery, body: dict) -> tuple[int | None, str, bool, bool]:
     from playbooks import seams
 
-    csm = seams.csm_for(d.play.agency, [d.location_ghl_id]).get(d.location_ghl_id)
+    csm, _assigned = seams.csm_for(d.play.agency, d.location_ghl_id)
     if csm is None or not csm.email:
         return None, "nobody to email: no CSM or owner with an email address", False, False
     context = {"p": body}

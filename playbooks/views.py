@@ -86,7 +86,7 @@ def index(request):
                 for p in plays
             ],
             "ready": [r for r in library.READY if r.key not in used],
-            "csm_assigned": seams.csm_is_assigned(),
+            "csm_assigned": seams.csms_exist(),
         },
     )
 

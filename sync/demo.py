@@ -317,9 +317,9 @@ def build_demo_portfolio(
     return _summary(agency, fake, started)
 
 
-# The owner switched plays on 60 days ago: the 30 days before are episodes "while the play was
-# off", which the plays' outcomes compare with.
-PLAYS_ON_OFFSET = -60
+# The owner switched plays on 45 days ago: episodes that started before (from the first weeks
+# of the history) are the "play off" group the plays' outcomes compare with.
+PLAYS_ON_OFFSET = -45
 DEMO_PLAYS = ("quiet_14", "band_drop", "usage_down", "onboarding_stalled")
 
 
@@ -423,8 +423,8 @@ def _playbook_walkthrough(agency: Agency) -> str:
             else ""
         )
         + ".",
-        f"On {ep.ended_day} {name} had recovered (the condition gone 3 days): the task closed "
-        "itself (Tasks, Done), and the play's Outcomes count it among those recovered within "
-        "30 days, beside the sub-accounts that met the same trigger before the play was on.",
+        f"From {ep.ended_day} the condition was gone (3 days in a row): {name} recovered, its "
+        "task closed itself (Tasks, Done), and the play's Outcomes count it among those recovered "
+        "within 30 days, beside the sub-accounts that met the same trigger before the play was on.",
     ]
     return "\n".join(lines)

@@ -172,7 +172,7 @@ def _check_money(fake):
 
 
 def test_the_demo_has_plays_on_with_firings_tasks_and_outcomes(demo):
-    """Plays switched on 60 days ago: firings since (the test's transaction holds back the
+    """Plays switched on 45 days ago: firings since (the test's transaction holds back the
     deliveries, which `make run` sends), their tasks, and episodes from before, to compare."""
     from accounts.models import Agency
     from playbooks import outcomes
