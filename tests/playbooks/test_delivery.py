@@ -159,3 +159,13 @@ def test_rotate_playbook_keys_reencrypts_urls_and_secret(world, settings):
     play.refresh_from_db()
     assert decrypt(play.slack_webhook_secret_url) == "https://hooks.example.com/services/T/B/s1"
     assert decrypt(play.signing_secret).startswith("whsec_")
+
+
+def test_webhook_urls_are_redacted_by_the_log_filter():
+    from gocsm.logredact import redact_text
+
+    ghl = "https://services.leadconnectorhq.com/hooks/Loc0/webhook-trigger/0b6f7c1e-aaaa-bbbb"
+    slack = "https://hooks.slack.com/" + "services/T0AAA/B0BBB/" + "z" * 24
+    line = redact_text(f"posting to {ghl} and {slack}")
+    assert "0b6f7c1e" not in line and "z" * 24 not in line
+    assert "https://services.leadconnectorhq.com/[REDACTED]" in line
