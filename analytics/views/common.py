@@ -44,7 +44,8 @@ def choice(request, name: str, allowed, default: str) -> str:
 
 def page_number(request) -> int:
     raw = request.GET.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100000:
+    # Length first: int() of thousands of digits raises ValueError (a 500, not a 400).
+    if len(raw) > 6 or not raw.isdigit() or not 1 <= int(raw) <= 100000:
         raise BadParam("page")
     return int(raw)
 
