@@ -251,3 +251,19 @@ def test_the_recompute_evaluates_playbooks(world, receivers):
     # build_portfolio leaves every 4th sub-account past due.
     tasks = set(Task.objects.for_agency(agency).values_list("location_ghl_id", flat=True))
     assert tasks == {"Loc0000"}
+
+
+def test_without_an_owner_on_record_the_first_admin_is_told(world, make_user):
+    from playbooks import seams
+
+    agency = world["agency_a"]
+    owner = world["owner_a"]
+    assert seams.csm_for(agency, "Loc0") == (owner, False)
+    owner.role, owner.is_agency_owner = "admin", False
+    owner.save()
+    admin = make_user(agency, role="admin")
+    # The earliest admin with an email address: the former owner, now an admin.
+    assert seams.csm_for(agency, "Loc0") == (owner, False)
+    owner.email = ""
+    owner.save()
+    assert seams.csm_for(agency, "Loc0") == (admin, False)
