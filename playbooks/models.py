@@ -1,6 +1,9 @@
 """Playbooks (issue 16): plays, the trigger episodes they fire on, their deliveries and tasks.
 
-All rows live in the default database with an agency foreign key (purge finds them by it). The
+All rows live in the default database with an agency foreign key (purge finds them by it). As
+every tenant table (docs/scaling.md §4), their unique constraints include the agency, and on
+PostgreSQL their primary keys and the foreign keys between them do too (migration 0001, with
+gocsm.migrationops; the Django fields say db_constraint=False). The
 webhook URLs and the signing secret are secrets: stored only as Fernet ciphertext
 (gocsm.encryption), in fields whose names keep them out of admin (gocsm.adminsafe), rendered
 only masked (playbooks.outbound.mask_url).
@@ -39,7 +42,12 @@ class Play(TenantModel):
     task_due_days = models.PositiveSmallIntegerField(default=3)
     # The task's assignee; null = the sub-account's assigned CSM (or the agency owner).
     task_assignee = models.ForeignKey(
-        GHLUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        GHLUser,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     task_note = models.CharField(max_length=500, blank=True)
     # HMAC-SHA256 key of the X-GoCSM-Signature header, Fernet ciphertext.
@@ -58,7 +66,9 @@ class PlayPeriod(TenantModel):
     """A span during which a play was on: the outcomes compare episodes that started inside one
     with those that started outside all of them."""
 
-    play = models.ForeignKey(Play, on_delete=models.CASCADE, related_name="periods")
+    play = models.ForeignKey(
+        Play, on_delete=models.CASCADE, related_name="periods", db_constraint=False
+    )
     on_at = models.DateTimeField(default=dj_tz.now)
     off_at = models.DateTimeField(null=True, blank=True)
 
@@ -100,8 +110,12 @@ class Episode(TenantModel):
 class Run(TenantModel):
     """A play fired for one episode of one sub-account."""
 
-    play = models.ForeignKey(Play, on_delete=models.CASCADE, related_name="runs")
-    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="runs")
+    play = models.ForeignKey(
+        Play, on_delete=models.CASCADE, related_name="runs", db_constraint=False
+    )
+    episode = models.ForeignKey(
+        Episode, on_delete=models.CASCADE, related_name="runs", db_constraint=False
+    )
     location_ghl_id = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=dj_tz.now)
     # The JSON every action sends (payload version 1, docs/playbooks.md), fixed at firing.
@@ -109,7 +123,9 @@ class Run(TenantModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["play", "episode"], name="run_once_per_episode")
+            models.UniqueConstraint(
+                fields=["agency", "play", "episode"], name="run_once_per_episode"
+            )
         ]
 
 
@@ -140,9 +156,15 @@ class Delivery(TenantModel):
         (FAILED, "Failed"),
         (INTERRUPTED, "Interrupted (not resent)"),
     ]
-    play = models.ForeignKey(Play, on_delete=models.CASCADE, related_name="deliveries")
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="deliveries")
-    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="+")
+    play = models.ForeignKey(
+        Play, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False
+    )
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False
+    )
+    episode = models.ForeignKey(
+        Episode, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     location_ghl_id = models.CharField(max_length=64)
     action = models.CharField(max_length=16, choices=ACTIONS)
     status = models.CharField(max_length=16, choices=STATUSES, default=PENDING)
@@ -162,7 +184,7 @@ class Delivery(TenantModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["play", "location_ghl_id", "episode", "action"],
+                fields=["agency", "play", "location_ghl_id", "episode", "action"],
                 name="delivery_once_per_play_episode_action",
             )
         ]
@@ -179,16 +201,32 @@ class Task(TenantModel):
     location_ghl_id = models.CharField(max_length=64)
     title = models.CharField(max_length=200)
     assignee = models.ForeignKey(
-        GHLUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        GHLUser,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     due = models.DateField()
     status = models.CharField(max_length=8, choices=STATUSES, default=OPEN)
     notes = models.TextField(blank=True, max_length=4000)
-    run = models.OneToOneField(
-        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="task"
+    # The run that opened it (one task per run), and the episode whose recovery closes it.
+    run = models.ForeignKey(
+        Run,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+        db_constraint=False,
     )
     episode = models.ForeignKey(
-        Episode, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+        Episode,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+        db_constraint=False,
     )
     created_at = models.DateTimeField(default=dj_tz.now)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -196,4 +234,11 @@ class Task(TenantModel):
 
     class Meta:
         ordering = ["status", "due", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "run"],
+                condition=Q(run__isnull=False),
+                name="task_once_per_run",
+            )
+        ]
         indexes = [models.Index(fields=["agency", "status", "due"], name="task_open_due")]
