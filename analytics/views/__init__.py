@@ -3,12 +3,16 @@ from analytics.views.manualmrr import set_location_mrr, upload_mrr
 from analytics.views.overview import at_risk, overview
 from analytics.views.reports import adoption, logins, revenue
 from analytics.views.scoresettings import score_settings
+from analytics.views.sentiment import feedback, nps_location, nps_settings
 
 __all__ = [
     "adoption",
     "at_risk",
+    "feedback",
     "location_detail",
     "logins",
+    "nps_location",
+    "nps_settings",
     "overview",
     "revenue",
     "score_settings",
