@@ -23,9 +23,10 @@ from playbooks.outbound import mask_url
 from playbooks.payload import new_signing_secret
 
 
-def _audit(request, action: str, play: Play, **detail) -> None:
+def record(action: str, request, play: Play, **detail) -> None:
+    """Audit a change to a play (the Security page names each action: ACTION_LABELS)."""
     audit.record(
-        f"playbooks.{action}",
+        action,
         agency=request.agency,
         actor_type="ghl_user",
         actor_id=request.ghl_user.ghl_id,
@@ -116,7 +117,7 @@ def switch_on_ready(request, key: str):
             {"form": form, "play": None, "ready": ready},
             status=400,
         )
-    _audit(request, "play_switched_on", play, template=ready.key)
+    record("playbooks.play_switched_on", request, play, template=ready.key)
     return _secret_page(request, play, secret)
 
 
@@ -162,7 +163,7 @@ def edit(request, pk: int | None = None):
                 play.save()
                 if secret is not None:
                     _switch(play, bool(request.POST.get("enabled")))
-            _audit(request, "play_saved", play)
+            record("playbooks.play_saved", request, play)
             if secret is not None:
                 return _secret_page(request, play, secret)
             return redirect("playbooks:detail", pk=play.pk)
@@ -196,7 +197,10 @@ def switch(request, pk: int):
     on = request.POST.get("on") == "1"
     with transaction.atomic():
         _switch(play, on)
-    _audit(request, "play_switched_on" if on else "play_switched_off", play)
+    if on:
+        record("playbooks.play_switched_on", request, play)
+    else:
+        record("playbooks.play_switched_off", request, play)
     return redirect("playbooks:detail", pk=play.pk)
 
 
@@ -208,7 +212,7 @@ def rotate_secret(request, pk: int):
     secret = new_signing_secret()
     play.signing_secret = encrypt(secret)
     play.save(update_fields=["signing_secret", "updated_at"])
-    _audit(request, "play_secret_rotated", play)
+    record("playbooks.play_secret_rotated", request, play)
     return _secret_page(request, play, secret)
 
 
