@@ -155,7 +155,9 @@ def test_every_event_the_code_records_has_a_plain_name_on_the_security_page():
             if "fakeghl" in path.parts or "migrations" in path.parts:
                 continue
             text = path.read_text()
-            recorded |= set(re.findall(r"\brecord\(\s*\"([a-z_]+(?:\.[a-z_]+)?)\"", text))
+            recorded |= set(
+                re.findall(r"\brecord(?:_staff)?\(\s*\"([a-z_]+(?:\.[a-z_]+)?)\"", text)
+            )
             recorded |= {f"admin.{a}" for a in ("add", "change", "delete")}
     assert {"reauth_needed", "sso.sign_in", "uninstall"} <= recorded
     # Staff's own sign-ins carry no agency, and a purged agency has nobody left to read it.
