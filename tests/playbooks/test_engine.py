@@ -267,3 +267,15 @@ def test_without_an_owner_on_record_the_first_admin_is_told(world, make_user):
     owner.email = ""
     owner.save()
     assert seams.csm_for(agency, "Loc0") == (admin, False)
+
+
+def test_the_nps_detractor_flag_from_sentiment_is_a_trigger(evaluate, world, receivers):
+    from analytics import risk
+
+    agency = world["agency_a"]
+    assert "nps_detractor" in risk.FLAG_LABELS  # defined by sentiment, not by playbooks
+    make_play(agency, name="Detractor", trigger="nps_detractor", task_on=True)
+    detractor = ("nps_detractor", "Scored 3 in the NPS prompt")
+    set_state(agency, "Loc1", DAY, flags=[detractor])
+    evaluate(agency)
+    assert Task.objects.for_agency(agency).get().title == "Detractor: Kaur Med Spa"
