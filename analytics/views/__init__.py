@@ -1,3 +1,4 @@
+from analytics.views.churn import churn_prediction
 from analytics.views.location import location_detail
 from analytics.views.manualmrr import set_location_mrr, upload_mrr
 from analytics.views.overview import at_risk, overview
@@ -8,6 +9,7 @@ from analytics.views.sentiment import feedback, nps_location, nps_settings
 __all__ = [
     "adoption",
     "at_risk",
+    "churn_prediction",
     "feedback",
     "location_detail",
     "logins",

@@ -120,6 +120,7 @@ NAV = [
     ("analytics:adoption", "Adoption", False),
     ("analytics:logins", "Logins", False),
     ("analytics:revenue", "Revenue", False),
+    ("analytics:churn", "Churn prediction", False),
     ("analytics:feedback", "Feedback", False),
     ("analytics:settings", "Settings", True),
     ("billing:index", "Billing", True),
