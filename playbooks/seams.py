@@ -1,6 +1,7 @@
-"""Where playbooks meet capabilities built beside them (issue 15's segments, tags and assigned
-CSM; the churn prediction). Each answers "not available" until that capability exists; the rest
-of playbooks asks only through here, so wiring one in is a change to this module alone.
+"""Where playbooks meet capabilities built beside them: the churn prediction (issue 17, wired
+in: analytics.churn) and issue 15's segments, tags and assigned CSM (until those exist, they
+answer "not available" and the agency owner stands in for the CSM). The rest of playbooks asks
+only through here, so wiring one in is a change to this module alone.
 """
 
 from __future__ import annotations
@@ -30,13 +31,16 @@ def locations_in(agency: Agency, segment: str, tag: str) -> set[str] | None:
 
 
 def churn_available() -> bool:
-    """Whether a churn prediction exists (the churn_probability trigger is offered only then)."""
-    return False
+    """Churn predictions exist (issue 17): the churn_probability trigger is offered."""
+    return True
 
 
 def churn_probabilities(agency_id: int) -> dict[str, float]:
-    """Per sub-account GHL id, the predicted probability (0..1) that it churns within 90 days."""
-    return {}
+    """Per sub-account GHL id, the predicted probability (0..1) that it churns within 90 days
+    (analytics.churn; empty while the agency's model is in cold start)."""
+    from analytics.churn import probabilities
+
+    return probabilities(agency_id)
 
 
 def csm_for(agency: Agency, location_ghl_id: str) -> tuple[GHLUser | None, bool]:

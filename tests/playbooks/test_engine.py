@@ -18,11 +18,11 @@ def test_every_risk_flag_kind_is_a_trigger_without_code_changes(monkeypatch):
     from analytics import risk
 
     monkeypatch.setitem(risk.FLAG_LABELS, "nps_detractor", "NPS detractor")
-    kinds = dict(triggers.kinds())
+    kinds = dict(triggers.kinds(churn_available=True))
     assert kinds["nps_detractor"] == "NPS detractor"
     assert "nps_detractor" in triggers.risk_kinds()
     assert set(risk.FLAG_LABELS) <= set(kinds)
-    assert "recovered" in kinds and "churn_probability" not in kinds
+    assert "recovered" in kinds and "churn_probability" in kinds
 
 
 def test_a_play_fires_once_per_episode_and_again_only_after_recovery(
@@ -279,3 +279,41 @@ def test_the_nps_detractor_flag_from_sentiment_is_a_trigger(evaluate, world, rec
     set_state(agency, "Loc1", DAY, flags=[detractor])
     evaluate(agency)
     assert Task.objects.for_agency(agency).get().title == "Detractor: Kaur Med Spa"
+
+
+def test_a_churn_probability_threshold_fires_once_per_episode(evaluate, world, receivers):
+    from analytics.models import ChurnPrediction
+
+    agency = world["agency_a"]
+    assert "churn_probability" in dict(triggers.kinds(churn_available=True))
+    make_play(
+        agency, name="Likely to churn", trigger="churn_probability", threshold=0.6, task_on=True
+    )
+
+    def predict(loc, p):
+        ChurnPrediction.objects.for_agency(agency.pk).update_or_create(
+            agency_id=agency.pk,
+            location_ghl_id=loc,
+            defaults={"day": DAY, "probability": p, "logit": 0.0, "intercept": 0.0},
+        )
+
+    predict("Loc0", 0.72)
+    predict("Loc1", 0.35)
+    set_state(agency, "Loc0", DAY)
+    set_state(agency, "Loc1", DAY)
+    evaluate(agency)
+    assert list(Task.objects.for_agency(agency).values_list("location_ghl_id", flat=True)) == [
+        "Loc0"
+    ]
+    ep = Episode.objects.for_agency(agency).get(kind="churn_probability")
+    assert ep.evidence == "72% predicted"
+    set_state(agency, "Loc0", DAY + timedelta(days=1))
+    evaluate(agency)
+    assert Task.objects.for_agency(agency).count() == 1
+    predict("Loc0", 0.2)
+    for k in range(2, 6):
+        set_state(agency, "Loc0", DAY + timedelta(days=k))
+        evaluate(agency)
+    assert (
+        Episode.objects.for_agency(agency).get(kind="churn_probability").end_reason == "recovered"
+    )

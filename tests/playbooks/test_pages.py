@@ -225,3 +225,13 @@ def test_plain_text_renderings_escape_for_their_medium():
     text = render_to_string("playbooks/email/play.txt", {"p": p})
     html = render_to_string("playbooks/email/play.html", {"p": p})
     assert "<!channel> & Co" in text and "&lt;!channel&gt; &amp; Co" in html
+
+
+def test_a_churn_play_needs_its_threshold(world, owner):
+    data = {"name": "Likely to churn", "trigger": "churn_probability", "task_due_days": "3"}
+    assert owner.post(reverse("playbooks:new"), data).status_code == 400
+    assert not Play.objects.for_agency(world["agency_a"]).exists()
+    r = owner.post(reverse("playbooks:new"), {**data, "threshold": "60", "enabled": "1"})
+    assert r.status_code == 200  # the signing secret, shown once
+    play = Play.objects.for_agency(world["agency_a"]).get()
+    assert (play.trigger, play.threshold, play.enabled) == ("churn_probability", 0.6, True)
