@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone as dj_tz
 
 from accounts.tenancy import TenantModel
@@ -178,6 +179,70 @@ class GHLUser(TenantModel):
 
     def save(self, **kwargs):
         return save_without_epoch(self, super().save, kwargs)
+
+
+class Tag(TenantModel):
+    """A label owners and admins put on sub-accounts, to narrow every page to them
+    (accounts.segments). Every agency gets "premium" (builtin="premium") on install; renaming it
+    keeps it the tag the premium segment follows."""
+
+    BUILTIN_PREMIUM = "premium"
+    NAME_MAX = 40
+
+    name = models.CharField(max_length=NAME_MAX)
+    builtin = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(default=dj_tz.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("agency", Lower("name"), name="tag_name_unique_per_agency_ci"),
+            models.UniqueConstraint(
+                fields=["agency", "builtin"],
+                condition=~models.Q(builtin=""),
+                name="tag_builtin_once_per_agency",
+            ),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LocationTag(TenantModel):
+    """A tag applied to a sub-account (accounts.segments writes these)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="tag_links")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="links")
+    added_at = models.DateTimeField(default=dj_tz.now)
+    # GHL user id of whoever applied it ("" for the system, e.g. the demo or a migration).
+    added_by = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["location", "tag"], name="locationtag_once"),
+        ]
+        indexes = [models.Index(fields=["agency", "tag"], name="locationtag_agency_tag")]
+
+    def __str__(self) -> str:
+        return f"{self.location_id}:{self.tag_id}"
+
+
+class CSMAssignment(TenantModel):
+    """The agency's GHL user who looks after a sub-account (its customer-success manager): the
+    sub-accounts assigned to one person are their book (accounts.segments)."""
+
+    location = models.OneToOneField(
+        Location, on_delete=models.CASCADE, related_name="csm_assignment"
+    )
+    csm = models.ForeignKey(GHLUser, on_delete=models.CASCADE, related_name="+")
+    assigned_at = models.DateTimeField(default=dj_tz.now)
+    assigned_by = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["agency", "csm"], name="csm_agency_csm")]
+
+    def __str__(self) -> str:
+        return f"{self.location_id} -> {self.csm_id}"
 
 
 class AppendOnlyViolation(RuntimeError):
