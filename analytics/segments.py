@@ -39,6 +39,7 @@ from django.db.models import Q
 
 from accounts.models import CSMAssignment, GHLUser, LocationTag, Tag
 from analytics.models import Lifecycle, LocationState, MRRSource
+from gocsm import product_events
 
 SEGMENTS = {
     "saas": "SaaS clients",
@@ -262,4 +263,24 @@ def narrowing_for(request) -> Narrowing:
         narrow(book_ids(agency, csm))
     n.book = book
     n.ids = ids
+    _count_use(request, n, explicit_book=not n.default_book and "book" in get)
     return n
+
+
+def _count_use(request, n: Narrowing, explicit_book: bool) -> None:
+    """Product analytics: which narrowings people use (keys only, never a tag or a person)."""
+    url_name = getattr(getattr(request, "resolver_match", None), "view_name", "") or ""
+    used = []
+    if n.segment:
+        used.append(("segment", n.segment))
+    if n.tag is not None:
+        used.append(("tag", True))
+    if explicit_book:
+        raw = request.GET.get("book", "")
+        used.append(("book", raw if raw in (BOOK_ALL, BOOK_MINE, BOOK_NONE) else "csm"))
+    for name, value in used:
+        product_events.capture(
+            request,
+            product_events.DASHBOARD_FILTER_USED,
+            {"url_name": url_name, "filter": name, "value": value},
+        )

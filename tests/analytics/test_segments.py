@@ -503,3 +503,39 @@ def test_digest_goes_to_each_csm_about_their_book_and_groups_the_owners_by_csm(
     assert NAMES["LSaas"] in casey.body
     others = {NAMES[k] for k in flagged - {"LSaas", "LChurn"}}
     assert not any(name in casey.body for name in others)
+
+
+def test_the_definitions_are_written_where_figures_are_defined(world, personas, login):
+    client = login(personas["owner_a"])
+    for url in ("/app/segments/", "/app/settings/"):
+        page = client.get(url).content.decode()
+        for label in segments.SEGMENTS.values():
+            assert f"*{label}*" in page, (url, label)
+    # The segments page counts each segment as the definitions say.
+    page = client.get("/app/segments/").content.decode()
+    for key, members in EXPECTED.items():
+        assert f"?segment={key}&amp;book=all" in page
+        label = segments.SEGMENTS[key]
+        row = page.split(f">{label}</a>", 1)[1].split("</tr>", 1)[0]
+        assert f'<td class="num">{len(members)}</td>' in row
+
+
+def test_narrowing_is_counted_in_product_analytics_without_names(
+    world, personas, login, monkeypatch
+):
+    from gocsm import product_events
+
+    seen = []
+    original = product_events.capture
+
+    def spy(request, event, properties=None):
+        seen.append((event, dict(properties or {})))
+        return original(request, event, properties)
+
+    monkeypatch.setattr(product_events, "capture", spy)
+    login(personas["owner_a"]).get(
+        "/app/", {"segment": "saas", "tag": world["premium"].pk, "book": "none"}
+    )
+    used = {(p["filter"], p["value"]) for e, p in seen if e == "dashboard_filter_used"}
+    assert used == {("segment", "saas"), ("tag", True), ("book", "none")}
+    assert all(product_events.PROPERTY_RULES["value"](v) for _f, v in used)
