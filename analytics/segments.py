@@ -1,29 +1,7 @@
 """Segments, tags and books: what every page, tile, chart and export can be narrowed to.
 
-**Segments** (built in; membership is the sub-account's state on the agency's latest scored day,
-as analytics.current_state keeps it, so a chart over time shows the history of the sub-accounts
-that are in the segment today):
-
-- *SaaS clients*: GoCSM reads a GHL SaaS subscription for the sub-account (its MRR comes from
-  GHL: the latest subscription GHL reported is not "none"), whatever its status: a trialing,
-  past-due or cancelled subscription counts, so a churned SaaS client is still a SaaS client.
-- *Regular clients*: every other sub-account GoCSM has data for: billed outside GHL (MRR entered
-  by hand) or not billed in GHL at all. SaaS and regular clients split the portfolio in two.
-- *Premium*: the sub-accounts carrying the agency's "premium" tag. Every agency gets that tag on
-  install; renaming it keeps it the premium tag; deleting it leaves the segment empty.
-- *Onboarding*: in its first 30 days of data (lifecycle "onboarding", analytics.daystate).
-- *Churned*: paid before and pays nothing now (lifecycle "churned", analytics.daystate).
-- *Not connected*: GoCSM is uninstalled from it or it was deleted in GHL (lifecycle
-  "not connected", analytics.daystate).
-
-A sub-account GoCSM is still importing (no day of data yet) belongs to no segment but premium.
-
-**Tags** are labels owners and admins create and put on sub-accounts; narrowing to a tag keeps
-the sub-accounts carrying it. **A book** is the set of sub-accounts assigned to one CSM (one of
-the agency's GHL users); "unassigned" keeps those without a CSM.
-
-Narrowing combines with what GHL lets the person see (accounts.visibility) and with the plan's
-sub-account limit: a page shows the sub-accounts that pass all of them.
+DEFINITIONS below is what the pages print (the segments page and Settings); it is the written
+definition each segment's rule (_STATE_RULES, premium's tag) follows.
 
 For other features (playbooks): `locations_in(agency, segment=..., tag=..., csm=...)` returns the
 GHL ids of the agency's sub-accounts in that segment, with that tag, in that CSM's book (each
@@ -40,6 +18,34 @@ from django.db.models import Q
 from accounts.models import CSMAssignment, GHLUser, LocationTag, Tag
 from analytics.models import Lifecycle, LocationState, MRRSource
 from gocsm import product_events
+
+DEFINITIONS = """\
+Segments are built in. A sub-account's segment is where it stands on the latest scored day (the
+day the pages show), so a chart over time shows the history of the sub-accounts in the segment
+today.
+
+- *SaaS clients*: GoCSM reads a GHL SaaS subscription for the sub-account: its MRR comes from
+  GHL (the latest subscription GHL reported is not "none"), whatever the status. A trialing,
+  past-due or cancelled subscription counts, so a churned SaaS client is still a SaaS client.
+- *Regular clients*: every other sub-account GoCSM has data for: billed outside GHL (MRR entered
+  by hand) or not billed in GHL at all. SaaS and regular clients split the portfolio in two.
+- *Premium*: the sub-accounts carrying the agency's "premium" tag. Every agency gets that tag
+  when it installs GoCSM; renaming it keeps it the premium tag; deleting it empties the segment.
+- *Onboarding*: in its first 30 days of data (lifecycle "onboarding").
+- *Churned*: it paid before, and now pays nothing because its subscription is cancelled or ended
+  or its manual MRR was set to 0 (lifecycle "churned").
+- *Not connected*: GoCSM was removed from it, or it was deleted in GHL (lifecycle
+  "not connected").
+
+A sub-account GoCSM is still importing (no day of data yet) is in no segment but premium.
+
+Tags are labels owners and admins create and put on sub-accounts; narrowing to a tag keeps the
+sub-accounts carrying it. A book is the set of sub-accounts assigned to one CSM (one of the
+agency's GHL users); "No CSM assigned" keeps those without one.
+
+Narrowing combines with what GHL lets a person see and with the plan's sub-account limit: a page
+shows the sub-accounts that pass all of them.
+"""
 
 SEGMENTS = {
     "saas": "SaaS clients",

@@ -85,7 +85,7 @@ def score_settings(request):
             "errors": errors,
             "history": history,
             "score_doc": scores.DEFINITIONS,
-            "segments_doc": segments.__doc__,
+            "segments_doc": segments.DEFINITIONS,
         },
         status=400 if errors else 200,
     )

@@ -280,7 +280,7 @@ def segments_page(request):
         "analytics/segments.html",
         {
             "segments": _segment_counts(request),
-            "definitions": segments.__doc__,
+            "definitions": segments.DEFINITIONS,
             "tags": tags,
             "csms": csms,
             "unassigned": unassigned,
