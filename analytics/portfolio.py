@@ -306,6 +306,7 @@ ROW_FIELDS = (
     "location_ghl_id",
     "lifecycle",
     "mrr_source",
+    "subscription_status",
     "name",
     "score",
     "band",

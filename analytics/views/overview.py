@@ -77,6 +77,16 @@ class _Rows:
         return portfolio.state_rows(self.qs[index], self.with_flags)
 
 
+# GHL subscription statuses whose MRR counts 0 (analytics.revenue), as a row names them.
+UNCOUNTED_STATUS_LABELS = {
+    "trialing": "trial",
+    "paused": "paused",
+    "canceled": "cancelled",
+    "incomplete": "incomplete",
+    "incomplete_expired": "expired",
+}
+
+
 def with_display_text(rows: list[dict]) -> list[dict]:
     """Each row with the text its table cells print, made once here: a template filter per
     cell costs more than the rest of the row."""
@@ -86,6 +96,12 @@ def with_display_text(rows: list[dict]) -> list[dict]:
         # MRR cells say where the figure comes from: a zero is never shown for "unknown".
         r["mrr_text"] = (
             "" if r["mrr_source"] == MRRSource.NONE else f"{cents(r['mrr_cents'])} {r['currency']}"
+        )
+        # A GHL subscription that counts 0 says why (a trial is not a free client).
+        r["mrr_note"] = (
+            UNCOUNTED_STATUS_LABELS.get(r.get("subscription_status", ""), "")
+            if r["mrr_source"] == MRRSource.GHL and not r["mrr_cents"]
+            else ""
         )
         r["last_text"] = r["last_activity"].isoformat() if r["last_activity"] else "—"
         if "mrr_at_risk" in r:

@@ -247,6 +247,10 @@ def revenue(request):
         by_currency = mrr_by_day(scope.agency_id, states, first, day)
         ranked = scope.states().values_list("location_ghl_id", flat=True)
         months = movements(month_end_mrr(scope.agency_id, ranked))
+    # The charts start where GoCSM's revenue figures do when that is inside the window: half a
+    # chart of empty days before the install reads as "no revenue then", which nobody knows.
+    earliest = min((min(points) for points in by_currency.values() if points), default=None)
+    plotted_from = max(first, date.fromisoformat(earliest)) if earliest else first
     mrr_charts = []
     for cur, points in sorted(by_currency.items()):
         # Nothing is plotted before the currency's first MRR (no sub-account paid in it yet);
@@ -254,10 +258,15 @@ def revenue(request):
         since = min(points)
         series = [
             (iso, None if iso < since else (points.get(iso) or 0) / 100)
-            for iso in ((first + timedelta(days=k)).isoformat() for k in range(days))
+            for iso in (
+                (plotted_from + timedelta(days=k)).isoformat()
+                for k in range((day - plotted_from).days + 1)
+            )
         ]
         chart = charts.line_chart(series, cur, lo=0, decimals=2, per=cur)
-        mrr_charts.append({"currency": cur, "chart": chart, "latest": series[-1][1]})
+        mrr_charts.append(
+            {"currency": cur, "chart": chart, "latest": points.get(day.isoformat(), 0)}
+        )
     months = [m for m in months if m.month >= first.replace(day=1)]
     if csv_out:
         return csv_response(
@@ -309,6 +318,7 @@ def revenue(request):
         {
             "day": day,
             "days": days,
+            "plotted_from": plotted_from if plotted_from > first else None,
             "mrr_charts": mrr_charts,
             "months": list(reversed(months)),
             **_plan_notice(scope),

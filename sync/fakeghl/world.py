@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import pairwise
@@ -362,8 +362,8 @@ class World:
         self.stories: dict[str, Location] = {}
         for i, agency in enumerate(self.agencies.values()):
             scripted = story_slots(agency.n_locations) if stories and i == 0 else {}
-            locs = tuple(
-                self._make_location(agency, k, scripted.get(k)) for k in range(agency.n_locations)
+            locs = _distinct_names(
+                [self._make_location(agency, k, scripted.get(k)) for k in range(agency.n_locations)]
             )
             self._locations[agency.company_id] = locs
             for loc in locs:
@@ -427,7 +427,7 @@ class World:
             "index": k,
             "id": make_id(s, "location", a, k),
             "company_id": agency.company_id,
-            "name": f"{owner} {business} {k + 1}",
+            "name": f"{owner} {business}",
             "owner_first": first,
             "owner_last": owner,
             "email": f"office{k}@{slug}{a}.example",
@@ -927,3 +927,20 @@ def _quiet_period(start: int | None, comeback: int | None) -> tuple[tuple[int, i
     if start is None:
         return ()
     return ((start, comeback if comeback is not None and comeback > start else None),)
+
+
+def _distinct_names(locs: list[Location]) -> tuple[Location, ...]:
+    """Names as an agency's clients have them: "Gallagher Roofing", and a second business of the
+    same name is told apart by its city, as people do, before a number is the last resort. The
+    scripted stories keep the plain name the README tells."""
+    taken: set[str] = set()
+    named: dict[int, Location] = {}
+    for loc in sorted(locs, key=lambda loc: (not loc.story, loc.index)):
+        name = loc.name
+        if name in taken:
+            name = f"{loc.name} {loc.city}"
+        if name in taken:
+            name = f"{loc.name} {loc.city} {loc.index + 1}"
+        taken.add(name)
+        named[loc.index] = loc if name == loc.name else replace(loc, name=name)
+    return tuple(named[loc.index] for loc in locs)

@@ -125,3 +125,15 @@ def test_the_installer_is_the_owner_when_none_is_known_yet(
     assert sso_post(payload).status_code == 200
     dana.refresh_from_db()
     assert dana.role == GHLUser.ROLE_OWNER
+
+
+def test_shell_shows_none_of_the_app_chrome_to_a_signed_in_browser(settings, personas, login):
+    # The shell plays GHL's page; a browser already signed in to the app (same site in `make
+    # run`) saw GoCSM's header and menu twice, once outside the frame.
+    settings.DEV_TOOLS = True
+    client = login(personas["owner_a"])
+    assert 'class="mainnav"' in client.get("/app/").content.decode()
+    html = client.get("/dev/ghl-shell/").content.decode()
+    assert 'class="mainnav"' not in html
+    assert 'class="topbar"' not in html
+    assert 'id="gocsm-frame"' in html

@@ -150,3 +150,8 @@ def test_each_chart_page_draws_its_chart_with_axes(personas, login, portfolio):
             assert svg.count("<title>") >= points, url
             if unit == "USD":
                 assert svg.count("<circle") == 40, url
+                # The axis starts at the first figure, and the page says why the range is shorter.
+                assert "revenue figures start on" in body, url
+                ticks = re.findall(r'class="tick tick-x"[^>]*>([\d-]+)<', svg)
+                days = re.findall(r"<title>([\d-]+):", svg)
+                assert ticks[0] == days[0] and ticks[-1] == days[-1] and len(days) == 40, url

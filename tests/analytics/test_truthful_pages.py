@@ -77,6 +77,9 @@ def test_overview_says_what_each_sub_accounts_figures_are(pages):
     assert "Churned" in _row(body, "Lost")
     fresh = _row(body, "Fresh")
     assert "onboarding" in fresh and "new" in fresh
+    # A trial counts 0 and says so: it is not a free client.
+    assert "0.00 USD" in fresh and ">trial</span>" in fresh
+    assert ">trial<" not in _row(body, "Paying")
     # Tiles: the lifecycle counts and the sub-accounts without a billing figure.
     assert "Not connected" in body and "1 not billed in GHL" in body
     assert "1 with MRR entered by hand" in body
