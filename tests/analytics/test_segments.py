@@ -539,3 +539,59 @@ def test_narrowing_is_counted_in_product_analytics_without_names(
     used = {(p["filter"], p["value"]) for e, p in seen if e == "dashboard_filter_used"}
     assert used == {("segment", "saas"), ("tag", True), ("book", "none")}
     assert all(product_events.PROPERTY_RULES["value"](v) for _f, v in used)
+
+
+def test_a_restricted_csms_digest_leaves_out_what_ghl_hides_from_them(world, make_user, mailoutbox):
+    agency = world["agency"]
+    csm = make_user(
+        agency, role="user", restrict_sub_account=True, location_ids=["LChurn"], name="Robin"
+    )
+    # LSaas is past due (flagged) but GHL does not let Robin see it: nothing to report to Robin.
+    tagging.assign_csm(agency, csm, locs(agency, "LSaas", "LChurn"))
+    with time_machine.travel(datetime(2026, 3, 31, 18, 0, tzinfo=UTC), tick=False):
+        send_digest(agency)
+    assert csm.email not in {m.to[0] for m in mailoutbox}
+    owner_mail = next(m for m in mailoutbox if m.to[0] != csm.email)
+    assert "\nRobin\n" in owner_mail.body  # the owner's digest still groups LSaas under Robin
+
+
+def test_tag_names_are_escaped_everywhere(world, personas, login):
+    agency = world["agency"]
+    tag = tagging.create_tag(agency, '<img src=x onerror="alert(1)">')
+    tagging.apply_tag(agency, tag, locs(agency, "LSaas"))
+    client = login(personas["owner_a"])
+    for url in ("/app/segments/", f"/app/?tag={tag.pk}", "/app/locations/LSaas/"):
+        page = client.get(url).content.decode()
+        assert "<img src=x" not in page, url
+        assert "&lt;img src=x" in page, url
+
+
+def test_narrowed_pages_cost_the_same_queries_whatever_the_portfolio_size(
+    make_agency, make_user, login
+):
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.analytics.conftest import build_portfolio
+
+    counts = []
+    for n in (8, 40):
+        agency = make_agency()
+        owner = make_user(agency, role="owner")
+        build_portfolio(agency, n, days=3)
+        tag = tagging.ensure_default_tags(agency)
+        tagging.apply_tag(agency, tag, list(Location.objects.for_agency(agency))[: n // 2])
+        tagging.assign_csm(agency, owner, list(Location.objects.for_agency(agency))[: n // 4])
+        client = login(owner, test_client=Client())
+        per_page = []
+        for url in ("/app/", "/app/at-risk/", "/app/adoption/", "/app/logins/", "/app/revenue/"):
+            query = {"segment": "saas", "tag": tag.pk, "book": "all"}
+            client.get(url, query)
+            with (
+                CaptureQueriesContext(connections["default"]) as d,
+                CaptureQueriesContext(connections["analytics"]) as a,
+            ):
+                assert client.get(url, query).status_code == 200
+            per_page.append(len(d.captured_queries) + len(a.captured_queries))
+        counts.append(per_page)
+    assert counts[0] == counts[1]
