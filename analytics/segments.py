@@ -215,6 +215,11 @@ def narrowing_for(request) -> Narrowing:
     agency, user = request.agency, request.ghl_user
     get = request.GET
     n = Narrowing()
+    if user is not None and user.role == GHLUser.ROLE_LOCATION:
+        # A sub-account's own people never see the agency's segments, tags or books.
+        if any(k in get for k in SCOPE_PARAMS):
+            raise BadNarrowing("not for sub-account users")
+        return n
     segment = get.get("segment", "")
     if segment not in ("", *SEGMENTS):
         raise BadNarrowing("segment")
@@ -236,7 +241,7 @@ def narrowing_for(request) -> Narrowing:
         if n.tag is None:
             raise BadNarrowing("tag")  # another agency's tag reads as one that does not exist
         narrow(tagged_ids(agency, n.tag))
-    if user is not None and user.role != GHLUser.ROLE_LOCATION:
+    if user is not None:
         n.my_book = book_ids(agency, user)
     book = get.get("book")
     if book is None:

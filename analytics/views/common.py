@@ -88,6 +88,18 @@ def handles_bad_params(view):
     return wrapper
 
 
+def agency_staff(view):
+    """The agency's own people only: a sub-account's users get 403."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.ghl_user.role == request.ghl_user.ROLE_LOCATION:
+            return error_response(request, 403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def owner_or_admin(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -124,6 +136,7 @@ def read_only(request) -> bool:
     return bool(access and access.read_only)
 
 
+# (URL name, label, owner/admin only); the segments page is for agency staff only.
 NAV = (
     ("analytics:overview", "Overview", False),
     ("analytics:at-risk", "At risk", False),
@@ -137,6 +150,8 @@ NAV = (
 )
 
 
+# Pages for the agency's staff, not a sub-account's own people (the agency's tags and CSMs).
+STAFF_ONLY = frozenset({"analytics:segments"})
 # The pages a segment, tag or book narrows.
 NARROWED_PAGES = frozenset(
     {
@@ -170,6 +185,8 @@ def nav_items(request) -> dict:
     items = []
     for name, label, admin_only in NAV:
         if admin_only and not user.is_owner_or_admin:
+            continue
+        if name in STAFF_ONLY and user.role == user.ROLE_LOCATION:
             continue
         url = _nav_url(name)
         if keep and name in NARROWED_PAGES:

@@ -24,7 +24,13 @@ from accounts.models import CSMAssignment, GHLUser, Location, LocationTag, Tag
 from accounts.tenancy import get_for_agency
 from accounts.visibility import location_for_request
 from analytics import portfolio, segments
-from analytics.views.common import BULK_ACTIONS, handles_bad_params, owner_or_admin, read_only
+from analytics.views.common import (
+    BULK_ACTIONS,
+    agency_staff,
+    handles_bad_params,
+    owner_or_admin,
+    read_only,
+)
 from billing.gating import refuse_writes_when_read_only
 from gocsm.errors import error_response
 
@@ -222,6 +228,7 @@ def _segment_counts(request) -> list[dict]:
 
 
 @handles_bad_params
+@agency_staff
 @refuse_writes_when_read_only
 def segments_page(request):
     """Segments with their definitions and counts, tags (created, renamed and deleted here by
@@ -299,6 +306,8 @@ class LocationLabels:
         self.agency = request.agency
         self.ghl_id = ghl_id
         self.can_edit = request.ghl_user.is_owner_or_admin and not read_only(request)
+        # The agency's tags and CSM are its own business, not the sub-account's people's.
+        self.visible = request.ghl_user.role != request.ghl_user.ROLE_LOCATION
 
     @cached_property
     def tags(self) -> list[tuple[int, str]]:

@@ -595,3 +595,21 @@ def test_narrowed_pages_cost_the_same_queries_whatever_the_portfolio_size(
             per_page.append(len(d.captured_queries) + len(a.captured_queries))
         counts.append(per_page)
     assert counts[0] == counts[1]
+
+
+def test_a_sub_accounts_own_people_never_see_the_agencys_tags_or_books(
+    world, personas, make_user, login
+):
+    agency = world["agency"]
+    tagging.assign_csm(agency, personas["user_a"], locs(agency, "LPrem"))
+    person = make_user(agency, role="location", location_ids=["LPrem"])
+    client = login(person)
+    page = client.get("/app/").content.decode()
+    assert NAMES["LPrem"] in page
+    assert 'name="segment"' not in page and "Segments</a>" not in page
+    detail = client.get("/app/locations/LPrem/").content.decode()
+    assert "Tags and CSM" not in detail and "premium" not in detail
+    assert personas["user_a"].name not in detail
+    assert client.get("/app/segments/").status_code == 403
+    for query in ({"tag": world["premium"].pk}, {"segment": "saas"}, {"book": "all"}):
+        assert client.get("/app/", query).status_code == 400
