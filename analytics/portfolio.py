@@ -140,7 +140,10 @@ def as_of(agency) -> date:
 
 
 def unscored_rows(scope: Scope, q: str = "") -> list[dict]:
-    """Before the first recompute there is no state: list the sub-accounts by name only."""
+    """Before the first recompute there is no state: list the sub-accounts by name only (none
+    is in a segment decided by the state yet: analytics.segments)."""
+    if scope.segment_rule is not None:
+        return []
     qs = Location.objects.for_agency(scope.agency)
     if scope.allowed is not None:
         qs = qs.filter(ghl_id__in=scope.allowed)

@@ -613,3 +613,17 @@ def test_a_sub_accounts_own_people_never_see_the_agencys_tags_or_books(
     assert client.get("/app/segments/").status_code == 403
     for query in ({"tag": world["premium"].pk}, {"segment": "saas"}, {"book": "all"}):
         assert client.get("/app/", query).status_code == 400
+
+
+def test_before_the_first_recompute_only_tags_and_books_narrow(personas, login):
+    agency = personas["agency_a"]
+    for ghl_id, name in NAMES.items():
+        Location.objects.create(agency=agency, ghl_id=ghl_id, name=name)
+    premium = tagging.ensure_default_tags(agency)
+    tagging.apply_tag(agency, premium, locs(agency, "LPrem"))
+    client = login(personas["owner_a"])
+    assert csv_names(client.get("/app/", {"segment": "premium", "format": "csv"})) == {
+        NAMES["LPrem"]
+    }
+    assert csv_names(client.get("/app/", {"segment": "saas", "format": "csv"})) == set()
+    assert len(csv_names(client.get("/app/", {"format": "csv"}))) == len(NAMES)
