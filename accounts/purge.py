@@ -32,7 +32,7 @@ from django.db.models.deletion import Collector
 from accounts import sessionindex
 from accounts.audit import erase_agency_audit_events, fingerprint, record
 from accounts.models import Agency, AuditEvent
-from gocsm.agencykeys import agency_cache_pattern, agency_redis_pattern
+from gocsm.agencykeys import agency_cache_patterns, agency_redis_patterns
 
 log = logging.getLogger(__name__)
 
@@ -166,8 +166,11 @@ def purge_redis(agency: Agency, *, dry_run: bool) -> dict[str, int]:
         sessions = sessionindex.count_for_agency(agency.pk)
     else:
         sessions = sessionindex.destroy_agency(agency.pk)
-    cached = _cache_keys(agency_cache_pattern(agency.pk))
-    conn, raw = _raw_redis_keys(agency_redis_pattern(agency.pk))
+    cached = [k for pattern in agency_cache_patterns(agency.pk) for k in _cache_keys(pattern)]
+    conn, raw = None, []
+    for pattern in agency_redis_patterns(agency.pk):
+        conn, found = _raw_redis_keys(pattern)
+        raw += found
     if not dry_run:
         cache.delete_many(cached)
         if conn is not None and raw:

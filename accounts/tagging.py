@@ -29,7 +29,8 @@ def ensure_default_tags(agency) -> Tag:
         tag = Tag.objects.for_agency(agency).filter(builtin=Tag.BUILTIN_PREMIUM).first()
         if tag is not None:
             return tag
-        tag = Tag.objects.for_agency(agency).filter(name__iexact=Tag.BUILTIN_PREMIUM).first()
+        named = Tag.key_for(Tag.BUILTIN_PREMIUM)
+        tag = Tag.objects.for_agency(agency).filter(name_key=named).first()
         if tag is not None:
             tag.builtin = Tag.BUILTIN_PREMIUM
             tag.save(update_fields=["builtin"])

@@ -155,6 +155,10 @@ for _alias, _db in DATABASES.items():
     if _db["ENGINE"] == "django.db.backends.postgresql":
         _db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
         _db["CONN_HEALTH_CHECKS"] = True
+        # Behind PgBouncer in transaction mode (docs/scaling.md §2).
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+            "DB_DISABLE_SERVER_SIDE_CURSORS", default=False
+        )
         _db.setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
         # Tests get their own database per alias even when both aliases share one server.
         _db.setdefault("TEST", {})["NAME"] = f"test_{_db['NAME']}_{_alias}"

@@ -118,10 +118,14 @@ class WebhookReceipt(models.Model):
 
 
 class SyncRunLocation(TenantModel):
-    """One sub-account's part of a run. Unique per (run, sub-account), so a task that runs again
-    after a crash reports once and the run's counters never count it twice."""
+    """One sub-account's part of a run. Unique per (agency, run, sub-account), so a task that runs
+    again after a crash reports once and the run's counters never count it twice."""
 
-    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="locations")
+    # The database's constraint is FOREIGN KEY (run_id, agency_id) -> sync_syncrun (id, agency_id),
+    # made by migration 0003 (gocsm.migrationops.ForeignKeyWithAgency, docs/scaling.md §4).
+    run = models.ForeignKey(
+        SyncRun, on_delete=models.CASCADE, related_name="locations", db_constraint=False
+    )
     location_ghl_id = models.CharField(max_length=64)
     status = models.CharField(max_length=16)  # ok | failed | skipped
     stop_reason = models.CharField(max_length=64, blank=True)
@@ -131,7 +135,9 @@ class SyncRunLocation(TenantModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["run", "location_ghl_id"], name="syncrunloc_once"),
+            models.UniqueConstraint(
+                fields=["agency", "run", "location_ghl_id"], name="syncrunloc_once_per_agency"
+            ),
         ]
 
     def __str__(self) -> str:

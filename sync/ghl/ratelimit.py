@@ -131,7 +131,9 @@ class RateLimiter:
     @staticmethod
     def keys(app_id: str, resource: str) -> tuple[str, str, str]:
         day = datetime.now(UTC).strftime("%Y%m%d")
-        base = f"ghl:rl:{app_id}:{resource}"
+        # One Redis Cluster hash tag per (app, resource): the Lua script takes all three keys,
+        # so they must share a slot (docs/scaling.md §5).
+        base = f"ghl:rl:{{{app_id}:{resource}}}"
         return f"{base}:window", f"{base}:day:{day}", f"{base}:blocked"
 
     def _take(self, app_id: str, resource: str, ticket: str) -> tuple[int, int]:

@@ -12,6 +12,7 @@ from accounts import purge, sessionindex
 from accounts.identity import SESSION_AGENCY_EPOCH, SESSION_USER_EPOCH
 from accounts.revocation import end_agency_sessions, end_user_sessions
 from accounts.sessions import SessionStore
+from gocsm.agencykeys import agency_cache_patterns, agency_redis_key
 
 pytestmark = pytest.mark.django_db
 COOKIE = settings.SESSION_COOKIE_NAME
@@ -133,7 +134,9 @@ def test_purge_ends_sessions_through_the_index_without_scanning_sessions(
     assert report.redis["sessions"] == 2
     assert not any(alive(b) for b in browsers)
     assert alive(other)
-    assert all(p.startswith(f"agency:{personas['agency_a'].pk}:") for p in patterns), patterns
+    assert patterns and all(
+        p in agency_cache_patterns(personas["agency_a"].pk) for p in patterns
+    ), patterns
 
 
 def test_purge_dry_run_counts_sessions_and_ends_none(personas, signed_in):
@@ -158,8 +161,8 @@ def test_the_index_is_a_sorted_set_under_the_agency_prefix_with_a_ttl(
     browser = signed_in("owner_a")
     agency_id, user_id = personas["agency_a"].pk, personas["owner_a"].pk
     for index in (
-        f"gocsm:agency:{agency_id}:sessions",
-        f"gocsm:agency:{agency_id}:user:{user_id}:sessions",
+        f"gocsm:{{agency-{agency_id}}}:sessions",
+        f"gocsm:{{agency-{agency_id}}}:user:{user_id}:sessions",
     ):
         assert redis_conn.type(index) == b"zset"
         assert redis_conn.zscore(index, key_of(browser)) is not None
@@ -185,7 +188,7 @@ def test_ending_an_agencys_sessions_is_one_script_and_no_scan(
     assert [c for c in commands if c not in ("SCRIPT LOAD", "SCRIPT")] in (["EVALSHA"], ["EVAL"])
     assert not any(redis_conn.exists(f"gocsm:1:gocsm.session.{key_of(b)}") for b in browsers)
     assert redis_conn.exists(f"gocsm:1:gocsm.session.{key_of(other)}")
-    assert not redis_conn.exists(f"gocsm:agency:{personas['agency_a'].pk}:sessions")
+    assert not redis_conn.exists(agency_redis_key(personas["agency_a"].pk, "sessions"))
 
 
 def test_saving_an_instance_loaded_before_the_sessions_ended_does_not_revive_them(

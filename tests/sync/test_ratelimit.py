@@ -87,3 +87,16 @@ def test_daily_budget_exhausted_raises_at_once(settings):
     with pytest.raises(RateLimited) as info:
         limiter.acquire("app", "daily-res", deadline=time.monotonic() + 5)
     assert info.value.retry_after > 0
+
+
+def test_a_resources_budget_keys_share_one_redis_cluster_slot():
+    # The acquire script takes the window, the day's count and the block of one resource at once;
+    # Redis Cluster runs a script only over keys of one slot (docs/scaling.md §5).
+    from redis.crc import key_slot
+
+    from sync.ghl.ratelimit import RedisRateLimiter
+
+    keys = RedisRateLimiter.keys("app123", "LocAbc")
+    assert all(k.startswith("ghl:rl:{app123:LocAbc}:") for k in keys)
+    assert len({key_slot(k.encode()) for k in keys}) == 1
+    assert key_slot(keys[0].encode()) == key_slot(b"app123:LocAbc")
