@@ -23,6 +23,7 @@ ACTION_LABELS = {
     "app.installed": "App installed",
     "app.uninstalled": "App uninstalled",
     "token.refresh_failed": "GHL connection refresh failed",
+    "token.recovered": "GHL connection kept after an interrupted refresh",
     "agency.needs_reauth": "GHL re-authorisation needed",
     "billing.plan_changed": "Plan changed",
     "billing.status_changed": "Billing status changed",

@@ -9,18 +9,21 @@ covers days base..last, i.e. the recomputed range and the LOOKBACK days before i
 - flows are summed over windows with cumulative sums: `window_sum(x)` is W ending on each day,
   `window_sum(x, lag=30)` is P.
 - own users' sessions give, per day, A (users active in W) and the sum of their tier points.
+- NPS answers (read from SENTIMENT_WINDOW - 1 days before `base`, so each day sees its whole
+  window) give each user's latest rating and its age on each day: the sentiment component's
+  sums and the detractors of risk.nps_detractor.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 from django.db import connections
 
-from analytics import scores
-from analytics.models import LocationDayFact, UserActivityDay
+from analytics import risk, scores
+from analytics.models import LocationDayFact, NpsResponse, UserActivityDay
 
 DB = "analytics"
 W = scores.WINDOW
@@ -77,6 +80,14 @@ class History:
     last_login: np.ndarray  # index of the latest day <= j with an own session, -1 = none
     first_day: np.ndarray  # (sub-account,): index of the first fact/activity day, NaN = none
     milestone: np.ndarray  # (sub-account,): index of the first fact row with a milestone
+    # Sentiment: sum(w * v) and sum(w) of the users' latest NPS answers (scores.sentiment_sums);
+    # detractors: own users whose latest answer is a detractor one of the last 90 days, and
+    # detractor_pick the most recent of those answers (index into `answers`, -1 = none).
+    sentiment_weighted: np.ndarray | None = None
+    sentiment_weights: np.ndarray | None = None
+    detractors: np.ndarray | None = None
+    detractor_pick: np.ndarray | None = None
+    answers: list | None = None  # (user name, rating, day) of the answers read
 
 
 def window_sum(x: np.ndarray, lag: int = 0, days: int = W) -> np.ndarray:
@@ -156,7 +167,7 @@ class Reader:
     and the database reads each row once, however many chunks."""
 
     def __init__(self, agency_id: int, base: date, last: date):
-        self.base, self.last = base, last
+        self.agency_id, self.base, self.last = agency_id, base, last
         conn = connections[DB]
         self.cursors = [conn.chunked_cursor(), conn.chunked_cursor()]
         facts, activity = self.cursors
@@ -185,7 +196,59 @@ class Reader:
         """The history of the next chunk of sub-accounts, `locs`."""
         wanted = set(locs)
         facts, activity = self.facts.take(wanted), self.activity.take(wanted)
-        return _arrays(locs, self.base, self.last, facts, activity, first_days)
+        h = _arrays(locs, self.base, self.last, facts, activity, first_days)
+        add_answers(h, self._answers(locs))
+        return h
+
+    def _answers(self, locs: list[str]) -> list:
+        since = self.base - timedelta(days=scores.SENTIMENT_WINDOW - 1)
+        return list(
+            NpsResponse.objects.for_agency(self.agency_id)
+            .filter(location_ghl_id__in=locs, rating__isnull=False, day__range=(since, self.last))
+            .order_by("at", "pk")
+            .values_list("location_ghl_id", "user_ghl_id", "day", "rating", "user_name")
+        )
+
+
+def add_answers(h: History, answers) -> None:
+    """Fill in the history's sentiment arrays from NPS answers (location, user, day, rating,
+    name), oldest first: a user's later answer on one day replaces their earlier one."""
+    n_locs, extra = len(h.locs), scores.SENTIMENT_WINDOW - 1
+    width = h.n + extra
+    row_of = {loc: k for k, loc in enumerate(h.locs)}
+    latest: dict[tuple, dict] = {}
+    h.answers = []
+    for loc, user, day, rating, name in answers:
+        col = (day - h.base).days + extra
+        if loc not in row_of or not 0 <= col < width:
+            continue
+        latest.setdefault((loc, user), {})[col] = len(h.answers)
+        h.answers.append((name, int(rating), day))
+    users = list(latest)
+    picks = np.full((len(users), width), -1, dtype=np.int64)
+    for u, key in enumerate(users):
+        for col, answer in latest[key].items():
+            picks[u, col] = answer
+    ratings_by_answer = np.array([a[1] for a in h.answers] + [0], dtype=float)
+    # Per day of the history, the column of each user's latest answer (-1: none yet).
+    idx = latest_index(picks >= 0)[:, extra:]
+    known = idx >= 0
+    answer = np.where(known, np.take_along_axis(picks, np.maximum(idx, 0), axis=1), -1)
+    ratings = np.where(known, ratings_by_answer[answer], np.nan)
+    ages = np.where(known, np.arange(extra, width) - idx, np.nan)
+    rows = np.array([row_of[loc] for loc, _user in users], dtype=np.int64)
+    h.sentiment_weighted, h.sentiment_weights = scores.sentiment_sums(ratings, ages, rows, n_locs)
+    detractor = risk.nps_detractors(ratings, ages)
+    h.detractors = np.zeros((n_locs, h.n), dtype=np.int64)
+    np.add.at(h.detractors, rows, detractor)
+    # The most recent detractor answer of each sub-account and day (the smallest age).
+    h.detractor_pick = np.full((n_locs, h.n), -1, dtype=np.int64)
+    best_age = np.full((n_locs, h.n), np.inf)
+    for u in range(len(users)):
+        r = rows[u]
+        better = detractor[u] & (ages[u] < best_age[r])
+        best_age[r] = np.where(better, ages[u], best_age[r])
+        h.detractor_pick[r] = np.where(better, answer[u], h.detractor_pick[r])
 
 
 def _arrays(locs, base: date, last: date, facts, activity, first_days) -> History:

@@ -506,3 +506,91 @@ class PortfolioState(TenantFactModel):
         constraints = [
             models.UniqueConstraint(fields=["agency_id"], name="portfoliostate_one_per_agency")
         ]
+
+
+# --- Sentiment: the in-app NPS prompt (issue 15 §1) -------------------------------------------
+NPS_COMMENT_MAX = 1000  # characters; longer comments are refused (400), never cut silently
+NPS_DEFAULT_ASK_EVERY_DAYS = 90
+
+
+class SentimentSettings(TenantFactModel):
+    """How often the tracker may ask one person for an NPS rating (per agency)."""
+
+    ask_every_days = models.PositiveSmallIntegerField(default=NPS_DEFAULT_ASK_EVERY_DAYS)
+    updated_at = models.DateTimeField(default=dj_tz.now)
+    updated_by = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency_id"], name="sentimentsettings_one_per_agency")
+        ]
+
+
+class NpsOptIn(TenantFactModel):
+    """A sub-account whose users the tracker may ask for an NPS rating (the owner switched it
+    on). No row: the prompt is off there."""
+
+    location_ghl_id = models.CharField(max_length=64)
+    enabled_at = models.DateTimeField(default=dj_tz.now)
+    enabled_by = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_id", "location_ghl_id"], name="npsoptin_one_per_location"
+            )
+        ]
+
+
+class NpsResponse(TenantFactModel):
+    """One NPS prompt shown to a sub-account's own user: written when the tracker is told to
+    show it (`outcome` asked), then answered (`rating` 0-10 and an optional comment) or
+    dismissed. Who: the GHL user id and the name GHL's payload gave (the payload itself is never
+    stored). Comments never leave GoCSM (not sent to PostHog)."""
+
+    ASKED, ANSWERED, DISMISSED = "asked", "answered", "dismissed"
+    OUTCOMES = [(ASKED, "Asked, no answer"), (ANSWERED, "Answered"), (DISMISSED, "Dismissed")]
+
+    location_ghl_id = models.CharField(max_length=64)
+    user_ghl_id = models.CharField(max_length=64)
+    user_name = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=16, choices=OUTCOMES, default=ANSWERED)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)  # NULL unless answered
+    comment = models.TextField(max_length=NPS_COMMENT_MAX, blank=True)
+    day = models.DateField()  # in the agency's timezone: the answer's (else the prompt's) day
+    at = models.DateTimeField(default=dj_tz.now)  # when the prompt was shown
+    answered_at = models.DateTimeField(null=True, blank=True)  # answered or dismissed
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [
+            models.Index(fields=["agency_id", "location_ghl_id", "day"], name="nps_agency_loc_day"),
+            models.Index(fields=["agency_id", "user_ghl_id", "at"], name="nps_agency_user_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rating__isnull=True) | models.Q(rating__lte=10),
+                name="nps_rating_0_to_10",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome="answered", rating__isnull=False)
+                | models.Q(outcome__in=("asked", "dismissed"), rating__isnull=True),
+                name="nps_rating_iff_answered",
+            ),
+        ]
+
+    @property
+    def category(self) -> str:
+        return outcome_category(self.outcome, self.rating)
+
+
+def outcome_category(outcome: str, rating: int | None) -> str:
+    """A prompt's category: promoter, passive, detractor, dismissed or unanswered."""
+    return nps_category(rating) or ("unanswered" if outcome == NpsResponse.ASKED else outcome)
+
+
+def nps_category(rating: int | None) -> str:
+    """promoter (9-10), passive (7-8), detractor (0-6), or "" without a rating."""
+    if rating is None:
+        return ""
+    return "promoter" if rating >= 9 else "passive" if rating >= 7 else "detractor"

@@ -17,6 +17,10 @@ level() and "own users" as in analytics.scores):
 - onboarding_stalled (0.30): the sub-account's age a = D - first day with facts or activity is
   14..60 days, and during its first min(30, a + 1) days no day had workflows_published > 0,
   calendars_active > 0, conversations_created > 0 or conversations_total > 0.
+- nps_detractor (0.35): an own user's latest NPS answer (analytics.scores, component 6) was
+  given in D-89..D and is a detractor rating (0-6). Evidence: who (the name GHL gave for them),
+  the rating and its day, for the most recent such answer, and how many other detractors.
+  A later passive or promoter answer from the same person clears it.
 
 Risk weight of a sub-account = min(1, sum of its flags' weights); MRR at risk = counted MRR x
 risk weight (analytics.revenue.counted_mrr).
@@ -46,6 +50,7 @@ FLAG_WEIGHTS = {
     "band_dropped": 0.25,
     "low_score": 0.50,
     "onboarding_stalled": 0.30,
+    "nps_detractor": 0.35,
 }
 FLAG_LABELS = {
     "no_login_30": "No login for 30+ days",
@@ -57,6 +62,7 @@ FLAG_LABELS = {
     "band_dropped": "Dropped a health band",
     "low_score": "Health score in the Critical band",
     "onboarding_stalled": "Onboarding stalled",
+    "nps_detractor": "NPS detractor",
 }
 USAGE_DROP = -0.40
 PAYMENT_FAILED_STATUSES = ("past_due", "unpaid")
@@ -67,6 +73,7 @@ HOLD_DAYS, EPISODE_GAP, CONFIRMED_WITHIN = 3, 7, 60
 # Their event is the band change, which has its own alert.
 NO_ALERT_FLAGS = frozenset({"band_dropped", "low_score"})
 ONBOARDING_MIN_AGE, ONBOARDING_MAX_AGE, ONBOARDING_DAYS = 14, 60, 30
+DETRACTOR_MAX, DETRACTOR_DAYS = 6, 90
 
 
 def risk_weight(codes) -> float:
@@ -124,6 +131,11 @@ def onboarding_stalled(age, milestone_age):
     milestone (NaN: none yet)."""
     reached = milestone_age <= np.minimum(age, ONBOARDING_DAYS - 1)
     return (age >= ONBOARDING_MIN_AGE) & (age <= ONBOARDING_MAX_AGE) & ~reached
+
+
+def nps_detractors(ratings, ages):
+    """(user x day) where a user's latest answer is a detractor rating given in D-89..D."""
+    return (ages >= 0) & (ages < DETRACTOR_DAYS) & (np.nan_to_num(ratings, nan=99) <= DETRACTOR_MAX)
 
 
 # Evidence, written only for the flags raised.
@@ -208,3 +220,8 @@ def episode_starts(raised: np.ndarray) -> np.ndarray:
     for days in range(1, EPISODE_GAP + 1):
         recent |= _shifted(raised, days, False)
     return raised & ~recent
+
+
+def nps_detractor_evidence(name: str, rating: int, day, others: int) -> str:
+    more = f" (+{others} other detractor{'s' if others > 1 else ''})" if others else ""
+    return f"{name or 'A sub-account user'} rated {rating}/10 on {day.isoformat()}{more}"

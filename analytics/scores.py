@@ -41,7 +41,17 @@ agency staff. Every component is 0-100 and is computed from unrounded numbers.
 5. Growth: for each of users_total, workflows_total, calendars_total, products_total with both
    level(x, D) and level(x, D-30) known: g = clamp((now - then) / max(then, 1), -1, 1).
    Growth = 50 + 50 * mean(g). No metric known at both ends -> no data.
+6. Sentiment (the in-app NPS prompt; analytics.models.NpsResponse): for each own user of the
+   sub-account, their latest answer (a rating 0-10; dismissals do not count) given on a day in
+   D-179..D, of age a = D - the answer's day (0..179 days). Its value v = 10 * rating (0 -> 0,
+   7 -> 70, 10 -> 100) and its weight w = 0.5 ** (a / 90) (half-life decay: an answer given on
+   D weighs 1, one 90 days old 0.5, one 179 days old about 0.25; older ones are not read).
+   Sentiment = sum(w * v) / sum(w) over those users. No user with such an answer -> no data.
+   Example: a 10 given on D and a 2 given 90 days before D: (1*100 + 0.5*20) / 1.5 = 73.33.
 
+Default weights (editable on the settings page): login 30, adoption 25, engagement 20, revenue 15,
+growth 10, sentiment 25. Where sentiment has data it is 25/125, a fifth of the score; where it has
+none the other five share the score exactly as they did before sentiment existed.
 Score = sum(w_c * C_c) / sum(w_c) over the components that have data (a component without data
 is left out and its weight shared by the rest, never counted as zero), rounded half up to an
 integer. Contribution of c = w_c * C_c / sum(w_c) (stored to 2 decimals; they add up to the
@@ -71,13 +81,14 @@ from analytics.models import ADOPTION_FEATURES
 # What the settings page shows: these definitions, then the risk flags' and alerts'.
 DEFINITIONS = f"{__doc__}\n{risk.__doc__}"
 
-COMPONENTS = ("login_activity", "adoption", "engagement", "revenue", "growth")
+COMPONENTS = ("login_activity", "adoption", "engagement", "revenue", "growth", "sentiment")
 COMPONENT_LABELS = {
     "login_activity": "Login activity",
     "adoption": "Adoption breadth",
     "engagement": "Engagement trend",
     "revenue": "Revenue status",
     "growth": "Growth",
+    "sentiment": "Sentiment (NPS)",
 }
 DEFAULT_WEIGHTS = {
     "login_activity": 30,
@@ -85,6 +96,9 @@ DEFAULT_WEIGHTS = {
     "engagement": 20,
     "revenue": 15,
     "growth": 10,
+    # 25 of 125 = a fifth of the score where sentiment has data; without answers it is left out
+    # and the other five keep the shares they always had.
+    "sentiment": 25,
 }
 # Lowest score of each band; below steady is "at risk".
 DEFAULT_BANDS = {"thriving": 76, "healthy": 51, "steady": 26}
@@ -234,6 +248,41 @@ def growth(now, then):
     n_known = known.sum(axis=0)
     mean = 50 + 50 * python_sum(np.where(known, change, 0.0)) / np.maximum(n_known, 1)
     return np.where(n_known > 0, mean, np.nan)
+
+
+SENTIMENT_WINDOW = 180  # days D-179..D
+SENTIMENT_HALF_LIFE = 90
+
+
+def answer_weight(age):
+    """Weight of an answer `age` days old (0 outside 0..SENTIMENT_WINDOW-1 or where NaN)."""
+    age = np.asarray(age, dtype=float)
+    inside = (age >= 0) & (age < SENTIMENT_WINDOW)
+    return np.where(inside, 0.5 ** (np.where(inside, age, 0) / SENTIMENT_HALF_LIFE), 0.0)
+
+
+def nps_value(rating):
+    """An NPS rating 0-10 on the 0-100 scale of the components."""
+    return 10.0 * np.asarray(rating, dtype=float)
+
+
+@masked_division
+def sentiment(weighted_sum, weight_sum):
+    """Component 6 from sum(w * v) and sum(w) over the users' latest answers (sentiment_sums)."""
+    return np.where(weight_sum > 0, weighted_sum / weight_sum, np.nan)
+
+
+def sentiment_sums(ratings, ages, rows, n_rows):
+    """sum(w * v) and sum(w) per row (sub-account) and day from each user's latest rating and its
+    age on each day (user x day arrays, NaN where the user has no answer yet); `rows` maps each
+    user to their sub-account's row."""
+    w = answer_weight(np.where(np.isnan(ages), -1, ages))
+    wv = w * nps_value(np.nan_to_num(ratings))
+    shape = (n_rows, ratings.shape[1])
+    weighted, weights = np.zeros(shape), np.zeros(shape)
+    np.add.at(weighted, rows, wv)
+    np.add.at(weights, rows, w)
+    return weighted, weights
 
 
 @masked_division

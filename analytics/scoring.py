@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from analytics import risk, scores
+from analytics import history, risk, scores
 from analytics.history import History, window_sum
 from analytics.models import Alert
 
@@ -96,6 +96,9 @@ def evaluate(
         np.nan,
     )
 
+    if h.sentiment_weights is None:  # a history read without NPS answers
+        history.add_answers(h, ())
+    sentiment_weighted, sentiment_weights = h.sentiment_weighted, h.sentiment_weights
     known, used = scores.adoption_features(
         tracked=tracked,
         workflows_published=on_d(lv["workflows_published"]),
@@ -128,6 +131,7 @@ def evaluate(
                 np.stack([on_d(lv[m]) for m in scores.GROWTH_METRICS]),
                 np.stack([on_d_minus(W, lv[m]) for m in scores.GROWTH_METRICS]),
             ),
+            scores.sentiment(on_d(sentiment_weighted), on_d(sentiment_weights)),
         ]
     )
     score, contributions = scores.combine(components, on_d(weights))
@@ -149,6 +153,7 @@ def evaluate(
         "onboarding_stalled": risk.onboarding_stalled(
             day - first_day, h.milestone[:, None] - first_day
         ),
+        "nps_detractor": on_d(h.detractors) > 0,
     }
     flags = {}
     for code in FLAG_CODES:
@@ -187,6 +192,9 @@ def evaluate(
             )
         if code == "low_score":
             return risk.low_score_evidence(int(score[k, j]), int(floors[2, i]))
+        if code == "nps_detractor":
+            name, rating, answered = h.answers[h.detractor_pick[k, i]]
+            return risk.nps_detractor_evidence(name, rating, answered, int(h.detractors[k, i]) - 1)
         return risk.onboarding_evidence(int(day[j] - first_day[k, 0]))
 
     # Rows

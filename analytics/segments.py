@@ -202,6 +202,21 @@ class Narrowing:
             parts.append(f"tag {self.tag.name}")
         return " · ".join(parts)
 
+    def keep(self, agency, ids) -> set[str]:
+        """`ids` narrowed to this narrowing, for a page that does not read the current state
+        (the feedback page): one query when a segment's rule applies, none otherwise."""
+        out = set(ids)
+        if self.ids is not None:
+            out &= self.ids
+        rule = self.segment_rule
+        if rule is not None and out:
+            out = set(
+                LocationState.objects.for_agency(agency.pk)
+                .filter(rule, location_ghl_id__in=list(out))
+                .values_list("location_ghl_id", flat=True)
+            )
+        return out
+
     def restrict(self, allowed: frozenset | None) -> frozenset | None:
         """The sub-accounts a page covers: those GHL allows (None: all) narrowed by tag/book."""
         if self.ids is None:

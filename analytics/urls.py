@@ -11,7 +11,10 @@ urlpatterns = [
     path("app/logins/", views.logins, name="logins"),
     path("app/revenue/", views.revenue, name="revenue"),
     path("app/settings/", views.score_settings, name="settings"),
+    path("app/settings/nps/", views.nps_settings, name="nps-settings"),
+    path("app/feedback/", views.feedback, name="feedback"),
     path("app/locations/<str:ghl_id>/", views.location_detail, name="location-detail"),
+    path("app/locations/<str:ghl_id>/nps/", views.nps_location, name="location-nps"),
     path(
         "app/locations/<str:ghl_id>/manual-mrr/", views.set_location_mrr, name="location-manual-mrr"
     ),

@@ -378,6 +378,12 @@ GHL_RETRY_BASE_SECONDS = env.float("GHL_RETRY_BASE_SECONDS", default=0.5)
 GHL_RETRY_CAP_SECONDS = env.float("GHL_RETRY_CAP_SECONDS", default=30.0)
 # A call (all its retries and rate-limit waits) gives up after this long.
 GHL_CALL_DEADLINE_SECONDS = env.float("GHL_CALL_DEADLINE_SECONDS", default=120.0)
+# A GHL answer larger than this is refused while it streams, before it is parsed (GHL's pages of
+# 100 items are well under 1 MB); items asked per page of a listing (GHL's maximum is 100).
+GHL_MAX_RESPONSE_BYTES = env.int("GHL_MAX_RESPONSE_BYTES", default=8 * 1024 * 1024)
+GHL_PAGE_SIZE = env.int("GHL_PAGE_SIZE", default=100)
+# One agency-token refresh at a time: a refresher that died frees the lock after this long.
+GHL_REFRESH_LOCK_SECONDS = env.int("GHL_REFRESH_LOCK_SECONDS", default=60)
 # GHL's limits per app per resource (GHL_API.md §5) and the share of them we leave unused.
 GHL_BURST_LIMIT = env.int("GHL_BURST_LIMIT", default=100)
 GHL_BURST_INTERVAL_SECONDS = env.float("GHL_BURST_INTERVAL_SECONDS", default=10.0)
@@ -399,6 +405,10 @@ SYNC_PULL_LOCK_SECONDS = env.int("SYNC_PULL_LOCK_SECONDS", default=30 * 60)
 SYNC_BACKFILL_DAYS = env.int("SYNC_BACKFILL_DAYS", default=90)
 # Tasks per pull minting sub-accounts' location tokens ahead of their tasks (sync/tasks.py).
 SYNC_TOKEN_MINTERS = env.int("SYNC_TOKEN_MINTERS", default=2)
+# A sub-account task that met a passing fault (GHL down, a database or Redis blip) retries after
+# up to this many seconds, doubling each time (jittered, at most 20 times this); the agency task
+# waits twice as long.
+SYNC_RETRY_BACKOFF_SECONDS = env.int("SYNC_RETRY_BACKOFF_SECONDS", default=15)
 # An owner's or admin's "Re-sync now" (sync/resync.py) starts at most once per this per agency.
 SYNC_RESYNC_MIN_INTERVAL_SECONDS = env.int("SYNC_RESYNC_MIN_INTERVAL_SECONDS", default=600)
 SYNC_FRESHNESS_CHECK_MINUTES = env.int("SYNC_FRESHNESS_CHECK_MINUTES", default=15)
@@ -438,6 +448,14 @@ ACTIVITY_COUNTER_TTL_SECONDS = env.int("ACTIVITY_COUNTER_TTL_SECONDS", default=4
 ACTIVITY_LOOKUP_CACHE_SECONDS = env.int("ACTIVITY_LOOKUP_CACHE_SECONDS", default=10)
 ACTIVITY_FLUSH_MINUTES = env.int("ACTIVITY_FLUSH_MINUTES", default=5)
 ACTIVITY_TRACKER_CACHE_SECONDS = env.int("ACTIVITY_TRACKER_CACHE_SECONDS", default=3600)
+# The tracker's NPS prompt (sync/sentiment.py, issue 15): a request is a payload plus a rating and
+# a comment of at most analytics.models.NPS_COMMENT_MAX (1000) characters; each person may make
+# NPS_RATE_BURST requests at once, refilled at NPS_RATE_PER_MINUTE.
+NPS_MAX_BODY_BYTES = env.int("NPS_MAX_BODY_BYTES", default=40 * 1024)
+NPS_RATE_BURST = env.int("NPS_RATE_BURST", default=6)
+NPS_RATE_PER_MINUTE = env.int("NPS_RATE_PER_MINUTE", default=2)
+# Seconds after a sub-account page opens before the tracker asks whether to show the prompt.
+NPS_PROMPT_DELAY_SECONDS = env.int("NPS_PROMPT_DELAY_SECONDS", default=5)
 # The flush task is not in a tasks.py, so workers import its module explicitly.
 CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "sync.activity_flush"]
 CELERY_BEAT_SCHEDULE[f"every-{ACTIVITY_FLUSH_MINUTES}-min-flush-activity-counters"] = {

@@ -10,6 +10,7 @@ Layout (prefix `gocsm:act:`):
   milliseconds, `|staff` 0/1, `|n` a version bumped by every beacon;
 - `last:{agency}:{loc}:{user}` hash (ts, day, feature) of the previous beacon, for session gaps;
 - `rl:{agency}:{user}` token bucket; `stats` hash of rejection counts by reason code;
+- `rl:{agency}:{bucket}` other token buckets (take_token; the NPS prompt's `nps:{user}`);
 - `dirty` hash `{agency}|{day}|{loc}|{user}` -> version not yet written to the analytics database.
 """
 
@@ -175,6 +176,26 @@ return 1
 """
 
 
+# KEYS: bucket, stats. ARGV: now_ms, burst, refill_per_ms.
+_TAKE_LUA = """
+local now = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local rate = tonumber(ARGV[3])
+local b = redis.call('HMGET', KEYS[1], 't', 'ts')
+local tokens = burst
+if b[1] then
+  tokens = math.min(burst, tonumber(b[1]) + math.max(0, now - tonumber(b[2])) * rate)
+end
+if tokens < 1 then
+  redis.call('HINCRBY', KEYS[2], 'rate_limited', 1)
+  return 0
+end
+redis.call('HSET', KEYS[1], 't', string.format('%.6f', tokens - 1), 'ts', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
+return 1
+"""
+
+
 class RedisCounterStore:
     def __init__(self, url: str):
         import redis
@@ -194,6 +215,7 @@ class RedisCounterStore:
         self._record = self._redis.register_script(_RECORD_LUA)
         self._forget = self._redis.register_script(_FORGET_LUA)
         self._forget_expired = self._redis.register_script(_FORGET_EXPIRED_LUA)
+        self._take = self._redis.register_script(_TAKE_LUA)
 
     def _call(self, fn, *args, **kwargs):
         import redis
@@ -227,6 +249,13 @@ class RedisCounterStore:
             member_of(a, tick.day, loc, user),
         ]
         return int(self._call(self._record, keys=keys, args=args))
+
+    def take_token(
+        self, agency_id: int, bucket: str, burst: int, refill_per_ms: float, now_ms: int
+    ) -> bool:
+        """Take one token of an agency's bucket; False (nothing taken) when it is empty."""
+        keys = [f"{PREFIX}rl:{agency_id}:{bucket}", STATS_KEY]
+        return bool(self._call(self._take, keys=keys, args=[now_ms, burst, repr(refill_per_ms)]))
 
     def count_rejection(self, reason: str) -> None:
         self._call(self._redis.hincrby, STATS_KEY, reason, 1)
@@ -334,6 +363,18 @@ class MemoryCounterStore:
                 self._last[(a, loc, user)] = (now, tick.day, tick.feature)
             self._dirty[member_of(a, tick.day, loc, user)] = version
             return 1 + session
+
+    def take_token(
+        self, agency_id: int, bucket: str, burst: int, refill_per_ms: float, now_ms: int
+    ) -> bool:
+        with self._lock:
+            tokens, ts = self._buckets.get((agency_id, bucket), (float(burst), now_ms))
+            tokens = min(burst, tokens + max(0, now_ms - ts) * refill_per_ms)
+            if tokens < 1:
+                self._stats[RATE_LIMITED] = self._stats.get(RATE_LIMITED, 0) + 1
+                return False
+            self._buckets[(agency_id, bucket)] = (tokens - 1, now_ms)
+            return True
 
     def count_rejection(self, reason: str) -> None:
         with self._lock:

@@ -43,12 +43,15 @@ def _sibling_url(request, name: str) -> str:
     return reverse(f"{namespace}:{name}" if namespace else name)
 
 
-def render_tracker(app_id: str, endpoint: str) -> tuple[bytes, str]:
-    """The tracker with its constants filled in, and a short hash of it (the cache version)."""
+def render_tracker(app_id: str, endpoint: str, nps_endpoint: str = "") -> tuple[bytes, str]:
+    """The tracker with its constants filled in, and a short hash of it (the cache version).
+    `nps_endpoint` is the NPS prompt's base URL (its routes are ask/, answer/ and dismiss/)."""
     constants = {
         "APP_ID": app_id,
         "ENDPOINT": endpoint,
+        "NPS_ENDPOINT": nps_endpoint or endpoint.replace("/ingest/activity/", "/ingest/nps/"),
         "HEARTBEAT_MS": settings.ACTIVITY_HEARTBEAT_SECONDS * 1000,
+        "NPS_DELAY_MS": settings.NPS_PROMPT_DELAY_SECONDS * 1000,
     }
     key = (*constants.values(), TRACKER_SOURCE.stat().st_mtime_ns)
     if key not in _rendered:
@@ -64,10 +67,15 @@ def render_tracker(app_id: str, endpoint: str) -> tuple[bytes, str]:
     return _rendered[key]
 
 
+def _nps_endpoint(request) -> str:
+    """The base URL of the NPS prompt's routes (…/ask/ -> …/)."""
+    return _public_origin(request) + _sibling_url(request, "nps-ask").removesuffix("ask/")
+
+
 def tracker_url(request) -> str:
     """The versioned URL agencies paste into GHL's Custom JS (as `<script src=... async>`)."""
     endpoint = _public_origin(request) + _sibling_url(request, "ingest")
-    _, version = render_tracker(settings.GHL_APP_ID, endpoint)
+    _, version = render_tracker(settings.GHL_APP_ID, endpoint, _nps_endpoint(request))
     return f"{_public_origin(request)}{_sibling_url(request, 'tracker')}?v={version}"
 
 
@@ -76,7 +84,7 @@ def tracker_url(request) -> str:
 def tracker_js(request):
     """The Custom JS tracker. `?v=<current hash>` is cached for a year; any other URL briefly."""
     endpoint = _public_origin(request) + _sibling_url(request, "ingest")
-    body, version = render_tracker(settings.GHL_APP_ID, endpoint)
+    body, version = render_tracker(settings.GHL_APP_ID, endpoint, _nps_endpoint(request))
     etag = f'"{version}"'
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponseNotModified()

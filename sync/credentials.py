@@ -27,7 +27,7 @@ from accounts import audit
 from accounts.models import Agency
 from gocsm import metrics
 from gocsm.agencykeys import agency_cache_key
-from sync import tokens
+from sync import journal, tokens
 from sync.ghl import oauth
 from sync.ghl.errors import AuthRevoked
 from sync.locks import LockTimeout, agency_lock, named_lock
@@ -68,8 +68,17 @@ class AgencyTokens:
     def refresh_company_token(self, rejected: str | None) -> str:
         """Refresh once for everyone. `rejected` is the token GHL just answered 401 to (None when
         refreshing ahead of expiry); if the stored token already differs, another worker has
-        refreshed and its token is returned without calling GHL."""
-        with agency_lock("ghl-refresh", self.agency_id, timeout=60, wait=65):
+        refreshed and its token is returned without calling GHL.
+
+        GHL's answer is journalled (journal.py) before the database is touched, and every
+        refresher first stores a journalled pair that a dead refresher left behind, so a worker
+        killed between GHL's answer and the commit costs nothing: its pair is used by the next."""
+        with agency_lock(
+            "ghl-refresh",
+            self.agency_id,
+            timeout=settings.GHL_REFRESH_LOCK_SECONDS,
+            wait=settings.GHL_REFRESH_LOCK_SECONDS + 5,
+        ):
             failure: AuthRevoked | None = None
             with transaction.atomic():
                 inst = (
@@ -80,6 +89,7 @@ class AgencyTokens:
                 )
                 if inst is None or not inst.has_tokens or inst.agency.needs_reauth:
                     raise AuthRevoked("agency has no usable GHL grant")
+                self._recover_journalled(inst)
                 current = tokens.decrypt(inst.access_token)
                 margin = timedelta(seconds=settings.GHL_TOKEN_REFRESH_MARGIN_SECONDS)
                 fresh = inst.access_expires_at and inst.access_expires_at - margin > dj_tz.now()
@@ -92,12 +102,59 @@ class AgencyTokens:
                     self._mark_revoked(inst)
                     failure = exc
                 else:
+                    # The old refresh token is dead from here on: the new pair is written
+                    # somewhere that survives this process before anything else happens.
+                    journal.write(self.agency_id, grant)
                     inst.store_grant(grant)
                     inst.save()
                     logger.info("ghl token refreshed agency=%s", self.agency_id)
             if failure is not None:
                 raise AuthRevoked("GHL refused the refresh token (invalid_grant)") from None
+            journal.clear(self.agency_id, grant.refresh_token)
             return grant.access_token
+
+    def _recover_journalled(self, inst: Installation) -> None:
+        """Inside the refresh transaction: store a pair GHL issued to a refresher that died
+        before its commit (its refresh token is the only live one)."""
+        grant = journal.read(self.agency_id)
+        if grant is None:
+            return
+        if tokens.decrypt(inst.refresh_token) != grant.refresh_token:
+            inst.store_grant(grant)
+            inst.save()
+            audit.record(
+                "token.recovered",
+                agency=inst.agency,
+                target=inst.company_id,
+                detail={"reason": "journalled pair of an interrupted refresh"},
+            )
+            logger.warning("ghl token pair recovered from the journal agency=%s", self.agency_id)
+        transaction.on_commit(lambda: journal.clear(self.agency_id, grant.refresh_token))
+
+    def reject_fresh_token(self, rejected: str) -> None:
+        """GHL refused a token minted moments ago (401 after a refresh): the grant no longer
+        works for us (scopes withdrawn, app disabled). Mark the agency for re-authorisation,
+        once: pulls stop asking, instead of spending a refresh on every run."""
+        with transaction.atomic():
+            marked = (
+                Agency.objects.filter(pk=self.agency_id, needs_reauth=False)
+                .select_for_update()
+                .update(needs_reauth=True)
+            )
+            if not marked:
+                return
+            agency = Agency.objects.get(pk=self.agency_id)
+            metrics.TOKEN_REFRESH_FAILURES.labels(reason="rejected_after_refresh").inc()
+            audit.record(
+                "token.refresh_failed",
+                agency=agency,
+                outcome="failure",
+                target=agency.company_id,
+                detail={"reason": "401_after_refresh"},
+            )
+            audit.record("reauth_needed", agency=agency, target=agency.company_id)
+        self.forget_location_tokens()
+        logger.warning("ghl refused a fresh token agency=%s: needs reauth", self.agency_id)
 
     def _mark_revoked(self, inst: Installation) -> None:
         """Inside the refresh transaction: keep the grant's history, stop pulls, tell people."""

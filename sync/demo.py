@@ -13,7 +13,11 @@ contract "Production never imports the fake GHL or the demo" (pyproject.toml) en
    through analytics.ingest.record_user_activity_day (what a beacon flush writes), from the
    world's people (World.user_days); beacons are not replayed through /ingest/activity/ (tens of
    thousands of requests would not fit the time budget). On the day a story says so, the owner
-   enters a manual MRR through analytics.manualmrr, as the sub-account page does.
+   enters a manual MRR through analytics.manualmrr, as the sub-account page does. The owner
+   switched the NPS prompt on everywhere at install; the stories' people answer it on the days
+   they say (sync/fakeghl/stories.py, e.g. Lombardi Dental's detractor while its use falls) and
+   about a third of the other sub-accounts' people answer once, as NpsResponse rows (what the
+   prompt's endpoint writes), their rating following how busy their sub-account is.
 4. While it simulates, the GHL client's requests reach the fake through an in-process transport
    (sync/fakeghl/inprocess.py): the same answers, without the socket hand-offs that made the
    ~60,000 requests of the history the slowest part by far. Afterwards requests go over HTTP.
@@ -37,6 +41,7 @@ import requests
 from django.conf import settings
 from django.db.models import Max
 from django.test import Client
+from django.utils import timezone as dj_tz
 
 from accounts.models import Agency, GHLUser
 from analytics.agencyclock import agency_today, agency_zone
@@ -171,6 +176,61 @@ def _write_activity(fake: FakeGHL, agency: Agency, days) -> None:
                 )
 
 
+def _write_nps(fake: FakeGHL, agency: Agency, owner: GHLUser | None, today: date, first: bool):
+    """The NPS prompt: switched on for every sub-account on the first day, then the day's
+    answers and dismissals (the stories' scripted ones, a third of the others' people once)."""
+    from analytics.models import NpsOptIn, NpsResponse
+
+    world, n, now = fake.world, _world_day(fake, today), dj_tz.now()
+    locations = [loc for loc in world.locations(agency.company_id, n) if world.installed_on(loc, n)]
+    if first:
+        NpsOptIn.objects.bulk_create(
+            [
+                NpsOptIn(
+                    agency_id=agency.pk,
+                    location_ghl_id=loc.id,
+                    enabled_by=owner.ghl_id if owner else "",
+                )
+                for loc in locations
+            ],
+            ignore_conflicts=True,
+        )
+    rows = []
+    for loc in locations:
+        people = world.account_users(loc, n)
+        if loc.story:
+            answers = [
+                (people[k], rating, comment)
+                for day, k, rating, comment in _story(loc.story).nps
+                if day == n and k < len(people)
+            ]
+        else:
+            answers = []
+            for person in people:
+                if u(DEMO_SEED, "nps", person.id) >= 0.35:
+                    continue
+                if n != -(5 + int(80 * u(DEMO_SEED, "nps-day", person.id))):
+                    continue
+                level = min(world.level(loc, n), 1.4)
+                noise = 3 * (u(DEMO_SEED, "nps-rating", person.id) - 0.5)
+                answers.append((person, max(0, min(10, round(3 + 5 * level + noise))), ""))
+        rows.extend(
+            NpsResponse(
+                agency_id=agency.pk,
+                location_ghl_id=loc.id,
+                user_ghl_id=person.id,
+                user_name=person.name,
+                outcome=NpsResponse.DISMISSED if rating is None else NpsResponse.ANSWERED,
+                rating=rating,
+                comment=comment,
+                day=today,
+                answered_at=now,
+            )
+            for person, rating, comment in answers
+        )
+    NpsResponse.objects.bulk_create(rows)
+
+
 def _enter_manual_mrr(fake: FakeGHL, agency: Agency, owner: GHLUser, today: date, first: bool):
     """The manual MRR the stories' owner enters on this day (or, for entries dated before the
     install, on the first day), through the one write path, audited, then the recompute the
@@ -291,9 +351,10 @@ def build_demo_portfolio(
             with time_machine.travel(moment, tick=True):
                 today = agency_today(agency)
                 _write_activity(fake, agency, _days_after(previous, today))
+                first = existing is None and offset == first_offset + 1
                 if owner is not None:
-                    first = existing is None and offset == first_offset + 1
                     _enter_manual_mrr(fake, agency, owner, today, first=first)
+                _write_nps(fake, agency, owner, today, first=first)
                 pull_agency(agency.pk, reason="demo", kind="counts")
                 previous = today
             if offset % 15 == 0:

@@ -5,6 +5,11 @@ Exists only with settings.DEV_TOOLS (GOCSM_DEV_TOOLS=1 in a DEBUG or test proces
 their sub-account; opens as the first agency's owner unless another person is picked; encrypts
 the chosen person's payload with the shared secret exactly as CryptoJS does, frames the app at
 `/` and answers its REQUEST_USER_DATA.
+
+`?page=sub-account` plays a GHL sub-account page instead (the chosen person's sub-account, or
+the agency's first one for agency staff): the address bar reads /v2/location/<id>/dashboard as in
+GHL, `window.exposeSessionDetails` hands out the payload, and the agency's Custom JS (our
+tracker, from the app's origin) runs there, beacons and NPS prompt included.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from accounts.models import GHLUser, Location
@@ -126,24 +132,49 @@ def ghl_shell(request):
         # First load: open as the first agency's owner, as GHL would for the one who installed.
         chosen = next((u for g in groups for u, _label in g["people"] if u.pk in owners), None)
     payload = ""
+    claims: dict = {}
     if chosen is not None and settings.GHL_SSO_SHARED_SECRET:
         claims = payload_claims(chosen, owner=chosen.pk in owners)
         payload = encrypt_payload(claims, settings.GHL_SSO_SHARED_SECRET)
     origin = app_origin(request)
+    sub_account_page = request.GET.get("page") == "sub-account" and chosen is not None
+    location_path = ""
+    if sub_account_page:
+        location = (
+            claims.get("activeLocation")
+            or (
+                Location.objects.for_agency(chosen.agency)
+                .order_by("pk")
+                .values_list("ghl_id", flat=True)
+            ).first()
+        )
+        location_path = f"/v2/location/{location}/dashboard" if location else ""
     response = render(
         request,
         "accounts/devshell.html",
         {
             "groups": groups,
             "chosen": chosen,
-            "shell_config": {"appOrigin": origin, "appUrl": f"{origin}/", "payload": payload},
+            "shell_config": {
+                "appOrigin": origin,
+                "appUrl": f"{origin}/",
+                "payload": payload,
+                "locationPath": location_path,
+                "appId": settings.GHL_APP_ID,
+            },
             "has_secret": bool(settings.GHL_SSO_SHARED_SECRET),
+            "sub_account_page": sub_account_page,
+            "page": "sub-account" if sub_account_page else "",
+            "tracker_src": f"{origin}{reverse('sync:activity:tracker')}" if location_path else "",
         },
     )
-    # The shell frames the app, which may live on another origin.
+    # The shell frames the app, which may live on another origin, and on a sub-account page runs
+    # the tracker from there (as an agency's GHL allows our origin for its Custom JS).
     response._csp_config = {
         **settings.SECURE_CSP,
         "frame-src": ["'self'", origin],
+        "script-src": ["'self'", origin],
+        "connect-src": ["'self'", origin],
         "frame-ancestors": ["'none'"],
     }
     return response

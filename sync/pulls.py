@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone as dj_tz
 
 from accounts import lifecycle
-from accounts.models import Agency, Location, SaasPlan
+from accounts.models import Agency, GHLUser, Location, SaasPlan
 from analytics.agencyclock import agency_zone
 from analytics.ingest import LocationDayFacts, record_location_day
 from sync.credentials import client_for_agency
@@ -129,6 +129,19 @@ def _saas(client) -> tuple[dict[str, SaasLocationRecord], dict[str, SaasPlanReco
 
 
 # --- the agency's overview ---------------------------------------------------------------------
+def _refuse_implausibly_empty(agency: Agency, *, found: dict, users: list, known: dict) -> None:
+    """GHL's complete lists decide who and what is gone, so an empty answer (a 200 with `[]`
+    from a GHL fault) would mark every sub-account deleted and sign every person out. An agency
+    always has agency-level people (its owner), and sub-accounts vanish one by one: an empty list
+    where we know some is refused as a bad answer, the run records it and the next one retries."""
+    if known and not found:
+        raise BadResponse(f"GHL listed no sub-accounts; {len(known)} are known")
+    if not any(rec.type == "agency" for rec in users) and (
+        GHLUser.objects.for_agency(agency).filter(deleted=False, ghl_type="agency").exists()
+    ):
+        raise BadResponse("GHL listed none of the agency's own people")
+
+
 def pull_agency_overview(agency: Agency, *, client=None, on_listed=None) -> PullResult:
     """Refresh sub-accounts, users and agency-level facts. Returns the sub-accounts to pull.
 
@@ -143,11 +156,12 @@ def pull_agency_overview(agency: Agency, *, client=None, on_listed=None) -> Pull
         users = list(client.iter_users())
     finally:
         result.requests = client.requests_made
+    known = {loc.ghl_id: loc for loc in Location.objects.for_agency(agency)}
+    _refuse_implausibly_empty(agency, found=found, users=users, known=known)
     if on_listed is not None:
         on_listed(sorted(g for g, rec in installed.items() if rec.is_installed and g in found))
     today = agency_today(agency)
     now = dj_tz.now()
-    known = {loc.ghl_id: loc for loc in Location.objects.for_agency(agency)}
     pull_ids = []
     by_status: dict[str, list[str]] = {}
     with transaction.atomic():

@@ -21,7 +21,16 @@ from django.utils import timezone as dj_tz
 from accounts.models import Agency
 from gocsm import metrics
 from sync import pulllock
-from sync.ghl.errors import AuthRevoked, BadResponse, GHLUnavailable, NotFound, RateLimited
+from sync.ghl.errors import (
+    AuthRevoked,
+    BadResponse,
+    GHLTimeout,
+    GHLUnavailable,
+    NotFound,
+    PaginationStalled,
+    RateLimited,
+    ResponseTooLarge,
+)
 from sync.models import LocationPullState, SyncRun, SyncRunLocation
 
 logger = logging.getLogger(__name__)
@@ -29,6 +38,9 @@ logger = logging.getLogger(__name__)
 STOP_REVOKED = "revoked"
 STOP_RATE_LIMITED = "rate_limited"
 STOP_GHL_DOWN = "ghl_down"
+STOP_GHL_TIMEOUT = "ghl_timeout"  # GHL hung (or trickled) past the read timeout or call deadline
+STOP_TOO_LARGE = "too_large"  # an answer past GHL_MAX_RESPONSE_BYTES, refused unparsed
+STOP_NO_PROGRESS = "no_progress"  # a listing whose next page brought nothing new
 STOP_BAD_RESPONSE = "bad_response"
 STOP_TIMEOUT = "timeout"
 STOP_GONE = "gone"
@@ -42,6 +54,12 @@ def stop_reason_for(exc: BaseException) -> str:
         return STOP_REVOKED
     if isinstance(exc, RateLimited):
         return STOP_RATE_LIMITED
+    if isinstance(exc, GHLTimeout):
+        return STOP_GHL_TIMEOUT
+    if isinstance(exc, ResponseTooLarge):
+        return STOP_TOO_LARGE
+    if isinstance(exc, PaginationStalled):
+        return STOP_NO_PROGRESS
     if isinstance(exc, GHLUnavailable):
         return STOP_GHL_DOWN
     if isinstance(exc, NotFound):

@@ -23,10 +23,12 @@ of need: if one fails or stops, the sub-account tasks mint what is missing.
 
 Faults: GHL down or rate limiting retries with exponential backoff and jitter; when the retries
 are spent the sub-account reports "failed" with its stop reason and the next run catches up
-(pulls start where the last complete counts stopped). acks_late + reject_on_worker_lost: a task
-whose worker dies is delivered again, and every write is an upsert, so a rerun changes nothing
-that the first attempt already wrote. Redis errors (broker, lock, rate-limit buckets) and database
-connection errors retry too: pulls pause while Redis or PostgreSQL is away and resume after.
+(pulls start where the last complete counts stopped). An answer over GHL_MAX_RESPONSE_BYTES or a
+listing that makes no progress is not retried: the same request would bring the same answer.
+acks_late + reject_on_worker_lost: a task whose worker dies is delivered again, and every write is
+an upsert, so a rerun changes nothing that the first attempt already wrote. Redis errors (broker,
+lock, rate-limit buckets) and database connection errors retry too: pulls pause while Redis or
+PostgreSQL is away and resume after. tests/faults/ proves these through real processes.
 """
 
 from __future__ import annotations
@@ -83,8 +85,8 @@ def pull_all_agencies(kind: str = KIND_METADATA) -> int:
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=TRANSIENT,
-    retry_backoff=30,
-    retry_backoff_max=600,
+    retry_backoff=2 * settings.SYNC_RETRY_BACKOFF_SECONDS,
+    retry_backoff_max=40 * settings.SYNC_RETRY_BACKOFF_SECONDS,
     retry_jitter=True,
     max_retries=3,
     soft_time_limit=600,
@@ -197,8 +199,8 @@ def warm_location_token(agency_id: int, location_id: str) -> None:
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=TRANSIENT,
-    retry_backoff=15,
-    retry_backoff_max=300,
+    retry_backoff=settings.SYNC_RETRY_BACKOFF_SECONDS,
+    retry_backoff_max=20 * settings.SYNC_RETRY_BACKOFF_SECONDS,
     retry_jitter=True,
     max_retries=4,
     soft_time_limit=600,

@@ -144,6 +144,7 @@ NAV = (
     ("analytics:logins", "Logins", False),
     ("analytics:revenue", "Revenue", False),
     ("analytics:segments", "Segments", False),
+    ("analytics:feedback", "Feedback", False),
     ("analytics:settings", "Settings", True),
     ("billing:index", "Billing", True),
     ("accounts:security", "Security", True),
@@ -160,6 +161,7 @@ NARROWED_PAGES = frozenset(
         "analytics:adoption",
         "analytics:logins",
         "analytics:revenue",
+        "analytics:feedback",
     }
 )
 

@@ -12,13 +12,16 @@ from django.template.defaultfilters import floatformat
 from accounts.models import SaasPlan
 from accounts.tenantsql import Select, read_together
 from accounts.visibility import location_for_request
-from analytics import charts, portfolio, risk, scores
+from analytics import charts, nps, portfolio, risk, scores
 from analytics.models import (
     FEATURES,
     FactRollup,
     HealthScore,
     LocationDay,
     LocationState,
+    NpsOptIn,
+    NpsResponse,
+    nps_category,
 )
 from analytics.views.common import choice, handles_bad_params, wants_csv
 from analytics.views.csvexport import csv_response, file_name
@@ -190,10 +193,26 @@ def location_detail(request, ghl_id: str):
                     "source": source,
                 }
             )
+    # Sentiment: the prompt's switch and the last 180 days of answers (analytics.nps).
+    nps_rows = list(
+        NpsResponse.objects.for_agency(agency)
+        .filter(location_ghl_id=location.ghl_id, day__gte=day - timedelta(days=179))
+        .order_by("-at", "-pk")
+        .values_list("user_name", "user_ghl_id", "comment", "outcome", "rating", "day")[:500]
+    )
     return render(
         request,
         "analytics/location.html",
         {
+            "nps_on": NpsOptIn.objects.for_agency(agency)
+            .filter(location_ghl_id=location.ghl_id)
+            .exists(),
+            "nps": nps.tally(r[3:] for r in nps_rows),
+            "nps_recent": [
+                {"who": n or u, "comment": c, "rating": r, "day": d, "category": nps_category(r)}
+                for n, u, c, _outcome, r, d in nps_rows
+                if r is not None
+            ][:5],
             "location": location,
             "labels": LocationLabels(request, location.ghl_id),
             "lifecycle": lifecycle,

@@ -13,6 +13,7 @@ from analytics.models import ScoreSettings, WeightChange
 from analytics.score_settings import settings_for
 from analytics.tasks import refresh_analytics_for_days
 from analytics.views.common import owner_or_admin
+from analytics.views.sentiment import sentiment_settings_context
 from billing.gating import refuse_writes_when_read_only
 from gocsm import product_events
 
@@ -86,6 +87,7 @@ def score_settings(request):
             "history": history,
             "score_doc": scores.DEFINITIONS,
             "segments_doc": segments.DEFINITIONS,
+            **sentiment_settings_context(request),
         },
         status=400 if errors else 200,
     )

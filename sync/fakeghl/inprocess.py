@@ -11,6 +11,7 @@ two-core machine those hand-offs, not the work, made a request cost ~4 ms of wal
 
 from __future__ import annotations
 
+import requests
 from requests.adapters import BaseAdapter
 from requests.models import PreparedRequest, Response
 from requests.structures import CaseInsensitiveDict
@@ -37,6 +38,10 @@ class InProcessTransport(BaseAdapter):
         if body:
             headers["Content-Length"] = str(len(body))
         reply = self.fake.responder.respond(request.method or "GET", target, headers, body)
+        if reply.reset:
+            raise requests.exceptions.ConnectionError("connection reset by the fake GHL")
+        if reply.stream_size:
+            raise NotImplementedError("huge_body is served over HTTP only (FakeGHL.start())")
         response = Response()
         response.status_code = reply.status
         response.reason = _REASONS.get(reply.status, "")
@@ -46,6 +51,7 @@ class InProcessTransport(BaseAdapter):
         response.headers["Content-Length"] = str(len(reply.body))
         response.encoding = get_encoding_from_headers(response.headers)
         response._content = reply.body
+        response._content_consumed = True  # iter_content() serves _content in slices
         response.url = url
         response.request = request
         response.connection = self

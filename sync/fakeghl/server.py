@@ -15,6 +15,7 @@ import contextlib
 import json
 import re
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -76,6 +77,21 @@ ROUTES = [
     ("GET", r"/saas/agency-plans/(?P<a>[^/]+)", "agency_plans", V2, None, ("Company",)),
     ("GET", r"/saas/saas-plan/(?P<a>[^/]+)", "saas_plan", V2, None, ("Company",)),
 ]
+
+
+def _emptied(body):
+    """An `empty_list` GHL: a well-formed 200 whose listing holds nothing (lists emptied,
+    totals 0), the answer a glitching GHL gives."""
+    if not isinstance(body, dict):
+        return body
+    return {
+        k: [] if isinstance(v, list) else 0 if k in ("total", "count") else v
+        for k, v in body.items()
+    }
+
+
+# What a `stuck_pages` GHL ignores: every listing answers its first page.
+_PAGING_PARAMS = {"skip", "offset", "page", "startAfter", "startAfterId", "startAfterDate"}
 _COMPILED = [(m, re.compile(p + r"\Z"), *rest) for m, p, *rest in ROUTES]
 
 
@@ -226,6 +242,9 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    reset: bool = False  # cut the connection instead of answering
+    trickle_seconds: float = 0.0  # send the body in pieces spread over this long
+    stream_size: int = 0  # a body of this many bytes, generated while sent, no Content-Length
 
 
 def _json(status: int, body, headers: dict[str, str] | None = None) -> Reply:
@@ -266,9 +285,12 @@ class Responder:
         fake, state = self.fake, self.fake.state
         if path in ("/v2/oauth/chooselocation", "/oauth/chooselocation") and method == "GET":
             return self._chooselocation(query)
-        slow = state.take_fault(path, ("slow",))
+        loc = query.get("locationId", "")
+        slow = state.take_fault(path, ("slow",), loc)
         if slow is not None:
             time.sleep(slow.seconds)
+        if state.take_fault(path, ("reset",), loc) is not None:
+            return Reply(0, reset=True)
         form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         day = fake.today()
         if path == "/oauth/token" and method == "POST":
@@ -290,6 +312,7 @@ class Responder:
 
     def _api_call(self, path, query, form, headers, day, match, name, version, scope, kinds):
         state = self.fake.state
+        loc = query.get("locationId", "")
         if headers.get("Version") != version:
             return _json(400, {"statusCode": 400, "message": f"Version header must be {version}"})
         auth = headers.get("Authorization") or ""
@@ -321,24 +344,43 @@ class Responder:
                     "message": "The token is not authorized for this scope.",
                 },
             )
+        if state.take_fault(path, ("401",), loc) is not None:
+            return _json(
+                401,
+                {"statusCode": 401, "error": "Unauthorized", "message": "Invalid JWT"},
+            )
         resource = token.location_id or token.company_id
         allowed, limits = state.take_rate(token.client_id, resource)
         if not allowed:
             return _json(429, {"statusCode": 429, "message": "Too many requests"}, limits)
-        fault = self._fault(path, limits)
+        fault = self._fault(path, limits, loc)
         if fault is not None:
             return fault
-        huge = state.take_fault(path, ("huge_pages",))
+        big = state.take_fault(path, ("huge_body",), loc)
+        if big is not None:
+            return Reply(200, headers=dict(limits), stream_size=big.size)
+        if state.take_fault(path, ("stuck_pages",), loc) is not None:
+            query = {k: v for k, v in query.items() if k not in _PAGING_PARAMS}
+            if "page" in query or name == "saas_locations":
+                query["page"] = "1"
+        trickle = state.take_fault(path, ("trickle",), loc)
+        huge = state.take_fault(path, ("huge_pages",), loc)
         call = Call(path, query, form, token, day, huge.factor if huge else 1)
         try:
             args = (match.group("a"),) if "a" in match.groupdict() else ()
             status, out = getattr(self.fake.api, name)(call, *args)
         except ApiError as err:
             status, out = err.status, err.body()
-        return _json(status, out, limits)
+        if status == 200 and state.take_fault(path, ("empty_list",), loc) is not None:
+            out = _emptied(out)
+        reply = _json(status, out, limits)
+        if trickle is not None:
+            reply.trickle_seconds = trickle.seconds
+        return reply
 
-    def _fault(self, path: str, headers: dict[str, str]) -> Reply | None:
-        fault = self.fake.state.take_fault(path, ("429", "5xx", "truncate", "non_json"))
+    def _fault(self, path: str, headers: dict[str, str], location: str = "") -> Reply | None:
+        kinds = ("429", "5xx", "truncate", "non_json")
+        fault = self.fake.state.take_fault(path, kinds, location)
         if fault is None:
             return None
         if fault.kind == "429":
@@ -381,7 +423,7 @@ class Responder:
             return _json(400, {"error": "bad json"})
         if path == "/_fake/faults" and method == "POST":
             kind = data.pop("kind", "")
-            known = {"count", "path", "status", "seconds", "factor"}
+            known = {"count", "path", "status", "seconds", "factor", "size", "location"}
             fake.add_fault(kind, **{k: v for k, v in data.items() if k in known})
             return _json(200, {"ok": True})
         if path == "/_fake/faults" and method == "DELETE":
@@ -447,14 +489,53 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         reply = self.fake.responder.respond(method, self.path, self.headers, body)
+        if reply.reset:
+            self._reset()
+            return
         try:
             self.send_response(reply.status)
             if reply.content_type:
                 self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
+            if reply.stream_size:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            else:
+                self.send_header("Content-Length", str(len(reply.body)))
             for k, v in reply.headers.items():
                 self.send_header(k, v)
             self.end_headers()
-            self.wfile.write(reply.body)
+            if reply.stream_size:
+                self._write_generated(reply.stream_size)
+            elif reply.trickle_seconds:
+                self._write_slowly(reply.body, reply.trickle_seconds)
+            else:
+                self.wfile.write(reply.body)
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            self.close_connection = True
+
+    def _reset(self) -> None:
+        """Close with RST (SO_LINGER 0): the client sees 'connection reset by peer'."""
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.close()
+
+    def _write_generated(self, size: int) -> None:
+        """A valid JSON page padded to `size` bytes, made while it is sent (never held whole)."""
+        head, tail = b'{"locations":[],"users":[],"pad":"', b'"}'
+        self.wfile.write(head)
+        left = max(0, size - len(head) - len(tail))
+        chunk = b"x" * (1024 * 1024)
+        while left > 0:
+            self.wfile.write(chunk[: min(left, len(chunk))])
+            left -= len(chunk)
+        self.wfile.write(tail)
+
+    def _write_slowly(self, body: bytes, seconds: float) -> None:
+        pieces = 10
+        step = max(1, -(-len(body) // pieces))
+        for i in range(0, len(body), step):
+            self.wfile.write(body[i : i + step])
+            self.wfile.flush()
+            time.sleep(seconds / pieces)

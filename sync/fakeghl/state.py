@@ -80,15 +80,22 @@ class RecordedRequest:
 class Fault:
     """One scenario switch. `count` None means "until cleared"."""
 
-    kind: str  # 429 | 5xx | slow | truncate | non_json | huge_pages | consent_error
+    # 429 | 5xx | slow | truncate | non_json | huge_pages | consent_error, and the shapes of a
+    # misbehaving GHL: reset (the connection is cut, no answer), trickle (the answer arrives a
+    # few bytes at a time over `seconds`), huge_body (a 200 of `size` bytes, no Content-Length),
+    # stuck_pages (skip/offset/page/startAfter* ignored: every page is the first), 401 (every
+    # token refused, fresh or not), empty_list (a 200 whose lists are empty and totals 0).
+    kind: str
     count: int | None = None
     path: str = ""  # applies to paths starting with this prefix ("" = every API path)
     status: int = 500
-    seconds: float = 0.0  # slow: delay; 429: Retry-After value (0 = no header)
+    seconds: float = 0.0  # slow: delay; 429: Retry-After value (0 = no header); trickle: length
     factor: int = 10  # huge_pages: how many times the requested page size to return
+    size: int = 100 * 1024 * 1024  # huge_body: bytes of the body
+    location: str = ""  # only requests for this sub-account (its locationId query parameter)
 
-    def matches(self, path: str) -> bool:
-        return path.startswith(self.path)
+    def matches(self, path: str, location: str = "") -> bool:
+        return path.startswith(self.path) and (not self.location or self.location == location)
 
 
 class FakeState:
@@ -245,10 +252,10 @@ class FakeState:
         with self.lock:
             self.faults.clear()
 
-    def take_fault(self, path: str, kinds: tuple[str, ...]) -> Fault | None:
+    def take_fault(self, path: str, kinds: tuple[str, ...], location: str = "") -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.kind in kinds and fault.matches(path):
+                if fault.kind in kinds and fault.matches(path, location):
                     if fault.count is not None:
                         fault.count -= 1
                         if fault.count <= 0:

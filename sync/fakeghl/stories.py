@@ -42,6 +42,9 @@ class Story:
     setup: bool = True  # False: no workflow published, no calendar, no conversation
     # MRR entered by hand (billed outside GHL): (entered on, since or None, cents, currency).
     manual: tuple[tuple[int, int | None, int, str], ...] = ()
+    # NPS prompt answers of its own people: (day, index of the person among the sub-account's
+    # users, rating 0-10 or None for a dismissal, comment).
+    nps: tuple[tuple[int, int, int | None, str], ...] = ()
 
 
 STORIES: tuple[Story, ...] = (
@@ -50,10 +53,15 @@ STORIES: tuple[Story, ...] = (
         "Alvarez",
         "Fitness",
         0,
-        "a long-standing client on Pro whose team and bookings keep growing: Thriving",
+        "a long-standing client on Pro whose team and bookings keep growing: Thriving; its owner "
+        "rated the agency 10",
         plan=2,
         base=1.6,
         trend=0.6,
+        nps=(
+            (-30, 0, 10, "The booking funnels paid for themselves in a month."),
+            (-12, 1, 9, ""),
+        ),
     ),
     Story(
         "quiet",
@@ -70,19 +78,30 @@ STORIES: tuple[Story, ...] = (
         "Kaur",
         "Med Spa",
         3,
-        "a Pro client whose payment fails: past due 10 days ago, unpaid for 3 days",
+        "a Pro client whose payment fails: past due 10 days ago, unpaid for 3 days; its owner "
+        "closed the NPS prompt without answering",
         plan=2,
         base=1.2,
         statuses=((-10, "past_due"), (-3, "unpaid")),
+        nps=((-6, 0, None, ""),),
     ),
     Story(
         "halving",
         "Lombardi",
         "Dental",
         1,
-        "its usage (logins, conversations, bookings) fell by more than half a month ago",
+        "its usage (logins, conversations, bookings) fell by more than half a month ago, and "
+        "its owner rated the agency 3 of 10 (an NPS detractor) 20 days ago",
         base=1.2,
         shape=((-38, 1.0), (-27, 0.35)),
+        nps=(
+            (
+                -20,
+                0,
+                3,
+                "Appointment reminders stopped going out and it took a week to hear back.",
+            ),
+        ),
     ),
     Story(
         "stalled",
@@ -122,9 +141,10 @@ STORIES: tuple[Story, ...] = (
         "Becker",
         "HVAC",
         9,
-        "its use faded two months ago; busy again for three weeks: score climbing",
+        "its use faded two months ago; busy again for three weeks: score climbing; a passive 7",
         base=1.2,
         shape=((-75, 1.0), (-60, 0.25), (-26, 0.25), (-6, 1.2)),
+        nps=((-10, 0, 7, "Much better since the new onboarding call."),),
     ),
     Story(
         "recovering_payment",

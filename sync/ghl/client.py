@@ -14,6 +14,8 @@ one token refresh on 401, and a deadline that bounds the whole call. Answers com
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import random
 import time
@@ -23,18 +25,22 @@ from typing import Any, Protocol
 
 import requests
 from django.conf import settings
+from urllib3.exceptions import ReadTimeoutError
 
 from sync.ghl import records as r
 from sync.ghl.errors import (
     AuthRevoked,
     BadResponse,
+    GHLTimeout,
     GHLUnavailable,
     NotFound,
     NotPermitted,
+    PaginationStalled,
     RateLimited,
+    ResponseTooLarge,
 )
 from sync.ghl.ratelimit import RateLimiter, default_limiter
-from sync.ghl.session import http_session
+from sync.ghl.session import http_session, read_body
 from sync.ghl.signals import ghl_event
 
 logger = logging.getLogger(__name__)
@@ -43,7 +49,7 @@ logger = logging.getLogger(__name__)
 V_2021_07_28 = "2021-07-28"  # oauth, locations, users, workflows, companies, products
 V_2021_04_15 = "2021-04-15"  # calendars, conversations, saas
 COMPANY = "company"  # the `auth` of a call made with the agency token
-MAX_PAGES = 10_000
+MAX_PAGES = 10_000  # a backstop only: a page that makes no progress stops the listing at once
 
 
 class TokenSource(Protocol):
@@ -113,11 +119,21 @@ class GHLClient:
                     data=data,
                     timeout=timeout,
                     headers={"Authorization": f"Bearer {token}", "Version": version},
+                    stream=True,  # the body is read under a size cap and the deadline
                 )
+                body = read_body(resp, path, deadline)
             except requests.RequestException as exc:
                 self.limiter.release(app_id(), resource, ticket)
                 self._emit("request", path, None, resource)
-                failure = GHLUnavailable(f"GHL {path}: {type(exc).__name__}")
+                failure = _network_failure(path, exc)
+            except ResponseTooLarge:
+                self.limiter.release(app_id(), resource, ticket)
+                self._emit("request", path, resp.status_code, resource)
+                raise
+            except GHLTimeout as exc:
+                self.limiter.release(app_id(), resource, ticket)
+                self._emit("request", path, None, resource)
+                failure = exc
             else:
                 self.limiter.release(app_id(), resource, ticket)
                 status = resp.status_code
@@ -125,11 +141,12 @@ class GHLClient:
                 self.limiter.observe(app_id(), resource, resp.headers)
                 if 200 <= status < 300:
                     try:
-                        return resp.json()
-                    except ValueError:
+                        return json.loads(body)
+                    except (ValueError, RecursionError):
                         failure = BadResponse(f"GHL {path}: unreadable body", status)
                 elif status == 401:
                     if refreshed:
+                        self._reject_fresh(auth, token)
                         raise AuthRevoked(f"GHL {path}: 401 with a fresh token")
                     refreshed = True
                     self._refresh(auth, token)
@@ -181,6 +198,12 @@ class GHLClient:
         else:
             self.tokens.drop_location_token(auth, rejected)
 
+    def _reject_fresh(self, auth: str, token: str) -> None:
+        """A 401 right after a refresh: the agency's grant is refused (re-authorisation needed).
+        A location token refused twice concerns that sub-account only."""
+        if auth == COMPANY and hasattr(self.tokens, "reject_fresh_token"):
+            self.tokens.reject_fresh_token(token)
+
     @staticmethod
     def _wait_for_429(headers) -> float:
         retry_after = headers.get("Retry-After")
@@ -208,12 +231,15 @@ class GHLClient:
         items_key: str,
         auth: str = COMPANY,
         params: dict | None = None,
-        limit: int = 100,
+        limit: int | None = None,
         total_key: str | None = None,
         skip_param: str = "skip",
     ) -> Iterator[dict]:
-        """skip/limit (or offset/limit) pages; stops at the total, an empty or a short page."""
+        """skip/limit (or offset/limit) pages; stops at the total, an empty or a short page.
+        PaginationStalled when a page brings only items already listed (`skip` ignored)."""
+        limit = limit or settings.GHL_PAGE_SIZE
         seen = 0
+        progress = _Progress(path, skip_param)
         for _ in range(MAX_PAGES):
             body = self.request(
                 "GET",
@@ -223,6 +249,7 @@ class GHLClient:
                 params={**(params or {}), skip_param: str(seen), "limit": str(limit)},
             )
             items = _list(body, items_key)
+            progress.check(items)
             yield from items
             seen += len(items)
             total = _total(body, total_key) if total_key else None
@@ -230,7 +257,7 @@ class GHLClient:
                 return
             if total is None and len(items) < limit:
                 return
-        raise BadResponse(f"GHL {path}: more than {MAX_PAGES} pages")
+        raise PaginationStalled(f"GHL {path}: more than {MAX_PAGES} pages")
 
     def paginate_cursor(
         self,
@@ -240,26 +267,32 @@ class GHLClient:
         items_key: str,
         auth: str,
         params: dict | None = None,
-        limit: int = 100,
+        limit: int | None = None,
         cursor_field: str = "lastMessageDate",
+        cursor_param: str = "startAfterDate",
     ) -> Iterator[dict]:
-        """startAfterDate cursor pages (conversations), newest first."""
+        """Cursor pages (conversations: startAfterDate, newest first): the next page starts
+        after the last item's `cursor_field`. PaginationStalled when the cursor does not move
+        on or a page brings only items already listed."""
+        limit = limit or settings.GHL_PAGE_SIZE
         cursor: int | None = None
+        progress = _Progress(path, cursor_param)
         for _ in range(MAX_PAGES):
             query = {**(params or {}), "limit": str(limit)}
             if cursor is not None:
-                query["startAfterDate"] = str(cursor)
+                query[cursor_param] = str(cursor)
             items = _list(
                 self.request("GET", path, version=version, auth=auth, params=query), items_key
             )
+            progress.check(items)
             yield from items
             if len(items) < limit:
                 return
             last = items[-1].get(cursor_field) if isinstance(items[-1], dict) else None
             if not isinstance(last, int | float) or (cursor is not None and last >= cursor):
-                raise BadResponse(f"GHL {path}: cursor does not advance")
+                raise PaginationStalled(f"GHL {path}: {cursor_param} does not advance")
             cursor = int(last)
-        raise BadResponse(f"GHL {path}: more than {MAX_PAGES} pages")
+        raise PaginationStalled(f"GHL {path}: more than {MAX_PAGES} pages")
 
     def paginate_page(
         self,
@@ -270,7 +303,9 @@ class GHLClient:
         auth: str = COMPANY,
         params: dict | None = None,
     ) -> Iterator[dict]:
-        """page=1,2,... with a `pagination` object (SaaS)."""
+        """page=1,2,... with a `pagination` object (SaaS). PaginationStalled when a page brings
+        only items already listed (`page` ignored) or says it is a page we did not ask for."""
+        progress = _Progress(path, "page")
         for page in range(1, MAX_PAGES + 1):
             body = self.request(
                 "GET",
@@ -280,11 +315,15 @@ class GHLClient:
                 params={**(params or {}), "page": str(page)},
             )
             items = _list(body, items_key)
-            yield from items
             info = body.get("pagination") if isinstance(body, dict) else None
+            answered = info.get("page") if isinstance(info, dict) else None
+            if isinstance(answered, int) and not isinstance(answered, bool) and answered != page:
+                raise PaginationStalled(f"GHL {path}: asked for page {page}, got {answered}")
+            progress.check(items)
+            yield from items
             if not items or not isinstance(info, dict) or not info.get("hasNext"):
                 return
-        raise BadResponse(f"GHL {path}: more than {MAX_PAGES} pages")
+        raise PaginationStalled(f"GHL {path}: more than {MAX_PAGES} pages")
 
     # --- agency-level reads (agency token) -----------------------------------------------------
     @property
@@ -481,6 +520,42 @@ class GHLClient:
             params=params,
         ):
             yield r.ConversationRecord.from_json(item)
+
+
+class _Progress:
+    """Whether each page of a listing brings something new. A page whose every item was listed
+    already means GHL ignored the position we asked for (or its cursor loops): requesting again
+    would bring the same page until MAX_PAGES or the task's time limit, so the listing stops."""
+
+    def __init__(self, path: str, param: str):
+        self.path, self.param = path, param
+        self.seen: set[str] = set()
+
+    def check(self, items: list) -> None:
+        if not items:
+            return
+        keys = [_item_key(item) for item in items]
+        if all(k in self.seen for k in keys):
+            raise PaginationStalled(f"GHL {self.path}: a page without progress ({self.param})")
+        self.seen.update(keys)
+
+
+def _item_key(item: Any) -> str:
+    if isinstance(item, dict):
+        for name in ("id", "_id", "locationId"):
+            value = item.get(name)
+            if isinstance(value, str) and value:
+                return value[:128]
+    raw = json.dumps(item, sort_keys=True, default=str).encode()
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _network_failure(path: str, exc: requests.RequestException) -> GHLUnavailable:
+    cause = exc.args[0] if exc.args else None
+    if isinstance(exc, requests.exceptions.Timeout) or isinstance(cause, ReadTimeoutError):
+        # A timeout while the body streams arrives as a ConnectionError around urllib3's.
+        return GHLTimeout(f"GHL {path}: {type(exc).__name__}")
+    return GHLUnavailable(f"GHL {path}: {type(exc).__name__}")
 
 
 def _retry_status(failure: Exception, status: int | None) -> int | None:

@@ -26,12 +26,27 @@ class GHLUnavailable(GHLError):
     """5xx, timeouts or connection errors persisted past the retry budget. Retry the task later."""
 
 
+class GHLTimeout(GHLUnavailable):
+    """GHL did not answer (or did not finish its answer) within the read timeout or the call's
+    deadline: a hang or a trickle, as opposed to an error answer."""
+
+
 class BadResponse(GHLError):
     """GHL answered something we cannot use (4xx, malformed JSON, a page that makes no progress)."""
 
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
         self.status = status
+
+
+class ResponseTooLarge(BadResponse):
+    """A body past settings.GHL_MAX_RESPONSE_BYTES: refused while streaming, before parsing, and
+    not retried (the same request would bring the same page)."""
+
+
+class PaginationStalled(BadResponse):
+    """A listing whose next page makes no progress (the same items again, a cursor that does not
+    advance, a `skip`, `offset` or `page` that is ignored): stopped instead of requested again."""
 
 
 class NotFound(BadResponse):

@@ -5,6 +5,8 @@ These functions only talk to GHL; storing and locking live in sync/credentials.p
 
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -12,7 +14,7 @@ import requests
 from django.conf import settings
 
 from sync.ghl.errors import AuthRevoked, BadResponse, GHLUnavailable
-from sync.ghl.session import http_session
+from sync.ghl.session import http_session, read_body
 from sync.scopes import scope_string
 
 
@@ -53,11 +55,13 @@ def authorize_url(state: str, redirect_uri: str) -> str:
 def _post_token(form: dict[str, str], *, retry_connect: bool) -> dict:
     url = settings.GHL_API_BASE_URL.rstrip("/") + "/oauth/token"
     timeout = (settings.GHL_CONNECT_TIMEOUT_SECONDS, settings.GHL_READ_TIMEOUT_SECONDS)
+    deadline = time.monotonic() + settings.GHL_CALL_DEADLINE_SECONDS
     attempts = 3 if retry_connect else 1
     resp = None
     for attempt in range(attempts):
         try:
-            resp = http_session().post(url, data=form, timeout=timeout)
+            resp = http_session().post(url, data=form, timeout=timeout, stream=True)
+            raw = read_body(resp, "/oauth/token", deadline)  # capped before parsing
             break
         except requests.exceptions.ConnectTimeout:
             # Only a connection that never reached GHL is safe to repeat: a code or refresh token
@@ -71,8 +75,8 @@ def _post_token(form: dict[str, str], *, retry_connect: bool) -> dict:
     if resp.status_code >= 500 or resp.status_code == 429:
         raise GHLUnavailable(f"GHL /oauth/token: HTTP {resp.status_code}")
     try:
-        body = resp.json()
-    except ValueError:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
         raise BadResponse("GHL /oauth/token: unreadable body", resp.status_code) from None
     if (
         resp.status_code in (400, 401)

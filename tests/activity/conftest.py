@@ -80,3 +80,15 @@ def send(client):
         )
 
     return post
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks the endpoints queue (an answer's recompute) run inline: with REDIS_URL set, Celery
+    would send them to a broker that no worker reads in these tests."""
+    from gocsm.celery import app
+
+    old = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = old

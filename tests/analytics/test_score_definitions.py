@@ -82,6 +82,7 @@ def test_score_from_facts_shares_the_weight_of_missing_components():
         "engagement": None,
         "revenue": 70.0,
         "growth": None,
+        "sentiment": None,
     }
     # (25 * 50 + 15 * 70) / 40 = 31.25 + 26.25 = 57.5 -> 58
     assert row.contributions == {"adoption": 31.25, "revenue": 26.25}

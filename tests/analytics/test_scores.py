@@ -57,6 +57,7 @@ def test_score_from_facts_matches_hand_computation(db):
         "engagement": 25.0,
         "revenue": 100.0,
         "growth": 50.0,
+        "sentiment": None,  # no NPS answer: no data, its weight shared
     }
     # (25*60 + 20*25 + 15*100 + 10*50) / 70 = 4000/70 = 57.14 -> 57
     assert row.score == 57

@@ -627,3 +627,35 @@ def test_before_the_first_recompute_only_tags_and_books_narrow(personas, login):
     }
     assert csv_names(client.get("/app/", {"segment": "saas", "format": "csv"})) == set()
     assert len(csv_names(client.get("/app/", {"format": "csv"}))) == len(NAMES)
+
+
+def test_the_feedback_page_and_its_csv_are_narrowed(world, personas, login):
+    from analytics.models import NpsResponse
+
+    agency = world["agency"]
+    for loc, rating in (("LSaas", 9), ("LPrem", 3), ("LChurn", 7)):
+        NpsResponse.objects.create(
+            agency_id=agency.pk,
+            location_ghl_id=loc,
+            user_ghl_id="U" + loc,
+            user_name="Person of " + loc,
+            rating=rating,
+            day=TODAY,
+        )
+    client = login(personas["owner_a"])
+    query = {"since": "2026-01-01", "until": "2026-03-31", "format": "csv"}
+
+    def subaccounts(extra):
+        response = client.get("/app/feedback/", {**query, **extra})
+        assert response.status_code == 200, response.content[:300]
+        return {r[1] for r in list(csv.reader(io.StringIO(response.content.decode())))[1:]}
+
+    assert subaccounts({}) == {NAMES["LSaas"], NAMES["LPrem"], NAMES["LChurn"]}
+    assert subaccounts({"segment": "premium"}) == {NAMES["LPrem"]}
+    assert subaccounts({"segment": "churned"}) == {NAMES["LChurn"]}
+    tagging.assign_csm(agency, personas["owner_a"], locs(agency, "LSaas"))
+    assert subaccounts({}) == {NAMES["LSaas"]}  # the owner now has a book: lands on it
+    assert len(subaccounts({"book": "all"})) == 3
+    page = client.get("/app/feedback/", {"segment": "saas", "book": "all"}).content.decode()
+    assert "Showing: SaaS clients" in page
+    assert NAMES["LPrem"] not in page and "+100" in page  # LSaas's promoter alone

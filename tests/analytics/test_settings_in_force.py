@@ -90,6 +90,7 @@ def test_saving_new_settings_keeps_the_history_before_the_marker(personas, login
             "w_engagement": "20",
             "w_revenue": "15",
             "w_growth": "10",
+            "w_sentiment": "25",
             "b_thriving": "90",
             "b_healthy": "80",
             "b_steady": "70",

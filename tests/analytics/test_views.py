@@ -67,6 +67,7 @@ def test_owner_changes_weights_and_a_marker_is_written(personas, login):
         "w_engagement": "20",
         "w_revenue": "10",
         "w_growth": "10",
+        "w_sentiment": "25",
         "b_thriving": "80",
         "b_healthy": "55",
         "b_steady": "30",

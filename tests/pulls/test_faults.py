@@ -125,3 +125,27 @@ def _db_for(model):
     from django.db import router
 
     return router.db_for_read(model) or "default"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/locations/search", "/users/search"],
+)
+def test_an_empty_listing_from_ghl_deletes_nobody_and_the_next_run_catches_up(ghl, agency, path):
+    # GHL's complete lists decide what is gone: a 200 with an empty list once marked every
+    # sub-account deleted, or every person deleted and signed out.
+    from accounts.models import GHLUser, Location
+
+    pull_agency(agency.pk, reason="install")
+    people = set(GHLUser.objects.for_agency(agency).filter(deleted=False).values_list("pk"))
+    statuses = dict(Location.objects.for_agency(agency).values_list("ghl_id", "status"))
+    assert people and statuses
+    ghl.add_fault("empty_list", path=path)
+    pull_agency(agency.pk, reason="beat")
+    run = _last_run(agency)
+    assert (run.status, run.stop_reason) == (SyncRun.STATUS_FAILED, "bad_response")
+    assert set(GHLUser.objects.for_agency(agency).filter(deleted=False).values_list("pk")) == people
+    assert dict(Location.objects.for_agency(agency).values_list("ghl_id", "status")) == statuses
+    ghl.clear_faults()
+    pull_agency(agency.pk, reason="beat")
+    assert _last_run(agency).status == SyncRun.STATUS_OK

@@ -89,7 +89,14 @@ def _check_books(fake, login):
 
 def _check_stories(fake):
     from accounts.models import Agency, Location, LocationStatusChange
-    from analytics.models import HealthScore, LocationDay, PortfolioState
+    from analytics.models import (
+        HealthScore,
+        LocationDay,
+        NpsOptIn,
+        NpsResponse,
+        PortfolioState,
+        RiskFlag,
+    )
     from sync.models import SyncRun
 
     agency = Agency.objects.get(company_id=fake.company_ids[0])
@@ -112,6 +119,28 @@ def _check_stories(fake):
     assert states[story["payment"]].subscription_status == "unpaid"
     assert states[story["payment"]].mrr_at_risk > 0
     assert "usage_down" in flags("halving")
+    # Lombardi Dental's owner rated the agency 3 of 10 twenty days ago while its use fell: the
+    # detractor flag with who, what and when, and sentiment (3 -> 30) in today's score.
+    assert "nps_detractor" in flags("halving")
+    lombardi = HealthScore.objects.for_agency(agency.pk).get(
+        location_ghl_id=story["halving"], day=today
+    )
+    assert lombardi.components["sentiment"] == 30.0
+    evidence = (
+        RiskFlag.objects.for_agency(agency.pk)
+        .get(location_ghl_id=story["halving"], day=today, code="nps_detractor")
+        .evidence
+    )
+    assert "rated 3/10 on" in evidence
+    assert (
+        HealthScore.objects.for_agency(agency.pk)
+        .get(location_ghl_id=story["thriving"], day=today)
+        .components["sentiment"]
+        > 90
+    )
+    assert NpsOptIn.objects.for_agency(agency.pk).count() >= len(story) - 1
+    dismissed = NpsResponse.objects.for_agency(agency.pk).get(location_ghl_id=story["payment"])
+    assert dismissed.rating is None
     assert "onboarding_stalled" in flags("stalled")
     assert states[story["stalled"]].lifecycle == "onboarding"
 

@@ -4,6 +4,15 @@
   "use strict";
 
   var config = JSON.parse(document.getElementById("shell-config").textContent);
+  if (config.locationPath && config.payload) {
+    // A sub-account page: the address GHL shows there, and the payload GHL hands to the
+    // agency's Custom JS (our tracker, loaded after this script).
+    window.history.replaceState(null, "", config.locationPath);
+    window.exposeSessionDetails = function (appId) {
+      return Promise.resolve(appId === config.appId ? config.payload : null);
+    };
+    return;
+  }
   var frame = document.getElementById("gocsm-frame");
   if (!frame || !config.payload) { return; }
 
