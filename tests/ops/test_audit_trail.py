@@ -138,3 +138,37 @@ def test_an_agency_admin_may_see_the_page(client, login, personas, make_user):
 
 def test_anonymous_visitors_get_401(client):
     assert client.get(reverse("accounts:security")).status_code == 401
+
+
+def test_every_event_the_code_records_has_a_plain_name_on_the_security_page():
+    # The page named events by codes that nothing records ("agency.needs_reauth") while the real
+    # ones ("reauth_needed", "sso.failed", "uninstall") showed as raw codes.
+    import re
+    from pathlib import Path
+
+    from accounts.views_security import ACTION_LABELS
+
+    root = Path(__file__).resolve().parents[2]
+    recorded = set()
+    for app in ("gocsm", "accounts", "sync", "analytics", "billing"):
+        for path in (root / app).rglob("*.py"):
+            if "fakeghl" in path.parts or "migrations" in path.parts:
+                continue
+            text = path.read_text()
+            recorded |= set(
+                re.findall(r"\brecord(?:_staff)?\(\s*\"([a-z_]+(?:\.[a-z_]+)?)\"", text)
+            )
+            recorded |= {f"admin.{a}" for a in ("add", "change", "delete")}
+    assert {"reauth_needed", "sso.sign_in", "uninstall"} <= recorded
+    # Staff's own sign-ins carry no agency, and a purged agency has nobody left to read it.
+    never_on_the_page = {e for e in recorded if e.startswith("staff.")} | {"agency.purged"}
+    assert recorded - never_on_the_page - set(ACTION_LABELS) == set()
+    assert set(ACTION_LABELS) - recorded == set()
+
+
+@pytest.mark.django_db
+def test_a_lost_ghl_connection_reads_plainly_on_the_security_page(client, login, personas):
+    record("reauth_needed", agency=personas["agency_a"], target=personas["agency_a"].company_id)
+    login(personas["owner_a"])
+    html = client.get(reverse("accounts:security")).content.decode()
+    assert "GHL re-authorisation needed" in html
