@@ -167,11 +167,15 @@ def assign_csm(
                 for loc in changed
                 if loc.pk not in current
             )
-        audit.record(
-            "csm.assigned" if csm is not None else "csm.unassigned",
-            agency=agency,
-            target=csm.ghl_id if csm is not None else "",
-            detail={"changed": len(changed), "locations": _ids(changed)},
-            **_actor(request, user),
-        )
+        detail = {"changed": len(changed), "locations": _ids(changed)}
+        if csm is None:
+            audit.record("csm.unassigned", agency=agency, detail=detail, **_actor(request, user))
+        else:
+            audit.record(
+                "csm.assigned",
+                agency=agency,
+                target=csm.ghl_id,
+                detail=detail,
+                **_actor(request, user),
+            )
     return len(changed)
