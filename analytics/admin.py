@@ -3,7 +3,13 @@ changed only by them (a new answer) or by a purge."""
 
 from django.contrib import admin
 
-from analytics.models import NpsOptIn, NpsResponse, SentimentSettings
+from analytics.models import (
+    ChurnModel,
+    ChurnPrediction,
+    NpsOptIn,
+    NpsResponse,
+    SentimentSettings,
+)
 from gocsm.adminsafe import SafeModelAdmin
 
 
@@ -39,3 +45,18 @@ class NpsOptInAdmin(_ReadOnly):
 @admin.register(SentimentSettings)
 class SentimentSettingsAdmin(_ReadOnly):
     list_display = ("agency_id", "ask_every_days", "updated_at")
+
+
+@admin.register(ChurnModel)
+class ChurnModelAdmin(_ReadOnly):
+    """An agency's churn model (analytics.churn): retrained by the weekly beat, never by hand."""
+
+    list_display = ("agency_id", "status", "day", "events", "events_needed", "trained_at")
+    list_filter = ("status",)
+    exclude = ("fitted", "backtest")
+
+
+@admin.register(ChurnPrediction)
+class ChurnPredictionAdmin(_ReadOnly):
+    list_display = ("agency_id", "location_ghl_id", "day", "probability")
+    search_fields = ("location_ghl_id",)

@@ -24,6 +24,7 @@ from django.utils import timezone as dj_tz
 from accounts.models import Agency, GHLUser, Location, SaasPlan
 from analytics import alertorder, charts, daystate, risk, scores
 from analytics.bulk_insert import write_rows
+from analytics.churnmodel import expected_loss as churn_expected_loss
 from analytics.models import (
     ADOPTION_BITS,
     ADOPTION_FEATURES,
@@ -31,6 +32,7 @@ from analytics.models import (
     FEATURES,
     ActivityRollup,
     Alert,
+    ChurnPrediction,
     Grain,
     HealthScore,
     LocationDay,
@@ -84,6 +86,8 @@ STATE_COLUMNS = (
     "mrr_source",
     "subscription_status",
     "plan_name",
+    "churn_probability",
+    "expected_mrr_lost",
 )
 
 
@@ -223,6 +227,12 @@ def _location_rows(agency_id: int, day: date) -> list[tuple]:
         .values_list("location_ghl_id", "code", "weight", "evidence")
     ):
         flags.setdefault(loc, []).append((weight, code, evidence))
+    churn = {
+        loc: p
+        for loc, p in ChurnPrediction.objects.for_agency(agency_id).values_list(
+            "location_ghl_id", "probability"
+        )
+    }
     people = _people(agency_id, day)
     activity = _activity(agency_id, day - timedelta(days=scores.WINDOW - 1), day)
     minutes = _feature_minutes(agency_id, day - timedelta(days=scores.WINDOW - 1), day)
@@ -262,6 +272,7 @@ def _location_rows(agency_id: int, day: date) -> list[tuple]:
                 "used": used,
                 "act": act,
                 "feature_minutes": minutes.get(loc, {}),
+                "churn": churn.get(loc),
             }
         )
     # The plan's sub-account limit analyses the highest-MRR sub-accounts first, then by name.
@@ -303,6 +314,8 @@ def _location_rows(agency_id: int, day: date) -> list[tuple]:
             r["source"],
             r["status"],
             r["plan_name"][:200],
+            r["churn"],
+            churn_expected_loss(r["churn"], r["mrr_cents"], r["source"]),
         )
         for rank, r in enumerate(rows, start=1)
     ]

@@ -403,6 +403,10 @@ class LocationState(TenantFactModel):
     mrr_source = models.CharField(max_length=8, default=MRRSource.NONE)
     subscription_status = models.CharField(max_length=16, blank=True)
     plan_name = models.CharField(max_length=200, blank=True)
+    # analytics.churn: probability of churn within 90 days and probability x MRR (NULL: no
+    # model in use for the agency, or no prediction for the sub-account).
+    churn_probability = models.FloatField(null=True)
+    expected_mrr_lost = models.BigIntegerField(null=True)
 
     class Meta:
         constraints = [
@@ -594,3 +598,51 @@ def nps_category(rating: int | None) -> str:
     if rating is None:
         return ""
     return "promoter" if rating >= 9 else "passive" if rating >= 7 else "detractor"
+
+
+class ChurnModel(TenantFactModel):
+    """An agency's churn model (analytics.churnmodel), trained on its own history only: the
+    fitted numbers as JSON (never a pickle), or why there is none (cold start), with the
+    backtest of the same training."""
+
+    STATUS_MODEL = "model"
+    STATUS_COLD_START = "cold_start"
+
+    trained_at = models.DateTimeField(default=dj_tz.now)
+    # The last day of history it learned from (the day its predictions are for).
+    day = models.DateField(null=True)
+    status = models.CharField(max_length=16)
+    horizon_days = models.SmallIntegerField(default=90)
+    # Churn events its training rows saw, and how many a model needs.
+    events = models.IntegerField(default=0)
+    events_needed = models.IntegerField(default=10)
+    training_rows = models.IntegerField(default=0)
+    # analytics.churnmodel.Model.as_json(): names, means, scales, coefficients, intercept.
+    fitted = models.JSONField(default=dict)
+    # {"pooled": {horizon: {...}}, "cutoffs": [...], "calibration": {...}, "skipped": [...]}
+    backtest = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency_id"], name="churnmodel_one_per_agency")
+        ]
+
+
+class ChurnPrediction(TenantFactModel):
+    """A sub-account's probability of churning within the horizon, as of the model's day, with
+    the drivers of its prediction: {driver: contribution to the logit}, which with `intercept`
+    add up to `logit` (p = 1 / (1 + exp(-logit)))."""
+
+    location_ghl_id = models.CharField(max_length=64)
+    day = models.DateField()
+    probability = models.FloatField()
+    logit = models.FloatField()
+    intercept = models.FloatField()
+    drivers = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_id", "location_ghl_id"], name="churnprediction_one_per_location"
+            )
+        ]

@@ -321,6 +321,8 @@ ROW_FIELDS = (
     "mrr_at_risk",
     "top_reason",
     "last_activity",
+    "churn_probability",
+    "expected_mrr_lost",
 )
 
 

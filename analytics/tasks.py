@@ -60,3 +60,22 @@ def send_weekly_digests() -> int:
     for agency_id in ids:
         send_weekly_digest.delay(agency_id)
     return len(ids)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=900, time_limit=960)
+def train_churn_model(agency_id: int) -> str:
+    """Train one agency's churn model on its own history and write its predictions."""
+    if _installed(agency_id) is None:
+        return ""
+    from analytics import churn
+
+    return churn.train(agency_id).status
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def train_churn_models() -> int:
+    """Weekly: one training task per installed agency (each on that agency's data only)."""
+    ids = list(Agency.objects.installed().values_list("pk", flat=True))
+    for agency_id in ids:
+        train_churn_model.delay(agency_id)
+    return len(ids)

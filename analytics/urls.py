@@ -10,6 +10,7 @@ urlpatterns = [
     path("app/adoption/", views.adoption, name="adoption"),
     path("app/logins/", views.logins, name="logins"),
     path("app/revenue/", views.revenue, name="revenue"),
+    path("app/churn/", views.churn_prediction, name="churn"),
     path("app/settings/", views.score_settings, name="settings"),
     path("app/settings/nps/", views.nps_settings, name="nps-settings"),
     path("app/feedback/", views.feedback, name="feedback"),

@@ -476,6 +476,12 @@ CELERY_BEAT_SCHEDULE["nightly-recompute-analytics-for-the-last-7-days"] = {
     "task": "analytics.tasks.refresh_recent_days_for_all_agencies",
     "schedule": crontab(minute=15, hour=ANALYTICS_NIGHTLY_HOUR_UTC),
 }
+# Predicted churn: each agency's model retrained on its own history every Sunday, an hour after
+# the nightly recompute (analytics.churn).
+CELERY_BEAT_SCHEDULE["weekly-train-churn-model-per-agency"] = {
+    "task": "analytics.tasks.train_churn_models",
+    "schedule": crontab(minute=15, hour=(ANALYTICS_NIGHTLY_HOUR_UTC + 1) % 24, day_of_week="sun"),
+}
 CELERY_BEAT_SCHEDULE["weekly-email-analytics-digest-to-owners-and-admins"] = {
     "task": "analytics.tasks.send_weekly_digests",
     "schedule": crontab(minute=0, hour=ANALYTICS_DIGEST_HOUR_UTC, day_of_week="mon"),

@@ -359,8 +359,25 @@ def build_demo_portfolio(
                 previous = today
             if offset % 15 == 0:
                 _say(stdout, f"  simulated {today} ({time.monotonic() - started:.0f} s)")
+    _train_churn(agency, stdout)
     label_portfolio(fake, agency, owner)
     return _summary(agency, fake, started)
+
+
+def _train_churn(agency: Agency, stdout) -> None:
+    """What the weekly beat does: the agency's churn model from its own history (analytics.churn);
+    a short history leaves it in cold start, and the pages say so."""
+    from analytics import churn
+
+    model = churn.train(agency)
+    if model.status == model.STATUS_MODEL:
+        _say(stdout, f"Churn model trained on {model.events} churn events.")
+    else:
+        _say(
+            stdout,
+            f"Churn model: cold start ({model.events} churn events, {model.events_needed} "
+            "needed; a new demo built with `manage.py demo --days 400 --locations 200` has them).",
+        )
 
 
 # Who looks after which story (the rest of the sub-accounts are shared out, a few left without a

@@ -1,3 +1,4 @@
+from analytics.views.churn import churn_prediction
 from analytics.views.location import location_detail
 from analytics.views.manualmrr import set_location_mrr, upload_mrr
 from analytics.views.overview import at_risk, overview
@@ -10,6 +11,7 @@ __all__ = [
     "adoption",
     "at_risk",
     "bulk_action",
+    "churn_prediction",
     "feedback",
     "location_csm",
     "location_detail",

@@ -144,6 +144,7 @@ NAV = (
     ("analytics:logins", "Logins", False),
     ("analytics:revenue", "Revenue", False),
     ("analytics:segments", "Segments", False),
+    ("analytics:churn", "Churn prediction", False),
     ("analytics:feedback", "Feedback", False),
     ("analytics:settings", "Settings", True),
     ("billing:index", "Billing", True),

@@ -12,9 +12,10 @@ from django.template.defaultfilters import floatformat
 from accounts.models import SaasPlan
 from accounts.tenantsql import Select, read_together
 from accounts.visibility import location_for_request
-from analytics import charts, nps, portfolio, risk, scores
+from analytics import charts, churn, nps, portfolio, risk, scores
 from analytics.models import (
     FEATURES,
+    ChurnPrediction,
     FactRollup,
     HealthScore,
     LocationDay,
@@ -25,7 +26,7 @@ from analytics.models import (
 )
 from analytics.views.common import choice, handles_bad_params, wants_csv
 from analytics.views.csvexport import csv_response, file_name
-from analytics.views.overview import _plan_notice
+from analytics.views.overview import _plan_notice, churn_status
 from analytics.views.segments import LocationLabels
 
 HISTORY_DAYS = (30, 90, 180, 365)
@@ -84,6 +85,25 @@ def _decoded(text) -> dict:
 
 
 @handles_bad_params
+def _prediction(agency, ghl_id: str) -> dict | None:
+    """The sub-account's churn probability with its top drivers: each driver's contribution to
+    the logit (positive raises the probability); with the intercept they add up to the logit."""
+    p = ChurnPrediction.objects.for_agency(agency).filter(location_ghl_id=ghl_id).first()
+    if p is None:
+        return None
+    return {
+        "probability": f"{p.probability * 100:.0f} %",
+        "day": p.day,
+        "drivers": [
+            {"label": label, "value": f"{v:+.2f}", "raises": v > 0}
+            for label, v in churn.top_drivers(p)
+        ],
+        "all": [(label, f"{v:+.3f}") for label, v in sorted(p.drivers.items())],
+        "intercept": f"{p.intercept:+.3f}",
+        "logit": f"{p.logit:+.3f}",
+    }
+
+
 def location_detail(request, ghl_id: str):
     location = location_for_request(request, ghl_id)
     days = int(choice(request, "days", [str(d) for d in HISTORY_DAYS], "90"))
@@ -193,6 +213,8 @@ def location_detail(request, ghl_id: str):
                     "source": source,
                 }
             )
+    # Read whether shown or not: the page costs as many queries either way.
+    prediction = _prediction(agency, location.ghl_id)
     # Sentiment: the prompt's switch and the last 180 days of answers (analytics.nps).
     nps_rows = list(
         NpsResponse.objects.for_agency(agency)
@@ -204,6 +226,8 @@ def location_detail(request, ghl_id: str):
         request,
         "analytics/location.html",
         {
+            "churn": churn_status(churn.model_for(agency)),
+            "prediction": prediction if analysed else None,
             "nps_on": NpsOptIn.objects.for_agency(agency)
             .filter(location_ghl_id=location.ghl_id)
             .exists(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import F, Q, Sum
 from django.shortcuts import render
 
-from analytics import charts, portfolio, risk, scores
+from analytics import charts, churn, churnmodel, portfolio, risk, scores
 from analytics.models import Lifecycle, MRRSource
 from analytics.templatetags.analytics_format import cents
 from analytics.views.common import (
@@ -104,6 +104,10 @@ def with_display_text(rows: list[dict]) -> list[dict]:
             else ""
         )
         r["last_text"] = r["last_activity"].isoformat() if r["last_activity"] else "—"
+        p = r.get("churn_probability")
+        r["churn_text"] = "" if p is None else f"{p * 100:.0f} %"
+        lost = r.get("expected_mrr_lost")
+        r["lost_text"] = "" if lost is None else f"{cents(lost)} {r['currency']}"
         if "mrr_at_risk" in r:
             r["at_risk_text"] = f"{cents(r['mrr_at_risk'])} {r['currency']}"
             r["weight_text"] = f"{r['risk_weight']:.2f}"
@@ -189,6 +193,7 @@ def overview(request):
         trend = trend[1:]  # weeks before the first score would draw as gaps
     alerts = portfolio.recent_alerts(scope, limit=10)
     context = {
+        "churn": churn_status(churn.model_for(request.agency)),
         "day": day,
         "page": page,
         "rows": with_display_text(page.object_list),
@@ -227,16 +232,45 @@ def overview(request):
     return render(request, "analytics/overview.html", context)
 
 
+def churn_status(model) -> dict:
+    """What the pages say about the agency's churn model: in use, or why not (cold start)."""
+    return {
+        "in_use": churn.in_use(model),
+        "trained": model is not None,
+        "events": model.events if model else 0,
+        "needed": model.events_needed if model else churnmodel.MIN_EVENTS,
+        "day": model.day if model else None,
+        "threshold": churnmodel.at_risk_threshold(churnmodel.HORIZON),
+        "threshold_pct": round(churnmodel.at_risk_threshold(churnmodel.HORIZON) * 100),
+    }
+
+
 @handles_bad_params
 def at_risk(request):
     flag = choice(request, "flag", FLAG_FILTERS, "")
     csv_out = wants_csv(request)
     scope = portfolio.scope_for(request)
     day = scope.day
-    qs = scope.states().exclude(flag_codes="")
+    status = churn_status(churn.model_for(request.agency))
+    if status["in_use"]:
+        # With a model: also the sub-accounts it calls at risk, ranked by expected MRR lost.
+        qs = scope.states().filter(
+            ~Q(flag_codes="") | Q(churn_probability__gte=status["threshold"])
+        )
+    else:
+        qs = scope.states().exclude(flag_codes="")
     if flag:
         qs = qs.filter(flag_codes__contains=f",{flag},")
-    qs = qs.order_by("-mrr_at_risk", "-risk_weight", "sort_name", "location_ghl_id")
+    if status["in_use"]:
+        qs = qs.order_by(
+            F("expected_mrr_lost").desc(nulls_last=True),
+            F("churn_probability").desc(nulls_last=True),
+            "-mrr_at_risk",
+            "sort_name",
+            "location_ghl_id",
+        )
+    else:
+        qs = qs.order_by("-mrr_at_risk", "-risk_weight", "sort_name", "location_ghl_id")
     if csv_out:
         rows = portfolio.state_rows(qs, with_flags=True)
         return csv_response(
@@ -250,6 +284,8 @@ def at_risk(request):
                 "mrr_source",
                 "risk_weight",
                 "mrr_at_risk",
+                "churn_probability_90d",
+                "expected_mrr_lost",
                 "reasons",
             ],
             [
@@ -262,16 +298,29 @@ def at_risk(request):
                     r["mrr_source"],
                     r["risk_weight"],
                     _csv_money(r, "mrr_at_risk"),
+                    "" if r["churn_probability"] is None else f"{r['churn_probability']:.4f}",
+                    "" if r["expected_mrr_lost"] is None else f"{r['expected_mrr_lost'] / 100:.2f}",
                     "; ".join(e for _c, e in r["flags"]),
                 )
                 for r in rows
             ],
         )
-    known = scope.state.flagged if scope.whole and not flag else None
+    known = scope.state.flagged if scope.whole and not flag and not status["in_use"] else None
     page = paginate(_Rows(qs, with_flags=True, known_count=known), request)
+    lost_totals = {}
+    if status["in_use"]:
+        lost_totals = {
+            cur: total
+            for cur, total in scope.states()
+            .order_by("currency")
+            .values("currency")
+            .annotate(c=Sum("expected_mrr_lost"))
+            .values_list("currency", "c")
+            if total
+        }
     risk_totals = (
         scope.state.risk_totals
-        if scope.whole and not flag
+        if scope.whole and not flag and not status["in_use"]
         else {
             cur: cents
             for cur, cents in qs.order_by("currency")
@@ -292,6 +341,8 @@ def at_risk(request):
             "flag_choices": FLAG_CHOICES,
             "flag_weights": [(risk.FLAG_LABELS[c], w) for c, w in risk.FLAG_WEIGHTS.items()],
             "risk_totals": risk_totals,
+            "lost_totals": lost_totals,
+            "churn": status,
             **_plan_notice(scope),
         },
     )

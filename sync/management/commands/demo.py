@@ -16,15 +16,40 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-serve", action="store_true", help="Prepare data, do not serve.")
+        parser.add_argument(
+            "--days",
+            type=int,
+            default=None,
+            help="Days of history of a new demo (default 90). A churn model needs about 300: "
+            "its 90-day labels are known 120 days late, and it needs 10 churn events.",
+        )
+        parser.add_argument(
+            "--locations",
+            type=int,
+            default=None,
+            help="Sub-accounts of a new demo (default 60; the world churns about 10 %% a year, "
+            "so a churn model wants ~200 of them over --days 400).",
+        )
 
-    def handle(self, *args, port: int, no_serve: bool, **options):
+    def handle(
+        self,
+        *args,
+        port: int,
+        no_serve: bool,
+        days: int | None = None,
+        locations: int | None = None,
+        **options,
+    ):
         if not settings.DEBUG:
             raise CommandError("The demo runs only with DEBUG=1 (use `make run`).")
         for alias in settings.DATABASES:
             call_command("migrate", database=alias, interactive=False, verbosity=0)
         from sync.demo import build_demo_portfolio
 
-        summary = build_demo_portfolio(stdout=self.stdout)
+        sizes = {"days": days, "locations": locations}
+        summary = build_demo_portfolio(
+            stdout=self.stdout, **{k: max(1, v) for k, v in sizes.items() if v is not None}
+        )
         url = f"http://localhost:{port}/dev/ghl-shell/"
         self.stdout.write(self.style.SUCCESS(f"\nGoCSM is ready: open {url}\n"))
         self.stdout.write(summary + "\n")
