@@ -27,6 +27,7 @@ from analytics.models import (
 from analytics.views.common import choice, handles_bad_params, wants_csv
 from analytics.views.csvexport import csv_response, file_name
 from analytics.views.overview import _plan_notice, churn_status
+from analytics.views.segments import LocationLabels
 
 HISTORY_DAYS = (30, 90, 180, 365)
 # The weekly counts table's columns, in its order.
@@ -108,7 +109,7 @@ def location_detail(request, ghl_id: str):
     days = int(choice(request, "days", [str(d) for d in HISTORY_DAYS], "90"))
     csv_out = wants_csv(request)
     agency = request.agency
-    scope = portfolio.scope_for(request)
+    scope = portfolio.scope_for(request, narrow=False)
     day = scope.day
     first = day - timedelta(days=days - 1)
     # One round trip for the rest of the page's reads. The sub-account's precomputed state
@@ -237,6 +238,7 @@ def location_detail(request, ghl_id: str):
                 if r is not None
             ][:5],
             "location": location,
+            "labels": LocationLabels(request, location.ghl_id),
             "lifecycle": lifecycle,
             "lifecycle_since": lifecycle_since,
             "first_day": state["first_day"] if state else None,

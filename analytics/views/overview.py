@@ -9,6 +9,7 @@ from analytics import charts, churn, churnmodel, portfolio, risk, scores
 from analytics.models import Lifecycle, MRRSource
 from analytics.templatetags.analytics_format import cents
 from analytics.views.common import (
+    ScopeBar,
     choice,
     handles_bad_params,
     paginate,
@@ -119,10 +120,14 @@ def _csv_money(row: dict, key: str) -> str:
 
 
 def _plan_notice(scope) -> dict:
+    """What every portfolio page's template shows about its scope: the plan's limit, and what
+    the page is narrowed to with the filter bar's and bulk form's choices."""
     return {
         "not_analysed": scope.not_analysed,
         "plan_limit": scope.limit,
         "total_locations": scope.total,
+        "narrowing": scope.narrowing,
+        "scope_bar": ScopeBar(scope),
     }
 
 
