@@ -153,7 +153,9 @@ NAV = (
 
 
 # Pages for the agency's staff, not a sub-account's own people (the agency's tags and CSMs).
-STAFF_ONLY = frozenset({"analytics:segments"})
+# Pages for the agency's own people only: its clients' staff (GHL sub-account users) never see
+# the agency's internal labels, its clients' feedback about it, or its churn model.
+STAFF_ONLY = frozenset({"analytics:segments", "analytics:feedback", "analytics:churn"})
 # The pages a segment, tag or book narrows.
 NARROWED_PAGES = frozenset(
     {

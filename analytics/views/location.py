@@ -226,7 +226,7 @@ def location_detail(request, ghl_id: str):
         request,
         "analytics/location.html",
         {
-            "churn": churn_status(churn.model_for(agency)),
+            "churn": churn_status(churn.model_for(agency), request),
             "prediction": prediction if analysed else None,
             "nps_on": NpsOptIn.objects.for_agency(agency)
             .filter(location_ghl_id=location.ghl_id)

@@ -193,7 +193,7 @@ def overview(request):
         trend = trend[1:]  # weeks before the first score would draw as gaps
     alerts = portfolio.recent_alerts(scope, limit=10)
     context = {
-        "churn": churn_status(churn.model_for(request.agency)),
+        "churn": churn_status(churn.model_for(request.agency), request),
         "day": day,
         "page": page,
         "rows": with_display_text(page.object_list),
@@ -232,10 +232,15 @@ def overview(request):
     return render(request, "analytics/overview.html", context)
 
 
-def churn_status(model) -> dict:
-    """What the pages say about the agency's churn model: in use, or why not (cold start)."""
+def churn_status(model, request) -> dict:
+    """What the pages say about the agency's churn model: in use, or why not (cold start).
+    `shown`: the agency's own people only; its clients' staff never see the agency's churn
+    model about them."""
+    shown = request.ghl_user.role != request.ghl_user.ROLE_LOCATION
     return {
-        "in_use": churn.in_use(model),
+        "shown": shown,
+        # Not shown is not in use: pages and rankings fall back to the rules for them.
+        "in_use": shown and churn.in_use(model),
         "trained": model is not None,
         "events": model.events if model else 0,
         "needed": model.events_needed if model else churnmodel.MIN_EVENTS,
@@ -251,7 +256,7 @@ def at_risk(request):
     csv_out = wants_csv(request)
     scope = portfolio.scope_for(request)
     day = scope.day
-    status = churn_status(churn.model_for(request.agency))
+    status = churn_status(churn.model_for(request.agency), request)
     if status["in_use"]:
         # With a model: also the sub-accounts it calls at risk, ranked by expected MRR lost.
         qs = scope.states().filter(

@@ -29,6 +29,7 @@ from analytics.models import (
 from analytics.views.common import (
     BadParam,
     ScopeBar,
+    agency_staff,
     handles_bad_params,
     owner_or_admin,
     paginate,
@@ -63,6 +64,7 @@ class FeedbackFilter(forms.Form):
 
 
 @handles_bad_params
+@agency_staff
 def feedback(request):
     agency = request.agency
     today = agency_today(agency)
