@@ -11,6 +11,9 @@ class PlaybooksConfig(AppConfig):
         from playbooks import receivers, views
 
         state_refreshed.connect(receivers.on_state_refreshed, dispatch_uid="playbooks-evaluate")
-        register_nav_item("playbooks:tasks", "Tasks", False, before="analytics:settings")
+        # Tasks are the agency's notes about its clients: not for a sub-account's own people.
+        register_nav_item(
+            "playbooks:tasks", "Tasks", False, before="analytics:settings", staff_only=True
+        )
         register_nav_item("playbooks:index", "Playbooks", True, before="analytics:settings")
         register_panel(views.location_panel)

@@ -1,7 +1,6 @@
-"""Where playbooks meet capabilities built beside them: the churn prediction (issue 17, wired
-in: analytics.churn) and issue 15's segments, tags and assigned CSM (until those exist, they
-answer "not available" and the agency owner stands in for the CSM). The rest of playbooks asks
-only through here, so wiring one in is a change to this module alone.
+"""Where playbooks meet capabilities built beside them: issue 15's segments, tags and assigned
+CSMs (analytics.segments, accounts' CSMAssignment) and issue 17's churn prediction
+(analytics.churn). The rest of playbooks asks only through here.
 """
 
 from __future__ import annotations
@@ -10,24 +9,57 @@ from accounts.models import Agency, GHLUser
 
 
 def segments_available() -> bool:
-    """Whether segments and tags exist to narrow a play with (issue 15)."""
-    return False
+    """Segments and tags (issue 15) narrow a play."""
+    return True
 
 
 def segment_choices(agency: Agency) -> list[tuple[str, str]]:
-    return []
+    from analytics.segments import SEGMENTS
+
+    # Churned and disconnected sub-accounts have no score and raise no trigger.
+    return [(k, v) for k, v in SEGMENTS.items() if k not in ("churned", "not_connected")]
 
 
 def tag_choices(agency: Agency) -> list[tuple[str, str]]:
-    return []
+    from accounts.models import Tag
+
+    return [(str(t.pk), t.name) for t in Tag.objects.for_agency(agency).order_by("name")]
 
 
 def locations_in(agency: Agency, segment: str, tag: str) -> set[str] | None:
-    """GHL ids of the sub-accounts in `segment` with `tag` (either may be empty); None: no
-    narrowing (neither is set, or segments do not exist)."""
-    if not (segment or tag) or not segments_available():
+    """GHL ids of the sub-accounts in `segment` with `tag` (either may be empty), as the pages
+    narrow them (analytics.segments.locations_in); None: no narrowing. A tag or segment that no
+    longer exists matches nothing."""
+    if not (segment or tag):
         return None
-    return set()
+    from analytics.segments import locations_in as narrowed
+
+    try:
+        return set(narrowed(agency, segment or None, tag=int(tag) if tag else None))
+    except ValueError:
+        return set()
+
+
+def csm_for(agency: Agency, location_ghl_id: str) -> tuple[GHLUser | None, bool]:
+    """(who to tell about the sub-account, whether that is its assigned CSM): its CSM
+    (issue 15's books), or the agency owner standing in where none is assigned or the CSM has no
+    email address."""
+    from accounts.models import CSMAssignment
+
+    assigned = (
+        CSMAssignment.objects.for_agency(agency)
+        .filter(location__ghl_id=location_ghl_id, csm__deleted=False)
+        .exclude(csm__email="")
+        .select_related("csm")
+        .first()
+    )
+    if assigned is not None:
+        return assigned.csm, True
+    return owner_of(agency), False
+
+
+def csms_exist() -> bool:
+    return True
 
 
 def churn_available() -> bool:
@@ -43,12 +75,6 @@ def churn_probabilities(agency_id: int) -> dict[str, float]:
     return probabilities(agency_id)
 
 
-def csm_for(agency: Agency, location_ghl_id: str) -> tuple[GHLUser | None, bool]:
-    """(who to tell about the sub-account, whether that is its assigned CSM). Until sub-accounts
-    have an assigned CSM (issue 15), the agency owner stands in: (owner, False)."""
-    return owner_of(agency), False
-
-
 def owner_of(agency: Agency) -> GHLUser | None:
     """The agency owner; where GHL names none, its first admin (the digest's recipients are the
     owners and admins too). People without an email address are skipped."""
@@ -58,8 +84,3 @@ def owner_of(agency: Agency) -> GHLUser | None:
         or users.filter(role=GHLUser.ROLE_OWNER).order_by("pk").first()
         or users.filter(role=GHLUser.ROLE_ADMIN).order_by("pk").first()
     )
-
-
-def csms_exist() -> bool:
-    """Whether sub-accounts can have an assigned CSM at all (the pages say who stands in)."""
-    return False

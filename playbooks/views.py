@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.db import transaction
 from django.db.models import Count
 from django.http import Http404
@@ -259,6 +261,19 @@ def detail(request, pk: int):
 TASK_VIEWS = ("mine", "overdue", "open", "done")
 
 
+def _agency_staff(view):
+    """Tasks are the agency's own notes about its clients: a sub-account's own people (GHL
+    location users) get 404, as for the agency's other internal pages."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.ghl_user.role == GHLUser.ROLE_LOCATION:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def _visible_tasks(request):
     qs = Task.objects.for_agency(request.agency).select_related("assignee")
     allowed = getattr(request, "allowed_location_ids", None)
@@ -267,6 +282,7 @@ def _visible_tasks(request):
     return qs
 
 
+@_agency_staff
 @handles_bad_params
 def tasks(request):
     show = choice(request, "show", TASK_VIEWS, "mine")
@@ -296,6 +312,7 @@ def tasks(request):
     )
 
 
+@_agency_staff
 @handles_bad_params
 @refuse_writes_when_read_only
 @require_POST
@@ -325,6 +342,7 @@ def task_update(request, pk: int):
     return redirect("playbooks:tasks")
 
 
+@_agency_staff
 @handles_bad_params
 @refuse_writes_when_read_only
 @require_POST
@@ -349,7 +367,10 @@ def task_create(request, ghl_id: str):
 
 
 def location_panel(request, location) -> dict:
-    """The tasks section of the sub-account page (analytics.views.location.register_panel)."""
+    """The tasks section of the sub-account page (analytics.views.location.register_panel); none
+    for a sub-account's own people."""
+    if request.ghl_user.role == GHLUser.ROLE_LOCATION:
+        return None
     today = agency_today(request.agency)
     rows = list(
         Task.objects.for_agency(request.agency)

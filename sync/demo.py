@@ -376,6 +376,7 @@ def build_demo_portfolio(
             if offset % 15 == 0:
                 _say(stdout, f"  simulated {today} ({time.monotonic() - started:.0f} s)")
     _train_churn(agency, stdout)
+    label_portfolio(fake, agency, owner)
     return _summary(agency, fake, started)
 
 
@@ -432,6 +433,84 @@ def _train_churn(agency: Agency, stdout) -> None:
         )
 
 
+# Who looks after which story (the rest of the sub-accounts are shared out, a few left without a
+# CSM): each book has a sub-account to worry about and one doing well.
+BOOKS = (
+    (1, ("thriving", "halving", "recovering_usage", "manual_flat", "pounds_thriving", "new_fast")),
+    (
+        2,
+        (
+            "quiet",
+            "payment",
+            "stalled",
+            "churned",
+            "reactivated",
+            "recovering_payment",
+            "manual_raise",
+            "new_recent",
+        ),
+    ),
+)
+RESTRICTED_CSM = 3  # sees only some sub-accounts in GHL: their book is among those
+RESTRICTED_BOOK = 6
+UNASSIGNED = 6
+TAGS = {"referral partner": ("thriving", "pounds_thriving", "recovering_logins")}
+
+
+def label_portfolio(fake: FakeGHL, agency: Agency, owner: GHLUser | None) -> None:
+    """Tags and CSM books, set up once as an owner would (accounts.tagging: audited, by the
+    owner): premium on the sub-accounts on a Pro plan, "dental" and "referral partner" on a few,
+    and the sub-accounts shared among three of the agency's staff (the fake's second and third
+    staff members and a user GHL restricts to some sub-accounts), so a CSM who opens the GHL
+    shell lands on a book with stories in it."""
+    from accounts import tagging
+    from accounts.models import CSMAssignment, Location
+    from analytics.models import LocationState
+
+    if CSMAssignment.objects.for_agency(agency).exists():
+        return  # set up on the first build; a later run keeps what people changed
+    world = fake.world
+    staff = world.agency_users(world.agency(agency.company_id), 0)
+    people = {u.ghl_id: u for u in GHLUser.objects.for_agency(agency).filter(deleted=False)}
+    locations = {loc.ghl_id: loc for loc in Location.objects.for_agency(agency).order_by("name")}
+    story = {key: loc.id for key, loc in world.stories.items() if loc.id in locations}
+
+    def some(ids) -> list:
+        return [locations[i] for i in ids if i in locations]
+
+    premium = tagging.ensure_default_tags(agency)
+    on_pro = LocationState.objects.for_agency(agency.pk).filter(plan_name__startswith="Pro")
+    tagging.apply_tag(
+        agency, premium, some(on_pro.values_list("location_ghl_id", flat=True)), user=owner
+    )
+    dental = tagging.create_tag(agency, "dental", user=owner)
+    tagging.apply_tag(
+        agency, dental, [loc for loc in locations.values() if "Dental" in loc.name], user=owner
+    )
+    for name, keys in TAGS.items():
+        tag = tagging.create_tag(agency, name, user=owner)
+        tagging.apply_tag(agency, tag, some(story.get(k) for k in keys), user=owner)
+
+    assigned: set[str] = set()
+    books: dict[int, list[str]] = {}
+    restricted = staff[RESTRICTED_CSM] if len(staff) > RESTRICTED_CSM else None
+    if restricted is not None and restricted.id in people:
+        scripted = set(story.values())
+        mine = [i for i in restricted.location_ids if i in locations and i not in scripted]
+        books[RESTRICTED_CSM] = mine[:RESTRICTED_BOOK]
+        assigned.update(books[RESTRICTED_CSM])
+    for index, keys in BOOKS:
+        books[index] = [story[k] for k in keys if k in story and story[k] not in assigned]
+        assigned.update(books[index])
+    rest = [i for i in locations if i not in assigned]
+    for k, ghl_id in enumerate(rest[: max(0, len(rest) - UNASSIGNED)]):
+        books[BOOKS[k % len(BOOKS)][0]].append(ghl_id)
+    for index, ids in books.items():
+        person = people.get(staff[index].id) if index < len(staff) else None
+        if person is not None and ids:
+            tagging.assign_csm(agency, person, some(ids), user=owner)
+
+
 def _days_after(previous: date, today: date) -> list[date]:
     return [previous + timedelta(days=k + 1) for k in range((today - previous).days)]
 
@@ -449,13 +528,15 @@ def _subscribe(agency: Agency) -> None:
 
 
 def _summary(agency: Agency, fake: FakeGHL, started: float) -> str:
-    from accounts.models import Location
+    from accounts.models import CSMAssignment, Location
 
     locations = Location.objects.for_agency(agency).filter(status="active").count()
     people = GHLUser.objects.for_agency(agency).filter(deleted=False).count()
+    csms = sorted(set(CSMAssignment.objects.for_agency(agency).values_list("csm__name", flat=True)))
+    books = f" CSM books: {', '.join(csms)}." if csms else ""
     return (
         f"Demo agency: {agency.name} with {locations} connected sub-accounts and {people} people; "
-        f"fake GHL at {fake.base_url}; built in {time.monotonic() - started:.0f} s."
+        f"fake GHL at {fake.base_url}; built in {time.monotonic() - started:.0f} s.{books}"
         + _playbook_walkthrough(agency)
     )
 

@@ -258,7 +258,7 @@ def test_without_an_owner_on_record_the_first_admin_is_told(world, make_user):
 
     agency = world["agency_a"]
     owner = world["owner_a"]
-    assert seams.csm_for(agency, "Loc0") == (owner, False)
+    assert seams.csm_for(agency, "Loc0") == (owner, False)  # no CSM assigned
     owner.role, owner.is_agency_owner = "admin", False
     owner.save()
     admin = make_user(agency, role="admin")
@@ -317,3 +317,42 @@ def test_a_churn_probability_threshold_fires_once_per_episode(evaluate, world, r
     assert (
         Episode.objects.for_agency(agency).get(kind="churn_probability").end_reason == "recovered"
     )
+
+
+def test_a_play_narrowed_to_a_tag_fires_only_for_its_sub_accounts(evaluate, world, receivers):
+    from accounts.models import Location, LocationTag, Tag
+
+    agency = world["agency_a"]
+    tag = Tag.objects.create(agency=agency, name="dental")
+    loc1 = Location.objects.for_agency(agency).get(ghl_id="Loc1")
+    LocationTag.objects.create(agency=agency, location=loc1, tag=tag)
+    play = make_play(agency, task_on=True, tag=str(tag.pk))
+    set_state(agency, "Loc0", DAY, flags=[QUIET])
+    set_state(agency, "Loc1", DAY, flags=[QUIET])
+    evaluate(agency)
+    assert set(Task.objects.for_agency(agency).values_list("location_ghl_id", flat=True)) == {
+        "Loc1"
+    }
+    # Loc0 met the trigger while the play was on but outside its tag: not its comparison group.
+    fired, off = outcomes.for_play(play, DAY)
+    assert (fired.episodes, off.episodes) == (1, 0)
+
+
+def test_the_assigned_csm_is_told_and_named_in_the_payload(evaluate, world, receivers, mailoutbox):
+    from accounts.models import CSMAssignment, Location
+
+    agency, ghl = world["agency_a"], receivers["ghl"]
+    csm = world["user_a"]
+    CSMAssignment.objects.create(
+        agency=agency, location=Location.objects.for_agency(agency).get(ghl_id="Loc0"), csm=csm
+    )
+    make_play(agency, ghl_url=ghl.add_inbound_webhook("Loc0"), email_on=True, task_on=True)
+    set_state(agency, "Loc0", DAY, flags=[QUIET])
+    set_state(agency, "Loc1", DAY, flags=[QUIET])
+    evaluate(agency)
+    named = {d.json()["sub_account"]["id"]: d.json()["csm"] for d in ghl.inbound_deliveries()}
+    assert named["Loc0"] == {"name": csm.name, "email": csm.email, "assigned": True}
+    assert named["Loc1"]["assigned"] is False and named["Loc1"]["email"] == world["owner_a"].email
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([csm.email, world["owner_a"].email])
+    tasks = dict(Task.objects.for_agency(agency).values_list("location_ghl_id", "assignee"))
+    assert tasks == {"Loc0": csm.pk, "Loc1": world["owner_a"].pk}

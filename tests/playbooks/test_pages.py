@@ -235,3 +235,18 @@ def test_a_churn_play_needs_its_threshold(world, owner):
     assert r.status_code == 200  # the signing secret, shown once
     play = Play.objects.for_agency(world["agency_a"]).get()
     assert (play.trigger, play.threshold, play.enabled) == ("churn_probability", 0.6, True)
+
+
+def test_a_sub_accounts_own_people_never_see_tasks(world, receivers, login, client, make_user):
+    agency = world["agency_a"]
+    Task.objects.create(agency=agency, location_ghl_id="Loc0", title="Call them", due=DAY)
+    person = make_user(agency, role="location", location_ids=["Loc0"])
+    login(person)
+    assert client.get(reverse("playbooks:tasks")).status_code == 404
+    page = client.get(reverse("analytics:location-detail", args=["Loc0"]))
+    assert page.status_code == 200 and b"Call them" not in page.content
+    assert b">Tasks<" not in page.content
+    r = client.post(
+        reverse("playbooks:task-create", args=["Loc0"]), {"title": "x", "due": DAY.isoformat()}
+    )
+    assert r.status_code == 404 and Task.objects.for_agency(agency).count() == 1

@@ -56,12 +56,37 @@ def _states(agency):
     return {s.location_ghl_id: s for s in LocationState.objects.for_agency(agency.pk)}
 
 
-def test_the_demo_tells_its_stories(demo):
+def test_the_demo_tells_its_stories(demo, login):
     """One build (a minute or so), every check: building it once per check would cost more."""
     fake, summary = demo
     assert summary.startswith("Demo agency: BrightPath Agency")
     _check_stories(fake)
     _check_money(fake)
+    _check_books(fake, login)
+
+
+def _check_books(fake, login):
+    """Tags applied and CSMs assigned among the agency's staff: a CSM opening GoCSM lands on a
+    book with stories in it; a CSM GHL restricts has a book among what they may see."""
+    from accounts.models import Agency, AuditEvent, GHLUser, LocationTag
+    from analytics import segments
+
+    agency = Agency.objects.get(company_id=fake.company_ids[0])
+    world = fake.world
+    staff = world.agency_users(world.agency(agency.company_id), 0)
+    people = {u.ghl_id: u for u in GHLUser.objects.for_agency(agency)}
+    csm = people[staff[2].id]
+    book = segments.book_ids(agency, csm)
+    assert {world.stories["quiet"].id, world.stories["payment"].id} <= book
+    page = login(csm).get("/app/").content.decode()
+    assert "<strong>My book</strong>" in page and "Gallagher Roofing" in page
+    restricted = people[staff[3].id]
+    theirs = segments.book_ids(agency, restricted)
+    assert theirs and theirs <= set(restricted.location_ids)
+    assert world.stories["thriving"].id in segments.locations_in(agency, segment="premium")
+    tags = set(LocationTag.objects.for_agency(agency).values_list("tag__name", flat=True))
+    assert {"premium", "dental", "referral partner"} <= tags
+    assert AuditEvent.objects.filter(agency=agency, action="csm.assigned").count() == 3
 
 
 def _check_stories(fake):
