@@ -108,6 +108,10 @@ def start_fake(locations: int = DEMO_LOCATIONS, clock_start: datetime | None = N
     settings.GHL_APP_ID = fake.app_id
     settings.GHL_REDIRECT_URI = "http://localhost/oauth/callback/"
     settings.GHL_BURST_LIMIT = 1_000_000
+    # The plays' GHL workflow webhooks go to this fake (a local receiver, allowed in DEBUG only).
+    local = url.removeprefix("http://")
+    if local not in settings.PLAYBOOKS_LOCAL_RECEIVERS:
+        settings.PLAYBOOKS_LOCAL_RECEIVERS = [*settings.PLAYBOOKS_LOCAL_RECEIVERS, local]
     if not settings.GHL_SSO_SHARED_SECRET:
         settings.GHL_SSO_SHARED_SECRET = DEMO_SSO_SECRET
     return fake
@@ -273,12 +277,20 @@ def _simulating(fake: FakeGHL) -> Iterator[None]:
     """Settings, logging and transport for the simulated history, all restored after."""
     from sync.ghl.session import http_session
 
-    saved = {name: getattr(settings, name) for name in ("SYNC_BACKFILL_DAYS", "DEBUG")}
+    saved = {name: getattr(settings, name) for name in ("SYNC_BACKFILL_DAYS", "DEBUG", "MAILERS")}
     settings.SYNC_BACKFILL_DAYS = BACKFILL_DAYS
+    # The emails plays send while the history is replayed land in var/demo-mail/, one file each
+    # run, instead of scrolling past on the console.
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(settings.DATA_DIR / "demo-mail")},
+        }
+    }
     # DEBUG's query log would record every one of the build's queries.
     settings.DEBUG = False
     # One log line per task and run would be thousands of lines (and seconds) of noise here.
-    quiet = [logging.getLogger(n) for n in ("celery", "sync", "analytics", "kombu")]
+    quiet = [logging.getLogger(n) for n in ("celery", "sync", "analytics", "kombu", "playbooks")]
     levels = [lg.level for lg in quiet]
     for lg in quiet:
         lg.setLevel(logging.WARNING)
@@ -343,6 +355,8 @@ def build_demo_portfolio(
             agency = install_through_oauth(fake)
             if existing is None or last_day is None:
                 previous = agency_today(agency) - timedelta(days=1)
+            else:
+                _repoint_plays(fake, agency)
             _subscribe(agency)  # it subscribed when its trial ended, months ago
         owner = agency_owner(agency)
         for offset in range(first_offset + 1, 1):
@@ -355,6 +369,8 @@ def build_demo_portfolio(
                 if owner is not None:
                     _enter_manual_mrr(fake, agency, owner, today, first=first)
                 _write_nps(fake, agency, owner, today, first=first)
+                if existing is None and offset == max(first_offset + 1, PLAYS_ON_OFFSET):
+                    _switch_on_plays(fake, agency)
                 pull_agency(agency.pk, reason="demo", kind="counts")
                 previous = today
             if offset % 15 == 0:
@@ -362,6 +378,43 @@ def build_demo_portfolio(
     _train_churn(agency, stdout)
     label_portfolio(fake, agency, owner)
     return _summary(agency, fake, started)
+
+
+# The owner switched plays on 45 days ago: episodes that started before (from the first weeks
+# of the history) are the "play off" group the plays' outcomes compare with.
+PLAYS_ON_OFFSET = -45
+DEMO_PLAYS = ("quiet_14", "band_drop", "usage_down", "onboarding_stalled")
+
+
+def _workflow_hook(fake: FakeGHL, agency: Agency) -> str:
+    """An Inbound Webhook trigger of a workflow in the agency's own sub-account (on the fake)."""
+    from accounts.models import Location
+
+    home = Location.objects.for_agency(agency).order_by("pk").values_list("ghl_id", flat=True)
+    return fake.add_inbound_webhook(home.first() or "agency")
+
+
+def _switch_on_plays(fake: FakeGHL, agency: Agency) -> None:
+    """What the owner did on the Playbooks page: ready-made plays, on in one click each; the
+    "gone quiet" one calls a GHL workflow's inbound webhook (on the fake GHL)."""
+    from playbooks import library
+
+    for key in DEMO_PLAYS:
+        ghl_url = _workflow_hook(fake, agency) if library.BY_KEY[key].ghl else ""
+        play, _secret, form = library.switch_on(agency, key, ghl_url=ghl_url)
+        if play is None:
+            raise RuntimeError(f"demo play {key} refused: {form.errors.as_text()}")
+
+
+def _repoint_plays(fake: FakeGHL, agency: Agency) -> None:
+    """A new run starts a new fake on another port: point the demo's GHL workflow webhooks at
+    a trigger of this one (the old URL's fake is gone)."""
+    from gocsm.encryption import encrypt
+    from playbooks.models import Play
+
+    for play in Play.objects.for_agency(agency).exclude(ghl_webhook_secret_url=""):
+        play.ghl_webhook_secret_url = encrypt(_workflow_hook(fake, agency))
+        play.save(update_fields=["ghl_webhook_secret_url", "updated_at"])
 
 
 def _train_churn(agency: Agency, stdout) -> None:
@@ -484,4 +537,53 @@ def _summary(agency: Agency, fake: FakeGHL, started: float) -> str:
     return (
         f"Demo agency: {agency.name} with {locations} connected sub-accounts and {people} people; "
         f"fake GHL at {fake.base_url}; built in {time.monotonic() - started:.0f} s.{books}"
+        + _playbook_walkthrough(agency)
     )
+
+
+def _playbook_walkthrough(agency: Agency) -> str:
+    """The closing note: one play followed from its trigger to the sub-account's recovery, as
+    a new user finds it on the pages."""
+    from accounts.models import Location
+    from playbooks.models import Delivery, Episode, Play, Run, Task
+
+    plays = Play.objects.for_agency(agency).filter(enabled=True).count()
+    runs = Run.objects.for_agency(agency).select_related("play", "episode")
+    if not plays or not runs.exists():
+        return ""
+    tasks = Task.objects.for_agency(agency)
+    lines = [
+        "",
+        f"Playbooks: {plays} plays on, {runs.count()} firings, {tasks.count()} tasks "
+        f"({tasks.filter(status=Task.OPEN).count()} open); emails in var/demo-mail/.",
+    ]
+    run = (
+        runs.filter(episode__end_reason=Episode.END_RECOVERED, play__task_on=True)
+        .order_by("-episode__ended_day")
+        .first()
+    )
+    if run is None:
+        return "\n".join(lines)
+    ep = run.episode
+    name = Location.objects.for_agency(agency).filter(ghl_id=ep.location_ghl_id).first()
+    name = name.name if name else ep.location_ghl_id
+    done = [
+        d.get_action_display()
+        for d in Delivery.objects.for_agency(agency).filter(run=run, status=Delivery.SENT)
+    ]
+    task = tasks.filter(run=run).select_related("assignee").first()
+    lines += [
+        f'Follow one: open Playbooks, then "{run.play.name}". On {ep.started_day} {name} '
+        f"met its trigger ({ep.evidence or run.play.name}); the play ran once: "
+        f"{', '.join(done) or 'nothing delivered'}"
+        + (
+            f", a task for {task.assignee.name if task.assignee else 'nobody'} due {task.due}"
+            if task
+            else ""
+        )
+        + ".",
+        f"From {ep.ended_day} the condition was gone (3 days in a row): {name} recovered, its "
+        "task closed itself (Tasks, Done), and the play's Outcomes count it among those recovered "
+        "within 30 days, beside the sub-accounts that met the same trigger before the play was on.",
+    ]
+    return "\n".join(lines)

@@ -55,7 +55,8 @@ def choice(request, name: str, allowed, default: str) -> str:
 
 def page_number(request) -> int:
     raw = request.GET.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100000:
+    # Length first: int() of thousands of digits raises ValueError (a 500, not a 400).
+    if len(raw) > 6 or not raw.isdigit() or not 1 <= int(raw) <= 100000:
         raise BadParam("page")
     return int(raw)
 
@@ -136,8 +137,9 @@ def read_only(request) -> bool:
     return bool(access and access.read_only)
 
 
-# (URL name, label, owner/admin only); the segments page is for agency staff only.
-NAV = (
+# (URL name, label, owner/admin only); the segments page is for agency staff only. Feature
+# apps add theirs with register_nav_item().
+NAV = [
     ("analytics:overview", "Overview", False),
     ("analytics:at-risk", "At risk", False),
     ("analytics:adoption", "Adoption", False),
@@ -149,13 +151,28 @@ NAV = (
     ("analytics:settings", "Settings", True),
     ("billing:index", "Billing", True),
     ("accounts:security", "Security", True),
-)
+]
+
+
+def register_nav_item(
+    url_name: str, label: str, admin_only: bool, *, before: str, staff_only: bool = False
+) -> None:
+    """A feature app adds its pages to the navigation from its AppConfig.ready(), in front of
+    the item named `before` (analytics never imports the apps above it). `staff_only`: hidden
+    from a sub-account's own people, like STAFF_ONLY's pages."""
+    if staff_only:
+        _STAFF_ONLY_ADDED.add(url_name)
+    if any(name == url_name for name, _l, _a in NAV):
+        return
+    names = [name for name, _l, _a in NAV]
+    NAV.insert(names.index(before) if before in names else len(NAV), (url_name, label, admin_only))
 
 
 # Pages for the agency's staff, not a sub-account's own people (the agency's tags and CSMs).
 # Pages for the agency's own people only: its clients' staff (GHL sub-account users) never see
 # the agency's internal labels, its clients' feedback about it, or its churn model.
 STAFF_ONLY = frozenset({"analytics:segments", "analytics:feedback", "analytics:churn"})
+_STAFF_ONLY_ADDED: set[str] = set()
 # The pages a segment, tag or book narrows.
 NARROWED_PAGES = frozenset(
     {
@@ -191,7 +208,7 @@ def nav_items(request) -> dict:
     for name, label, admin_only in NAV:
         if admin_only and not user.is_owner_or_admin:
             continue
-        if name in STAFF_ONLY and user.role == user.ROLE_LOCATION:
+        if (name in STAFF_ONLY or name in _STAFF_ONLY_ADDED) and user.role == user.ROLE_LOCATION:
             continue
         url = _nav_url(name)
         if keep and name in NARROWED_PAGES:

@@ -84,6 +84,16 @@ def _decoded(text) -> dict:
     return json.loads(text) if isinstance(text, str) else (text or {})
 
 
+# Sections other apps add to the sub-account page (playbooks' tasks), from AppConfig.ready():
+# callables (request, location) -> {"template": name, **context} or None.
+PANELS: list = []
+
+
+def register_panel(panel) -> None:
+    if panel not in PANELS:
+        PANELS.append(panel)
+
+
 @handles_bad_params
 def _prediction(agency, ghl_id: str) -> dict | None:
     """The sub-account's churn probability with its top drivers: each driver's contribution to
@@ -238,6 +248,7 @@ def location_detail(request, ghl_id: str):
                 if r is not None
             ][:5],
             "location": location,
+            "panels": [p for p in (panel(request, location) for panel in PANELS) if p],
             "labels": LocationLabels(request, location.ghl_id),
             "lifecycle": lifecycle,
             "lifecycle_since": lifecycle_since,

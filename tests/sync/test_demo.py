@@ -31,6 +31,8 @@ def demo_settings(settings):
         "GHL_SSO_SHARED_SECRET",
         "SYNC_BACKFILL_DAYS",
         "DEBUG",
+        "MAILERS",
+        "PLAYBOOKS_LOCAL_RECEIVERS",
     ):
         setattr(settings, name, getattr(settings, name))
     LocalRateLimiter.reset()
@@ -221,6 +223,31 @@ def _check_money(fake):
     owner = fake.world.agency_users(fake.world.agency(agency.company_id), 0)[0]
     assert {e.actor_id for e in events} == {owner.id}
     assert {e.detail["via"] for e in events} == {"form"}
+
+
+def test_the_demo_has_plays_on_with_firings_tasks_and_outcomes(demo):
+    """Plays switched on 45 days ago: firings since (the test's transaction holds back the
+    deliveries, which `make run` sends), their tasks, and episodes from before, to compare."""
+    from accounts.models import Agency
+    from playbooks import outcomes
+    from playbooks.models import Delivery, Play, Run, Task
+
+    fake, summary = demo
+    agency = Agency.objects.get(company_id=fake.company_ids[0])
+    plays = Play.objects.for_agency(agency).filter(enabled=True)
+    assert set(plays.values_list("template", flat=True)) == {
+        "quiet_14",
+        "band_drop",
+        "usage_down",
+        "onboarding_stalled",
+    }
+    assert Run.objects.for_agency(agency).count() > 0
+    assert Task.objects.for_agency(agency).exists()
+    assert Delivery.objects.for_agency(agency).filter(action="ghl_webhook").exists()
+    compared = [outcomes.for_play(p, date.today()) for p in plays]
+    assert sum(fired.episodes for fired, _off in compared) == Run.objects.for_agency(agency).count()
+    assert sum(off.episodes for _fired, off in compared) > 0
+    assert "Playbooks: 4 plays on" in summary
 
 
 def test_running_it_again_catches_up_the_days_since_in_the_same_world(demo_settings):
