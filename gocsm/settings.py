@@ -71,7 +71,7 @@ INSTALLED_APPS = [
     "sync",
     "analytics",
     "billing",
-    "playbooks",
+    "analytics.playbooks",
 ]
 
 MIDDLEWARE = [
@@ -502,9 +502,9 @@ PLAYBOOKS_DELIVERY_DEADLINE_SECONDS = env.int(
 # "host:port" receivers that may be loopback/private and plain http: tests' and the demo's own
 # local fakes. Ignored outside embedded (DEBUG or test) mode.
 PLAYBOOKS_LOCAL_RECEIVERS = env.list("PLAYBOOKS_LOCAL_RECEIVERS", default=[])
-CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "playbooks.tasks"]
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "analytics.playbooks.tasks"]
 CELERY_BEAT_SCHEDULE["every-minute-sweep-playbook-deliveries"] = {
-    "task": "playbooks.tasks.sweep_deliveries",
+    "task": "analytics.playbooks.tasks.sweep_deliveries",
     "schedule": 60,
     "options": {"expires": 60},
 }

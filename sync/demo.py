@@ -397,7 +397,7 @@ def _workflow_hook(fake: FakeGHL, agency: Agency) -> str:
 def _switch_on_plays(fake: FakeGHL, agency: Agency) -> None:
     """What the owner did on the Playbooks page: ready-made plays, on in one click each; the
     "gone quiet" one calls a GHL workflow's inbound webhook (on the fake GHL)."""
-    from playbooks import library
+    from analytics.playbooks import library
 
     for key in DEMO_PLAYS:
         ghl_url = _workflow_hook(fake, agency) if library.BY_KEY[key].ghl else ""
@@ -409,8 +409,8 @@ def _switch_on_plays(fake: FakeGHL, agency: Agency) -> None:
 def _repoint_plays(fake: FakeGHL, agency: Agency) -> None:
     """A new run starts a new fake on another port: point the demo's GHL workflow webhooks at
     a trigger of this one (the old URL's fake is gone)."""
+    from analytics.playbooks.models import Play
     from gocsm.encryption import encrypt
-    from playbooks.models import Play
 
     for play in Play.objects.for_agency(agency).exclude(ghl_webhook_secret_url=""):
         play.ghl_webhook_secret_url = encrypt(_workflow_hook(fake, agency))
@@ -545,7 +545,7 @@ def _playbook_walkthrough(agency: Agency) -> str:
     """The closing note: one play followed from its trigger to the sub-account's recovery, as
     a new user finds it on the pages."""
     from accounts.models import Location
-    from playbooks.models import Delivery, Episode, Play, Run, Task
+    from analytics.playbooks.models import Delivery, Episode, Play, Run, Task
 
     plays = Play.objects.for_agency(agency).filter(enabled=True).count()
     runs = Run.objects.for_agency(agency).select_related("play", "episode")

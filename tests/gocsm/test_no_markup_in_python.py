@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "analytics", "billing", "gocsm", "sync", "playbooks")
+APPS = ("accounts", "analytics", "billing", "gocsm", "sync")
 # Plain-text renderings (an email's text part, Slack mrkdwn) that HTML-escaping would garble; the
 # Slack ones escape for Slack (& < >) before rendering.
 _PLAIN = "tests/playbooks/test_pages.py::test_plain_text_renderings_escape_for_their_medium"

@@ -150,7 +150,7 @@ def test_every_event_the_code_records_has_a_plain_name_on_the_security_page():
 
     root = Path(__file__).resolve().parents[2]
     recorded = set()
-    for app in ("gocsm", "accounts", "sync", "analytics", "billing", "playbooks"):
+    for app in ("gocsm", "accounts", "sync", "analytics", "billing"):
         for path in (root / app).rglob("*.py"):
             if "fakeghl" in path.parts or "migrations" in path.parts:
                 continue

@@ -86,8 +86,8 @@ def set_state(agency, loc: str, day=DAY, *, score=60, band="healthy", flags=(), 
 
 
 def make_play(agency, **fields):
+    from analytics.playbooks.models import Play, PlayPeriod
     from gocsm.encryption import encrypt
-    from playbooks.models import Play, PlayPeriod
 
     ghl_url = fields.pop("ghl_url", "")
     slack_url = fields.pop("slack_url", "")
@@ -114,7 +114,7 @@ PAST_DUE = ("payment_failed", "Subscription is past due")
 def evaluate(django_capture_on_commit_callbacks):
     """evaluate_agency as a recompute runs it: the deliveries it queues go once it commits
     (inline here: Celery is eager in embedded tests)."""
-    from playbooks.engine import evaluate_agency
+    from analytics.playbooks.engine import evaluate_agency
 
     def run(agency):
         with django_capture_on_commit_callbacks(execute=True):

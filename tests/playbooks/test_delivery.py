@@ -11,9 +11,9 @@ from datetime import timedelta
 
 from django.utils import timezone as dj_tz
 
-from playbooks.models import Delivery
-from playbooks.sending import run_delivery
-from playbooks.tasks import sweep_deliveries
+from analytics.playbooks.models import Delivery
+from analytics.playbooks.sending import run_delivery
+from analytics.playbooks.tasks import sweep_deliveries
 from tests.playbooks.conftest import DAY, QUIET, make_play, set_state
 
 
@@ -92,7 +92,7 @@ def test_a_dead_workers_claim_is_not_sent_again(evaluate, world, receivers, sett
     settings.CELERY_TASK_ALWAYS_EAGER = True
     play = make_play(agency, slack_url=slack.new_webhook())
     set_state(agency, "Loc0", DAY, flags=[QUIET])
-    from playbooks.engine import evaluate_agency
+    from analytics.playbooks.engine import evaluate_agency
 
     evaluate_agency(agency.pk)  # deliveries written; their tasks never run (no commit hook)
     (d,) = Delivery.objects.for_agency(agency).filter(play=play)
@@ -113,7 +113,7 @@ def test_past_the_deadline_it_fails_without_sending(evaluate, world, receivers):
     agency, slack = world["agency_a"], receivers["slack"]
     play = make_play(agency, slack_url=slack.new_webhook())
     set_state(agency, "Loc0", DAY, flags=[QUIET])
-    from playbooks.engine import evaluate_agency
+    from analytics.playbooks.engine import evaluate_agency
 
     evaluate_agency(agency.pk)
     (d,) = Delivery.objects.for_agency(agency).filter(play=play)

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from playbooks import outcomes, triggers
-from playbooks.models import Delivery, Episode, Run, Task
+from analytics.playbooks import outcomes, triggers
+from analytics.playbooks.models import Delivery, Episode, Run, Task
 from tests.analytics.conftest import build_portfolio
 from tests.playbooks.conftest import DAY, PAST_DUE, QUIET, make_play, set_state
 
@@ -81,7 +81,7 @@ def test_a_play_fires_once_per_episode_and_again_only_after_recovery(
 def test_payload_carries_the_documented_fields_and_a_verifiable_signature(
     evaluate, world, receivers
 ):
-    from playbooks.payload import verify
+    from analytics.playbooks.payload import verify
 
     agency, ghl = world["agency_a"], receivers["ghl"]
     make_play(agency, name="Quiet", ghl_url=ghl.add_inbound_webhook("Loc0"), secret="whsec_k1")
@@ -200,7 +200,7 @@ def test_a_sub_account_without_a_score_today_changes_nothing(evaluate, world, re
 
 
 def test_outcomes_compare_fired_with_the_same_trigger_while_off(evaluate, world, receivers):
-    from playbooks.views import _switch
+    from analytics.playbooks.views import _switch
 
     agency = world["agency_a"]
     # Loc0 went quiet before the play existed and recovered in 5 days; Loc1 went quiet while
@@ -254,7 +254,7 @@ def test_the_recompute_evaluates_playbooks(world, receivers):
 
 
 def test_without_an_owner_on_record_the_first_admin_is_told(world, make_user):
-    from playbooks import seams
+    from analytics.playbooks import seams
 
     agency = world["agency_a"]
     owner = world["owner_a"]

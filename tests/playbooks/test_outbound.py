@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from playbooks import outbound
+from analytics.playbooks import outbound
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from playbooks.models import Play, Task
+from analytics.playbooks.models import Play, Task
 from tests.playbooks.conftest import DAY, QUIET, make_play, set_state
 
 
@@ -203,7 +203,7 @@ def test_delivery_log_shows_status_attempts_and_code_but_no_secret(
 
 
 def test_plain_text_renderings_escape_for_their_medium():
-    from playbooks.payload import slack_message
+    from analytics.playbooks.payload import slack_message
 
     p = {
         "event": "triggered",

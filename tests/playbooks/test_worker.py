@@ -18,9 +18,9 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
-from playbooks.engine import evaluate_agency
-from playbooks.models import Delivery, Task
-from playbooks.tasks import deliver, sweep_deliveries
+from analytics.playbooks.engine import evaluate_agency
+from analytics.playbooks.models import Delivery, Task
+from analytics.playbooks.tasks import deliver, sweep_deliveries
 from tests.playbooks.conftest import DAY, QUIET, make_play, set_state
 
 ROOT = Path(__file__).resolve().parents[2]

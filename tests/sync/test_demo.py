@@ -229,8 +229,8 @@ def test_the_demo_has_plays_on_with_firings_tasks_and_outcomes(demo):
     """Plays switched on 45 days ago: firings since (the test's transaction holds back the
     deliveries, which `make run` sends), their tasks, and episodes from before, to compare."""
     from accounts.models import Agency
-    from playbooks import outcomes
-    from playbooks.models import Delivery, Play, Run, Task
+    from analytics.playbooks import outcomes
+    from analytics.playbooks.models import Delivery, Play, Run, Task
 
     fake, summary = demo
     agency = Agency.objects.get(company_id=fake.company_ids[0])

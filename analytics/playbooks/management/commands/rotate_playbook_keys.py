@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from analytics.playbooks.models import Play
 from gocsm.encryption import InvalidToken, reencrypt
-from playbooks.models import Play
 
 FIELDS = ("ghl_webhook_secret_url", "slack_webhook_secret_url", "signing_secret")
 

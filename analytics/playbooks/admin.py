@@ -3,8 +3,8 @@ never shown (their field names keep them out; gocsm.adminsafe); the masked host 
 
 from django.contrib import admin
 
+from analytics.playbooks.models import Delivery, Episode, Play, Task
 from gocsm.adminsafe import ReadOnlyAdminMixin, SafeModelAdmin
-from playbooks.models import Delivery, Episode, Play, Task
 
 
 @admin.register(Play)

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from playbooks import seams, triggers
-from playbooks.models import Episode, Play, PlayPeriod, Run
+from analytics.playbooks import seams, triggers
+from analytics.playbooks.models import Episode, Play, PlayPeriod, Run
 
 WINDOW_DAYS = 30
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django import forms
 
 from accounts.models import GHLUser
-from playbooks import outbound, seams, triggers
-from playbooks.models import Play, Task
+from analytics.playbooks import outbound, seams, triggers
+from analytics.playbooks.models import Play, Task
 
 
 def _checked_url(value: str) -> str:

@@ -2,13 +2,16 @@ from django.apps import AppConfig
 
 
 class PlaybooksConfig(AppConfig):
-    name = "playbooks"
+    # Lives inside analytics (the design card's top level has no other app); keeps its own label,
+    # tables and migrations.
+    name = "analytics.playbooks"
+    label = "playbooks"
 
     def ready(self):
+        from analytics.playbooks import receivers, views
         from analytics.signals import state_refreshed
         from analytics.views.common import register_nav_item
         from analytics.views.location import register_panel
-        from playbooks import receivers, views
 
         state_refreshed.connect(receivers.on_state_refreshed, dispatch_uid="playbooks-evaluate")
         # Tasks are the agency's notes about its clients: not for a sub-account's own people.

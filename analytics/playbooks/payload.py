@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from analytics import risk
-from playbooks import triggers
+from analytics.playbooks import triggers
 
 VERSION = 1
 SIGNATURE_HEADER = "X-GoCSM-Signature"

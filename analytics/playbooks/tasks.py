@@ -7,8 +7,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone as dj_tz
 
-from playbooks.models import Delivery
-from playbooks.sending import attempt_seconds, run_delivery
+from analytics.playbooks.models import Delivery
+from analytics.playbooks.sending import attempt_seconds, run_delivery
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, soft_time_limit=60)

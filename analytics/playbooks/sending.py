@@ -22,11 +22,11 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone as dj_tz
 
+from analytics.playbooks import outbound
+from analytics.playbooks import payload as payloads
+from analytics.playbooks.models import Delivery, Play
 from gocsm import metrics
 from gocsm.encryption import InvalidToken, decrypt
-from playbooks import outbound
-from playbooks import payload as payloads
-from playbooks.models import Delivery, Play
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def _delivery_key(d: Delivery) -> str:
 
 
 def _email(d: Delivery, body: dict) -> tuple[int | None, str, bool, bool]:
-    from playbooks import seams
+    from analytics.playbooks import seams
 
     csm, _assigned = seams.csm_for(d.play.agency, d.location_ghl_id)
     if csm is None or not csm.email:

@@ -82,10 +82,10 @@ def switch_on(agency, key: str, *, ghl_url: str = "", slack_url: str = "", by=No
     input, and nothing is saved."""
     from django.db import transaction
 
+    from analytics.playbooks.forms import PlayForm
+    from analytics.playbooks.models import Play, PlayPeriod
+    from analytics.playbooks.payload import new_signing_secret
     from gocsm.encryption import encrypt
-    from playbooks.forms import PlayForm
-    from playbooks.models import Play, PlayPeriod
-    from playbooks.payload import new_signing_secret
 
     ready = BY_KEY[key]
     form = PlayForm(

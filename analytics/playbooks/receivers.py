@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playbooks.engine import evaluate_agency
+from analytics.playbooks.engine import evaluate_agency
 
 
 def on_state_refreshed(sender, agency_id: int, **kwargs) -> None:

@@ -21,10 +21,10 @@ from django.utils import timezone as dj_tz
 
 from accounts.models import Agency
 from analytics.models import Lifecycle, LocationState
-from playbooks import payload as payloads
-from playbooks import seams, triggers
-from playbooks.models import Delivery, Episode, Play, Run, Task
-from playbooks.outbound import mask_email, mask_url
+from analytics.playbooks import payload as payloads
+from analytics.playbooks import seams, triggers
+from analytics.playbooks.models import Delivery, Episode, Play, Run, Task
+from analytics.playbooks.outbound import mask_email, mask_url
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ def _fire(agency, play: Play, ep: Episode, state: dict | None, now) -> list[int]
 
 
 def _queue(ids: list[int]) -> None:
-    from playbooks.tasks import deliver
+    from analytics.playbooks.tasks import deliver
 
     for pk in ids:
         deliver.delay(pk)

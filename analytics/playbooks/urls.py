@@ -1,6 +1,6 @@
 from django.urls import path
 
-from playbooks import views
+from analytics.playbooks import views
 
 app_name = "playbooks"
 

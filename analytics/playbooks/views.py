@@ -15,14 +15,14 @@ from accounts import audit
 from accounts.models import GHLUser, Location
 from accounts.visibility import location_for_request
 from analytics.agencyclock import agency_today
+from analytics.playbooks import library, outcomes, seams, triggers
+from analytics.playbooks.forms import PlayForm, TaskForm, play_initial
+from analytics.playbooks.models import Delivery, Play, PlayPeriod, Run, Task
+from analytics.playbooks.outbound import mask_url
+from analytics.playbooks.payload import new_signing_secret
 from analytics.views.common import BadParam, choice, handles_bad_params, owner_or_admin, paginate
 from billing.gating import refuse_writes_when_read_only
 from gocsm.encryption import decrypt, encrypt
-from playbooks import library, outcomes, seams, triggers
-from playbooks.forms import PlayForm, TaskForm, play_initial
-from playbooks.models import Delivery, Play, PlayPeriod, Run, Task
-from playbooks.outbound import mask_url
-from playbooks.payload import new_signing_secret
 
 
 def record(action: str, request, play: Play, **detail) -> None:
