@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import record_staff
-from accounts.models import Agency, AuditEvent, GHLUser, Location
+from accounts.models import Agency, AuditEvent, CSMAssignment, GHLUser, Location, LocationTag, Tag
 from accounts.purge import purge_agency
 from gocsm.adminsafe import ReadOnlyAdminMixin, SafeAdminMixin, SafeModelAdmin
 
@@ -190,6 +190,26 @@ class LocationAdmin(ReadOnlyTenantAdmin):
     ]
     list_filter = ["status", "is_installed"]
     search_fields = ["name", "ghl_id", "agency__company_id", "agency__name"]
+
+
+@admin.register(Tag)
+class TagAdmin(ReadOnlyTenantAdmin):
+    """Owners and admins manage tags in the app (accounts.tagging, audited); staff look."""
+
+    list_display = ["name", "builtin", "agency", "created_at"]
+    search_fields = ["name", "agency__company_id"]
+
+
+@admin.register(LocationTag)
+class LocationTagAdmin(ReadOnlyTenantAdmin):
+    list_display = ["location", "tag", "agency", "added_at"]
+    list_select_related = ["agency", "location", "tag"]
+
+
+@admin.register(CSMAssignment)
+class CSMAssignmentAdmin(ReadOnlyTenantAdmin):
+    list_display = ["location", "csm", "agency", "assigned_at"]
+    list_select_related = ["agency", "location", "csm"]
 
 
 @admin.register(GHLUser)

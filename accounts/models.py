@@ -180,6 +180,100 @@ class GHLUser(TenantModel):
         return save_without_epoch(self, super().save, kwargs)
 
 
+class Tag(TenantModel):
+    """A label owners and admins put on sub-accounts, to narrow every page to them
+    (analytics.segments). Every agency gets "premium" (builtin="premium") on install; renaming it
+    keeps it the tag the premium segment follows. Names are unique per agency whatever their case
+    (name_key, kept by save())."""
+
+    BUILTIN_PREMIUM = "premium"
+    NAME_MAX = 40
+
+    name = models.CharField(max_length=NAME_MAX)
+    name_key = models.CharField(max_length=NAME_MAX, editable=False)
+    builtin = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(default=dj_tz.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "name_key"], name="tag_name_once_per_agency"),
+            models.UniqueConstraint(
+                fields=["agency", "builtin"],
+                condition=~models.Q(builtin=""),
+                name="tag_builtin_once_per_agency",
+            ),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def key_for(name: str) -> str:
+        return name.casefold()[: Tag.NAME_MAX]
+
+    def save(self, *args, **kwargs):
+        self.name_key = self.key_for(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_key"}
+        return super().save(*args, **kwargs)
+
+
+# The links below point at other tenant tables: the database's foreign key is the composite
+# (id, agency_id) one their migration makes (gocsm.migrationops.ForeignKeyWithAgency, docs/
+# scaling.md §4), so Django's own is db_constraint=False; on_delete still cascades in the ORM.
+
+
+class LocationTag(TenantModel):
+    """A tag applied to a sub-account (accounts.tagging writes these)."""
+
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="tag_links", db_constraint=False
+    )
+    tag = models.ForeignKey(
+        Tag, on_delete=models.CASCADE, related_name="links", db_constraint=False
+    )
+    added_at = models.DateTimeField(default=dj_tz.now)
+    # GHL user id of whoever applied it ("" for the system, e.g. the demo or a migration).
+    added_by = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "location", "tag"], name="locationtag_once_per_agency"
+            ),
+        ]
+        indexes = [models.Index(fields=["agency", "tag"], name="locationtag_agency_tag")]
+
+    def __str__(self) -> str:
+        return f"{self.location_id}:{self.tag_id}"
+
+
+class CSMAssignment(TenantModel):
+    """The agency's GHL user who looks after a sub-account (its customer-success manager): the
+    sub-accounts assigned to one person are their book (analytics.segments). One per
+    sub-account."""
+
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    csm = models.ForeignKey(
+        GHLUser, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    assigned_at = models.DateTimeField(default=dj_tz.now)
+    assigned_by = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "location"], name="csm_one_per_location"),
+        ]
+        indexes = [models.Index(fields=["agency", "csm"], name="csm_agency_csm")]
+
+    def __str__(self) -> str:
+        return f"{self.location_id} -> {self.csm_id}"
+
+
 class AppendOnlyViolation(RuntimeError):
     """Something tried to change or delete an audit event through the ORM."""
 

@@ -19,6 +19,7 @@ machine's cores. The two write disjoint tables, each in its own transaction.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from django.db import connections, transaction
 from django.utils import timezone as dj_tz
 
 from accounts.models import SaasPlan
-from analytics import current_state, daystate, history, risk, score_settings, scoring
+from analytics import current_state, daystate, history, risk, score_settings, scoring, signals
 from analytics.bulk_insert import write_rows
 from analytics.models import (
     Alert,
@@ -43,6 +44,7 @@ from analytics.rollups import recompute_rollups
 from analytics.scores import BAND_RANK
 
 DB = "analytics"
+log = logging.getLogger(__name__)
 # History read before the range: W and P of its first day (60 days) and the stored bands that
 # can still confirm a band on it (risk.CONFIRMED_WITHIN + HOLD_DAYS = 63 days) fit in it.
 LOOKBACK_DAYS = 90
@@ -279,4 +281,19 @@ def refresh_agency_days(agency_id: int, first: date, last: date) -> Result:
     t = clock()
     current_state.refresh(agency_id)
     result.seconds["current_state"] = clock() - t
+    t = clock()
+    _announce(agency_id)
+    result.seconds["announce"] = clock() - t
     return result
+
+
+def _announce(agency_id: int) -> None:
+    """Tell the features the state moved (playbooks fire on it). A receiver's failure is logged
+    and leaves the recompute done: the scores are written either way."""
+    for receiver, outcome in signals.state_refreshed.send_robust(sender=None, agency_id=agency_id):
+        if isinstance(outcome, Exception):
+            log.error(
+                "a state_refreshed receiver failed",
+                exc_info=outcome,
+                extra={"agency_id": agency_id, "receiver": getattr(receiver, "__qualname__", "")},
+            )

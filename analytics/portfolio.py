@@ -10,7 +10,7 @@ the scope. Either way the number of queries is the same.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from accounts.models import Location
 from accounts.tenantsql import Select
-from analytics import alertorder, current_state, daystate
+from analytics import alertorder, current_state, daystate, segments
 from analytics.agencyclock import agency_today
 from analytics.models import (
     Alert,
@@ -37,6 +37,9 @@ class Scope:
     allowed: frozenset | None
     limit: int | None
     state: PortfolioState | SimpleNamespace | None
+    # What the page is narrowed to (analytics.segments): its tag, premium and book ids are
+    # already in `allowed`; its segment's rule filters the current state.
+    narrowing: segments.Narrowing = field(default_factory=segments.Narrowing)
 
     @property
     def agency_id(self) -> int:
@@ -62,15 +65,21 @@ class Scope:
     def whole(self) -> bool:
         """True when the page covers exactly the sub-accounts PortfolioState was computed over
         (every analysed one), so its figures apply as they are."""
-        if self.allowed is not None or self.state is None:
+        if self.allowed is not None or self.state is None or self.segment_rule is not None:
             return False
         effective = None if self.not_analysed == 0 else self.limit
         return self.state.limit_applied == effective
+
+    @property
+    def segment_rule(self):
+        return self.narrowing.segment_rule
 
     def states(self):
         qs = LocationState.objects.for_agency(self.agency_id)
         if self.allowed is not None:
             qs = qs.filter(location_ghl_id__in=self.allowed)
+        if self.segment_rule is not None:
+            qs = qs.filter(self.segment_rule)
         if self.limit is not None:
             qs = qs.filter(analysis_rank__lte=self.limit)
         return qs
@@ -84,6 +93,9 @@ class Scope:
                 analysis_rank__lte=self.limit
             )
             qs = qs.filter(location_ghl_id__in=ranked.values("location_ghl_id"))
+        if self.segment_rule is not None:
+            members = LocationState.objects.for_agency(self.agency_id).filter(self.segment_rule)
+            qs = qs.filter(location_ghl_id__in=members.values("location_ghl_id"))
         return qs
 
 
@@ -101,19 +113,24 @@ _STATE_READS = {
 }
 
 
-def scope_for(request, revenue: bool = False) -> Scope:
+def scope_for(request, revenue: bool = False, narrow: bool = True) -> Scope:
     """One query: the agency's PortfolioState (the latest scored day and its totals), read as
-    plain attributes (accounts.tenantsql: every page makes this read)."""
+    plain attributes (accounts.tenantsql: every page makes this read). With `narrow`, the
+    page's segment, tag and book parameters narrow it (analytics.segments.narrowing_for, which
+    raises BadNarrowing for a value the agency does not have)."""
+    narrowing = segments.narrowing_for(request) if narrow else segments.Narrowing()
     read = _STATE_READS[revenue]
     row = read.first(request.agency.pk)
     state = None if row is None else SimpleNamespace(**dict(zip(read.columns, row, strict=True)))
-    return Scope(request.agency, request.allowed_location_ids, plan_limit(request), state)
+    allowed = narrowing.restrict(request.allowed_location_ids)
+    return Scope(request.agency, allowed, plan_limit(request), state, narrowing)
 
 
-def scope_for_agency(agency) -> Scope:
-    """The whole-agency scope of jobs (the digest), with the plan's limit."""
+def scope_for_agency(agency, allowed: frozenset | None = None) -> Scope:
+    """The whole-agency scope of jobs (the digest), with the plan's limit; `allowed` narrows it
+    (a CSM's book)."""
     state = PortfolioState.objects.for_agency(agency.pk).first()
-    return Scope(agency, None, limit_for_agency(agency), state)
+    return Scope(agency, allowed, limit_for_agency(agency), state)
 
 
 def as_of(agency) -> date:
@@ -123,7 +140,10 @@ def as_of(agency) -> date:
 
 
 def unscored_rows(scope: Scope, q: str = "") -> list[dict]:
-    """Before the first recompute there is no state: list the sub-accounts by name only."""
+    """Before the first recompute there is no state: list the sub-accounts by name only (none
+    is in a segment decided by the state yet: analytics.segments)."""
+    if scope.segment_rule is not None:
+        return []
     qs = Location.objects.for_agency(scope.agency)
     if scope.allowed is not None:
         qs = qs.filter(ghl_id__in=scope.allowed)

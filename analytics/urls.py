@@ -20,4 +20,8 @@ urlpatterns = [
         "app/locations/<str:ghl_id>/manual-mrr/", views.set_location_mrr, name="location-manual-mrr"
     ),
     path("app/revenue/manual-mrr/", views.upload_mrr, name="manual-mrr-upload"),
+    path("app/segments/", views.segments_page, name="segments"),
+    path("app/bulk/", views.bulk_action, name="bulk"),
+    path("app/locations/<str:ghl_id>/tags/", views.location_tags, name="location-tags"),
+    path("app/locations/<str:ghl_id>/csm/", views.location_csm, name="location-csm"),
 ]

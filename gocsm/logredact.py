@@ -69,6 +69,14 @@ PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"\b(sk|rk|pk)_(live|test)_[A-Za-z0-9]{6,}"), MASK),
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=]{6,}"), MASK),
     (re.compile(r"\bt=\d{9,},v\d=[0-9a-f]{16,}[^\s]*"), MASK),
+    # Webhook URLs whose path is the secret (GHL workflow Inbound Webhooks, Slack incoming
+    # webhooks, playbooks): scheme and host stay.
+    (
+        re.compile(
+            r"(https?://[^/\s\"'<>]+)/(?:hooks|services|webhooks?(?:-trigger)?)/[^\s\"'<>]+"
+        ),
+        r"\1/" + MASK,
+    ),
     # PEM blocks.
     (re.compile(r"-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.DOTALL), MASK),
 ]

@@ -84,6 +84,12 @@ WEBHOOK_REJECTIONS = Counter(
     " (a redelivery, acknowledged with 200) | <Stripe's refusal reason>.",
     ["source", "reason"],
 )
+PLAYBOOK_DELIVERIES = Counter(
+    "gocsm_playbook_deliveries",
+    "Playbook actions finished. action: ghl_webhook | slack | email; outcome: sent | failed |"
+    " interrupted (a worker died mid-send; not resent).",
+    ["action", "outcome"],
+)
 STAFF_SIGN_IN_FAILURES = Counter(
     "gocsm_staff_sign_in_failures",
     "Failed staff sign-ins to admin. reason: password | second_factor | not_staff.",

@@ -60,6 +60,8 @@ FILTER_VALUES = frozenset(
         *("thriving", "steady", "at_risk", "change", "last_activity", "top_reason"),
         *("no_login_7", "no_login_14", "no_login_30", "usage_down", "payment_failed"),
         *("downgraded", "band_dropped", "onboarding_stalled"),
+        # Segments and books a page is narrowed to (analytics.segments); a tag is just True.
+        *("saas", "regular", "premium", "onboarding", "not_connected", "mine", "csm"),
     }
 )
 

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "sync",
     "analytics",
     "billing",
+    "analytics.playbooks",
 ]
 
 MIDDLEWARE = [
@@ -485,6 +486,27 @@ CELERY_BEAT_SCHEDULE["weekly-train-churn-model-per-agency"] = {
 CELERY_BEAT_SCHEDULE["weekly-email-analytics-digest-to-owners-and-admins"] = {
     "task": "analytics.tasks.send_weekly_digests",
     "schedule": crontab(minute=0, hour=ANALYTICS_DIGEST_HOUR_UTC, day_of_week="mon"),
+}
+
+# --- playbooks (issue 16) ---------------------------------------------------------------------
+PLAYBOOKS_FROM_EMAIL = env.str("PLAYBOOKS_FROM_EMAIL", default="GoCSM <plays@gocsm.invalid>")
+# Outbound webhook calls: connect and read timeouts, attempts and the first retry's wait (doubling
+# each time), and how long after firing a delivery may still be attempted.
+PLAYBOOKS_CONNECT_TIMEOUT_SECONDS = env.float("PLAYBOOKS_CONNECT_TIMEOUT_SECONDS", default=5.0)
+PLAYBOOKS_READ_TIMEOUT_SECONDS = env.float("PLAYBOOKS_READ_TIMEOUT_SECONDS", default=10.0)
+PLAYBOOKS_MAX_ATTEMPTS = env.int("PLAYBOOKS_MAX_ATTEMPTS", default=6)
+PLAYBOOKS_RETRY_BASE_SECONDS = env.float("PLAYBOOKS_RETRY_BASE_SECONDS", default=30.0)
+PLAYBOOKS_DELIVERY_DEADLINE_SECONDS = env.int(
+    "PLAYBOOKS_DELIVERY_DEADLINE_SECONDS", default=6 * 60 * 60
+)
+# "host:port" receivers that may be loopback/private and plain http: tests' and the demo's own
+# local fakes. Ignored outside embedded (DEBUG or test) mode.
+PLAYBOOKS_LOCAL_RECEIVERS = env.list("PLAYBOOKS_LOCAL_RECEIVERS", default=[])
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "analytics.playbooks.tasks"]
+CELERY_BEAT_SCHEDULE["every-minute-sweep-playbook-deliveries"] = {
+    "task": "analytics.playbooks.tasks.sweep_deliveries",
+    "schedule": 60,
+    "options": {"expires": 60},
 }
 
 # --- billing (Stripe) -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("analytics.urls")),
     path("", include("billing.urls")),
+    path("", include("analytics.playbooks.urls")),
     # Always routed so the URL sweep sees it; every dev view answers 404 unless DEV_TOOLS.
     path("dev/", include("sync.devurls")),
 ]

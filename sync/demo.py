@@ -108,6 +108,10 @@ def start_fake(locations: int = DEMO_LOCATIONS, clock_start: datetime | None = N
     settings.GHL_APP_ID = fake.app_id
     settings.GHL_REDIRECT_URI = "http://localhost/oauth/callback/"
     settings.GHL_BURST_LIMIT = 1_000_000
+    # The plays' GHL workflow webhooks go to this fake (a local receiver, allowed in DEBUG only).
+    local = url.removeprefix("http://")
+    if local not in settings.PLAYBOOKS_LOCAL_RECEIVERS:
+        settings.PLAYBOOKS_LOCAL_RECEIVERS = [*settings.PLAYBOOKS_LOCAL_RECEIVERS, local]
     if not settings.GHL_SSO_SHARED_SECRET:
         settings.GHL_SSO_SHARED_SECRET = DEMO_SSO_SECRET
     return fake
@@ -273,12 +277,20 @@ def _simulating(fake: FakeGHL) -> Iterator[None]:
     """Settings, logging and transport for the simulated history, all restored after."""
     from sync.ghl.session import http_session
 
-    saved = {name: getattr(settings, name) for name in ("SYNC_BACKFILL_DAYS", "DEBUG")}
+    saved = {name: getattr(settings, name) for name in ("SYNC_BACKFILL_DAYS", "DEBUG", "MAILERS")}
     settings.SYNC_BACKFILL_DAYS = BACKFILL_DAYS
+    # The emails plays send while the history is replayed land in var/demo-mail/, one file each
+    # run, instead of scrolling past on the console.
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(settings.DATA_DIR / "demo-mail")},
+        }
+    }
     # DEBUG's query log would record every one of the build's queries.
     settings.DEBUG = False
     # One log line per task and run would be thousands of lines (and seconds) of noise here.
-    quiet = [logging.getLogger(n) for n in ("celery", "sync", "analytics", "kombu")]
+    quiet = [logging.getLogger(n) for n in ("celery", "sync", "analytics", "kombu", "playbooks")]
     levels = [lg.level for lg in quiet]
     for lg in quiet:
         lg.setLevel(logging.WARNING)
@@ -343,6 +355,8 @@ def build_demo_portfolio(
             agency = install_through_oauth(fake)
             if existing is None or last_day is None:
                 previous = agency_today(agency) - timedelta(days=1)
+            else:
+                _repoint_plays(fake, agency)
             _subscribe(agency)  # it subscribed when its trial ended, months ago
         owner = agency_owner(agency)
         for offset in range(first_offset + 1, 1):
@@ -355,12 +369,52 @@ def build_demo_portfolio(
                 if owner is not None:
                     _enter_manual_mrr(fake, agency, owner, today, first=first)
                 _write_nps(fake, agency, owner, today, first=first)
+                if existing is None and offset == max(first_offset + 1, PLAYS_ON_OFFSET):
+                    _switch_on_plays(fake, agency)
                 pull_agency(agency.pk, reason="demo", kind="counts")
                 previous = today
             if offset % 15 == 0:
                 _say(stdout, f"  simulated {today} ({time.monotonic() - started:.0f} s)")
     _train_churn(agency, stdout)
+    label_portfolio(fake, agency, owner)
     return _summary(agency, fake, started)
+
+
+# The owner switched plays on 45 days ago: episodes that started before (from the first weeks
+# of the history) are the "play off" group the plays' outcomes compare with.
+PLAYS_ON_OFFSET = -45
+DEMO_PLAYS = ("quiet_14", "band_drop", "usage_down", "onboarding_stalled")
+
+
+def _workflow_hook(fake: FakeGHL, agency: Agency) -> str:
+    """An Inbound Webhook trigger of a workflow in the agency's own sub-account (on the fake)."""
+    from accounts.models import Location
+
+    home = Location.objects.for_agency(agency).order_by("pk").values_list("ghl_id", flat=True)
+    return fake.add_inbound_webhook(home.first() or "agency")
+
+
+def _switch_on_plays(fake: FakeGHL, agency: Agency) -> None:
+    """What the owner did on the Playbooks page: ready-made plays, on in one click each; the
+    "gone quiet" one calls a GHL workflow's inbound webhook (on the fake GHL)."""
+    from analytics.playbooks import library
+
+    for key in DEMO_PLAYS:
+        ghl_url = _workflow_hook(fake, agency) if library.BY_KEY[key].ghl else ""
+        play, _secret, form = library.switch_on(agency, key, ghl_url=ghl_url)
+        if play is None:
+            raise RuntimeError(f"demo play {key} refused: {form.errors.as_text()}")
+
+
+def _repoint_plays(fake: FakeGHL, agency: Agency) -> None:
+    """A new run starts a new fake on another port: point the demo's GHL workflow webhooks at
+    a trigger of this one (the old URL's fake is gone)."""
+    from analytics.playbooks.models import Play
+    from gocsm.encryption import encrypt
+
+    for play in Play.objects.for_agency(agency).exclude(ghl_webhook_secret_url=""):
+        play.ghl_webhook_secret_url = encrypt(_workflow_hook(fake, agency))
+        play.save(update_fields=["ghl_webhook_secret_url", "updated_at"])
 
 
 def _train_churn(agency: Agency, stdout) -> None:
@@ -377,6 +431,84 @@ def _train_churn(agency: Agency, stdout) -> None:
             f"Churn model: cold start ({model.events} churn events, {model.events_needed} "
             "needed; a new demo built with `manage.py demo --days 400 --locations 200` has them).",
         )
+
+
+# Who looks after which story (the rest of the sub-accounts are shared out, a few left without a
+# CSM): each book has a sub-account to worry about and one doing well.
+BOOKS = (
+    (1, ("thriving", "halving", "recovering_usage", "manual_flat", "pounds_thriving", "new_fast")),
+    (
+        2,
+        (
+            "quiet",
+            "payment",
+            "stalled",
+            "churned",
+            "reactivated",
+            "recovering_payment",
+            "manual_raise",
+            "new_recent",
+        ),
+    ),
+)
+RESTRICTED_CSM = 3  # sees only some sub-accounts in GHL: their book is among those
+RESTRICTED_BOOK = 6
+UNASSIGNED = 6
+TAGS = {"referral partner": ("thriving", "pounds_thriving", "recovering_logins")}
+
+
+def label_portfolio(fake: FakeGHL, agency: Agency, owner: GHLUser | None) -> None:
+    """Tags and CSM books, set up once as an owner would (accounts.tagging: audited, by the
+    owner): premium on the sub-accounts on a Pro plan, "dental" and "referral partner" on a few,
+    and the sub-accounts shared among three of the agency's staff (the fake's second and third
+    staff members and a user GHL restricts to some sub-accounts), so a CSM who opens the GHL
+    shell lands on a book with stories in it."""
+    from accounts import tagging
+    from accounts.models import CSMAssignment, Location
+    from analytics.models import LocationState
+
+    if CSMAssignment.objects.for_agency(agency).exists():
+        return  # set up on the first build; a later run keeps what people changed
+    world = fake.world
+    staff = world.agency_users(world.agency(agency.company_id), 0)
+    people = {u.ghl_id: u for u in GHLUser.objects.for_agency(agency).filter(deleted=False)}
+    locations = {loc.ghl_id: loc for loc in Location.objects.for_agency(agency).order_by("name")}
+    story = {key: loc.id for key, loc in world.stories.items() if loc.id in locations}
+
+    def some(ids) -> list:
+        return [locations[i] for i in ids if i in locations]
+
+    premium = tagging.ensure_default_tags(agency)
+    on_pro = LocationState.objects.for_agency(agency.pk).filter(plan_name__startswith="Pro")
+    tagging.apply_tag(
+        agency, premium, some(on_pro.values_list("location_ghl_id", flat=True)), user=owner
+    )
+    dental = tagging.create_tag(agency, "dental", user=owner)
+    tagging.apply_tag(
+        agency, dental, [loc for loc in locations.values() if "Dental" in loc.name], user=owner
+    )
+    for name, keys in TAGS.items():
+        tag = tagging.create_tag(agency, name, user=owner)
+        tagging.apply_tag(agency, tag, some(story.get(k) for k in keys), user=owner)
+
+    assigned: set[str] = set()
+    books: dict[int, list[str]] = {}
+    restricted = staff[RESTRICTED_CSM] if len(staff) > RESTRICTED_CSM else None
+    if restricted is not None and restricted.id in people:
+        scripted = set(story.values())
+        mine = [i for i in restricted.location_ids if i in locations and i not in scripted]
+        books[RESTRICTED_CSM] = mine[:RESTRICTED_BOOK]
+        assigned.update(books[RESTRICTED_CSM])
+    for index, keys in BOOKS:
+        books[index] = [story[k] for k in keys if k in story and story[k] not in assigned]
+        assigned.update(books[index])
+    rest = [i for i in locations if i not in assigned]
+    for k, ghl_id in enumerate(rest[: max(0, len(rest) - UNASSIGNED)]):
+        books[BOOKS[k % len(BOOKS)][0]].append(ghl_id)
+    for index, ids in books.items():
+        person = people.get(staff[index].id) if index < len(staff) else None
+        if person is not None and ids:
+            tagging.assign_csm(agency, person, some(ids), user=owner)
 
 
 def _days_after(previous: date, today: date) -> list[date]:
@@ -396,11 +528,62 @@ def _subscribe(agency: Agency) -> None:
 
 
 def _summary(agency: Agency, fake: FakeGHL, started: float) -> str:
-    from accounts.models import Location
+    from accounts.models import CSMAssignment, Location
 
     locations = Location.objects.for_agency(agency).filter(status="active").count()
     people = GHLUser.objects.for_agency(agency).filter(deleted=False).count()
+    csms = sorted(set(CSMAssignment.objects.for_agency(agency).values_list("csm__name", flat=True)))
+    books = f" CSM books: {', '.join(csms)}." if csms else ""
     return (
         f"Demo agency: {agency.name} with {locations} connected sub-accounts and {people} people; "
-        f"fake GHL at {fake.base_url}; built in {time.monotonic() - started:.0f} s."
+        f"fake GHL at {fake.base_url}; built in {time.monotonic() - started:.0f} s.{books}"
+        + _playbook_walkthrough(agency)
     )
+
+
+def _playbook_walkthrough(agency: Agency) -> str:
+    """The closing note: one play followed from its trigger to the sub-account's recovery, as
+    a new user finds it on the pages."""
+    from accounts.models import Location
+    from analytics.playbooks.models import Delivery, Episode, Play, Run, Task
+
+    plays = Play.objects.for_agency(agency).filter(enabled=True).count()
+    runs = Run.objects.for_agency(agency).select_related("play", "episode")
+    if not plays or not runs.exists():
+        return ""
+    tasks = Task.objects.for_agency(agency)
+    lines = [
+        "",
+        f"Playbooks: {plays} plays on, {runs.count()} firings, {tasks.count()} tasks "
+        f"({tasks.filter(status=Task.OPEN).count()} open); emails in var/demo-mail/.",
+    ]
+    run = (
+        runs.filter(episode__end_reason=Episode.END_RECOVERED, play__task_on=True)
+        .order_by("-episode__ended_day")
+        .first()
+    )
+    if run is None:
+        return "\n".join(lines)
+    ep = run.episode
+    name = Location.objects.for_agency(agency).filter(ghl_id=ep.location_ghl_id).first()
+    name = name.name if name else ep.location_ghl_id
+    done = [
+        d.get_action_display()
+        for d in Delivery.objects.for_agency(agency).filter(run=run, status=Delivery.SENT)
+    ]
+    task = tasks.filter(run=run).select_related("assignee").first()
+    lines += [
+        f'Follow one: open Playbooks, then "{run.play.name}". On {ep.started_day} {name} '
+        f"met its trigger ({ep.evidence or run.play.name}); the play ran once: "
+        f"{', '.join(done) or 'nothing delivered'}"
+        + (
+            f", a task for {task.assignee.name if task.assignee else 'nobody'} due {task.due}"
+            if task
+            else ""
+        )
+        + ".",
+        f"From {ep.ended_day} the condition was gone (3 days in a row): {name} recovered, its "
+        "task closed itself (Tasks, Done), and the play's Outcomes count it among those recovered "
+        "within 30 days, beside the sub-accounts that met the same trigger before the play was on.",
+    ]
+    return "\n".join(lines)

@@ -11,6 +11,7 @@ from django.utils import timezone as dj_tz
 from accounts import audit, lifecycle
 from accounts.models import Agency, Location
 from accounts.revocation import end_agency_sessions
+from accounts.tagging import ensure_default_tags
 from sync.models import Installation
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def complete_install(grant, company, *, request=None) -> Agency:
         agency.uninstalled_at = None
         agency.needs_reauth = False
         agency.save()
+        ensure_default_tags(agency)  # "premium" ships with every agency
         inst, _ = Installation.objects.select_for_update().get_or_create(
             agency=agency, defaults={"company_id": company.id}
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.shortcuts import render
 
 from analytics import charts, churn, churnmodel
-from analytics.views.common import handles_bad_params
+from analytics.views.common import agency_staff, handles_bad_params
 from analytics.views.overview import churn_status
 
 
@@ -18,9 +18,10 @@ def _ratio(x) -> str:
 
 
 @handles_bad_params
+@agency_staff
 def churn_prediction(request):
     model = churn.model_for(request.agency)
-    status = churn_status(model)
+    status = churn_status(model, request)
     # The backtest counts every sub-account of the agency: shown to those who see them all.
     whole_agency = request.allowed_location_ids is None
     backtest = model.backtest if model and whole_agency else {}

@@ -3,17 +3,28 @@ billing seam and the navigation. The CSV files themselves: analytics.views.csvex
 
 from __future__ import annotations
 
-from functools import wraps
+from functools import cached_property, wraps
+from urllib.parse import urlencode
 
 from django.core.paginator import EmptyPage, Paginator
 from django.urls import reverse
 
+from accounts.models import CSMAssignment, GHLUser, Tag
+from analytics.segments import SCOPE_PARAMS, SEGMENTS, BadNarrowing, csm_choices
 from billing.gating import access_for_request
 from gocsm import product_events
 from gocsm.errors import error_response
 
 PAGE_SIZE = 25
 MAX_QUERY = 100
+
+
+BULK_ACTIONS = {
+    "tag_add": "Add tag",
+    "tag_remove": "Remove tag",
+    "csm_assign": "Assign CSM",
+    "csm_clear": "Remove CSM",
+}
 
 
 class BadParam(ValueError):
@@ -44,7 +55,8 @@ def choice(request, name: str, allowed, default: str) -> str:
 
 def page_number(request) -> int:
     raw = request.GET.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100000:
+    # Length first: int() of thousands of digits raises ValueError (a 500, not a 400).
+    if len(raw) > 6 or not raw.isdigit() or not 1 <= int(raw) <= 100000:
         raise BadParam("page")
     return int(raw)
 
@@ -69,10 +81,22 @@ def handles_bad_params(view):
     def wrapper(request, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
-        except BadParam:
+        except (BadParam, BadNarrowing):
             return error_response(request, 400, "That filter, sort or page is not valid.")
         except NotInPlan:
             return error_response(request, 402, "CSV export is not included in your GoCSM plan.")
+
+    return wrapper
+
+
+def agency_staff(view):
+    """The agency's own people only: a sub-account's users get 403."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.ghl_user.role == request.ghl_user.ROLE_LOCATION:
+            return error_response(request, 403)
+        return view(request, *args, **kwargs)
 
     return wrapper
 
@@ -113,19 +137,53 @@ def read_only(request) -> bool:
     return bool(access and access.read_only)
 
 
-NAV = (
+# (URL name, label, owner/admin only); the segments page is for agency staff only. Feature
+# apps add theirs with register_nav_item().
+NAV = [
     ("analytics:overview", "Overview", False),
     ("analytics:at-risk", "At risk", False),
     ("analytics:adoption", "Adoption", False),
     ("analytics:logins", "Logins", False),
     ("analytics:revenue", "Revenue", False),
+    ("analytics:segments", "Segments", False),
     ("analytics:churn", "Churn prediction", False),
     ("analytics:feedback", "Feedback", False),
     ("analytics:settings", "Settings", True),
     ("billing:index", "Billing", True),
     ("accounts:security", "Security", True),
-)
+]
 
+
+def register_nav_item(
+    url_name: str, label: str, admin_only: bool, *, before: str, staff_only: bool = False
+) -> None:
+    """A feature app adds its pages to the navigation from its AppConfig.ready(), in front of
+    the item named `before` (analytics never imports the apps above it). `staff_only`: hidden
+    from a sub-account's own people, like STAFF_ONLY's pages."""
+    if staff_only:
+        _STAFF_ONLY_ADDED.add(url_name)
+    if any(name == url_name for name, _l, _a in NAV):
+        return
+    names = [name for name, _l, _a in NAV]
+    NAV.insert(names.index(before) if before in names else len(NAV), (url_name, label, admin_only))
+
+
+# Pages for the agency's staff, not a sub-account's own people (the agency's tags and CSMs).
+# Pages for the agency's own people only: its clients' staff (GHL sub-account users) never see
+# the agency's internal labels, its clients' feedback about it, or its churn model.
+STAFF_ONLY = frozenset({"analytics:segments", "analytics:feedback", "analytics:churn"})
+_STAFF_ONLY_ADDED: set[str] = set()
+# The pages a segment, tag or book narrows.
+NARROWED_PAGES = frozenset(
+    {
+        "analytics:overview",
+        "analytics:at-risk",
+        "analytics:adoption",
+        "analytics:logins",
+        "analytics:revenue",
+        "analytics:feedback",
+    }
+)
 
 _NAV_URLS: dict[str, str] = {}
 
@@ -144,9 +202,54 @@ def nav_items(request) -> dict:
     if user is None:
         return {"nav_items": []}
     current = getattr(getattr(request, "resolver_match", None), "view_name", "")
+    # The portfolio pages keep what the page is narrowed to (segment, tag, book).
+    keep = urlencode([(k, request.GET[k]) for k in SCOPE_PARAMS if request.GET.get(k)])
     items = []
     for name, label, admin_only in NAV:
         if admin_only and not user.is_owner_or_admin:
             continue
-        items.append({"url": _nav_url(name), "label": label, "active": current == name})
+        if (name in STAFF_ONLY or name in _STAFF_ONLY_ADDED) and user.role == user.ROLE_LOCATION:
+            continue
+        url = _nav_url(name)
+        if keep and name in NARROWED_PAGES:
+            url = f"{url}?{keep}"
+        items.append({"url": url, "label": label, "active": current == name})
     return {"nav_items": items, "read_only": read_only(request)}
+
+
+class ScopeBar:
+    """What the filter bar and the bulk form offer, read only when a page's template shows them
+    (a CSV export reads none of it)."""
+
+    segments = list(SEGMENTS.items())
+    params = SCOPE_PARAMS
+    actions = list(BULK_ACTIONS.items())
+
+    def __init__(self, scope):
+        self.narrowing = scope.narrowing
+        self.agency = scope.agency
+
+    @cached_property
+    def tags(self) -> list[tuple[int, str]]:
+        return list(Tag.objects.for_agency(self.agency).order_by("name").values_list("pk", "name"))
+
+    @cached_property
+    def books(self) -> list[tuple[str, str]]:
+        """(GHL user id, name) of everyone with a book."""
+        with_book = CSMAssignment.objects.for_agency(self.agency).values("csm_id")
+        return [
+            (ghl_id, name or ghl_id)
+            for ghl_id, name in GHLUser.objects.for_agency(self.agency)
+            .filter(pk__in=with_book)
+            .order_by("name", "ghl_id")
+            .values_list("ghl_id", "name")
+        ]
+
+    @cached_property
+    def csm_choices(self) -> list[tuple[str, str]]:
+        """Everyone who can be assigned as a CSM (the bulk form's choices)."""
+        return [(u.ghl_id, u.name or u.ghl_id) for u in csm_choices(self.agency)]
+
+    @property
+    def selected_book(self) -> str:
+        return self.narrowing.book or "all"

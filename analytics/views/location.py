@@ -27,6 +27,7 @@ from analytics.models import (
 from analytics.views.common import choice, handles_bad_params, wants_csv
 from analytics.views.csvexport import csv_response, file_name
 from analytics.views.overview import _plan_notice, churn_status
+from analytics.views.segments import LocationLabels
 
 HISTORY_DAYS = (30, 90, 180, 365)
 # The weekly counts table's columns, in its order.
@@ -83,6 +84,16 @@ def _decoded(text) -> dict:
     return json.loads(text) if isinstance(text, str) else (text or {})
 
 
+# Sections other apps add to the sub-account page (playbooks' tasks), from AppConfig.ready():
+# callables (request, location) -> {"template": name, **context} or None.
+PANELS: list = []
+
+
+def register_panel(panel) -> None:
+    if panel not in PANELS:
+        PANELS.append(panel)
+
+
 @handles_bad_params
 def _prediction(agency, ghl_id: str) -> dict | None:
     """The sub-account's churn probability with its top drivers: each driver's contribution to
@@ -108,7 +119,7 @@ def location_detail(request, ghl_id: str):
     days = int(choice(request, "days", [str(d) for d in HISTORY_DAYS], "90"))
     csv_out = wants_csv(request)
     agency = request.agency
-    scope = portfolio.scope_for(request)
+    scope = portfolio.scope_for(request, narrow=False)
     day = scope.day
     first = day - timedelta(days=days - 1)
     # One round trip for the rest of the page's reads. The sub-account's precomputed state
@@ -225,7 +236,7 @@ def location_detail(request, ghl_id: str):
         request,
         "analytics/location.html",
         {
-            "churn": churn_status(churn.model_for(agency)),
+            "churn": churn_status(churn.model_for(agency), request),
             "prediction": prediction if analysed else None,
             "nps_on": NpsOptIn.objects.for_agency(agency)
             .filter(location_ghl_id=location.ghl_id)
@@ -237,6 +248,8 @@ def location_detail(request, ghl_id: str):
                 if r is not None
             ][:5],
             "location": location,
+            "panels": [p for p in (panel(request, location) for panel in PANELS) if p],
+            "labels": LocationLabels(request, location.ghl_id),
             "lifecycle": lifecycle,
             "lifecycle_since": lifecycle_since,
             "first_day": state["first_day"] if state else None,

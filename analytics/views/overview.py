@@ -9,6 +9,7 @@ from analytics import charts, churn, churnmodel, portfolio, risk, scores
 from analytics.models import Lifecycle, MRRSource
 from analytics.templatetags.analytics_format import cents
 from analytics.views.common import (
+    ScopeBar,
     choice,
     handles_bad_params,
     paginate,
@@ -119,10 +120,14 @@ def _csv_money(row: dict, key: str) -> str:
 
 
 def _plan_notice(scope) -> dict:
+    """What every portfolio page's template shows about its scope: the plan's limit, and what
+    the page is narrowed to with the filter bar's and bulk form's choices."""
     return {
         "not_analysed": scope.not_analysed,
         "plan_limit": scope.limit,
         "total_locations": scope.total,
+        "narrowing": scope.narrowing,
+        "scope_bar": ScopeBar(scope),
     }
 
 
@@ -188,7 +193,7 @@ def overview(request):
         trend = trend[1:]  # weeks before the first score would draw as gaps
     alerts = portfolio.recent_alerts(scope, limit=10)
     context = {
-        "churn": churn_status(churn.model_for(request.agency)),
+        "churn": churn_status(churn.model_for(request.agency), request),
         "day": day,
         "page": page,
         "rows": with_display_text(page.object_list),
@@ -227,10 +232,15 @@ def overview(request):
     return render(request, "analytics/overview.html", context)
 
 
-def churn_status(model) -> dict:
-    """What the pages say about the agency's churn model: in use, or why not (cold start)."""
+def churn_status(model, request) -> dict:
+    """What the pages say about the agency's churn model: in use, or why not (cold start).
+    `shown`: the agency's own people only; its clients' staff never see the agency's churn
+    model about them."""
+    shown = request.ghl_user.role != request.ghl_user.ROLE_LOCATION
     return {
-        "in_use": churn.in_use(model),
+        "shown": shown,
+        # Not shown is not in use: pages and rankings fall back to the rules for them.
+        "in_use": shown and churn.in_use(model),
         "trained": model is not None,
         "events": model.events if model else 0,
         "needed": model.events_needed if model else churnmodel.MIN_EVENTS,
@@ -246,7 +256,7 @@ def at_risk(request):
     csv_out = wants_csv(request)
     scope = portfolio.scope_for(request)
     day = scope.day
-    status = churn_status(churn.model_for(request.agency))
+    status = churn_status(churn.model_for(request.agency), request)
     if status["in_use"]:
         # With a model: also the sub-accounts it calls at risk, ranked by expected MRR lost.
         qs = scope.states().filter(

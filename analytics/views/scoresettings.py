@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone as dj_tz
 
 from accounts import audit
-from analytics import scores
+from analytics import scores, segments
 from analytics.agencyclock import agency_today
 from analytics.models import ScoreSettings, WeightChange
 from analytics.score_settings import settings_for
@@ -86,6 +86,7 @@ def score_settings(request):
             "errors": errors,
             "history": history,
             "score_doc": scores.DEFINITIONS,
+            "segments_doc": segments.DEFINITIONS,
             **sentiment_settings_context(request),
         },
         status=400 if errors else 200,

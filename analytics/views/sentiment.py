@@ -5,6 +5,7 @@ page, with how often one person may be asked). Figures follow analytics.nps' def
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django import forms
 from django.contrib import messages
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import audit
 from accounts.visibility import location_for_request, visible_locations
-from analytics import charts, nps
+from analytics import charts, nps, segments
 from analytics.agencyclock import agency_today
 from analytics.models import (
     NPS_COMMENT_MAX,
@@ -27,6 +28,8 @@ from analytics.models import (
 )
 from analytics.views.common import (
     BadParam,
+    ScopeBar,
+    agency_staff,
     handles_bad_params,
     owner_or_admin,
     paginate,
@@ -61,10 +64,16 @@ class FeedbackFilter(forms.Form):
 
 
 @handles_bad_params
+@agency_staff
 def feedback(request):
     agency = request.agency
     today = agency_today(agency)
     names = dict(visible_locations(request).values_list("ghl_id", "name"))
+    # Segment, tag and book narrow the page like every portfolio page (analytics.segments).
+    narrowing = segments.narrowing_for(request)
+    if narrowing.active:
+        kept = narrowing.keep(agency, names)
+        names = {k: v for k, v in names.items() if k in kept}
     form = FeedbackFilter(
         request.GET or None,
         locations=sorted(names.items(), key=lambda kv: (kv[1] or kv[0]).lower()),
@@ -76,8 +85,9 @@ def feedback(request):
     since = data.get("since") or until - timedelta(days=DEFAULT_DAYS - 1)
     location, category = data.get("location") or "", data.get("category") or ""
     rows = NpsResponse.objects.for_agency(agency).filter(day__range=(since, until))
-    if getattr(request, "allowed_location_ids", None) is not None:
-        # A person GHL restricts to some sub-accounts sees only theirs.
+    if getattr(request, "allowed_location_ids", None) is not None or narrowing.active:
+        # A person GHL restricts to some sub-accounts sees only theirs; a narrowed page only
+        # the sub-accounts it is narrowed to.
         rows = rows.filter(location_ghl_id__in=list(names))
     if location:
         rows = rows.filter(location_ghl_id=location)
@@ -163,6 +173,8 @@ def feedback(request):
             "comment_max": NPS_COMMENT_MAX,
             "category_labels": nps.CATEGORY_LABELS,
             "definitions": nps.__doc__,
+            "narrowing": narrowing,
+            "scope_bar": ScopeBar(SimpleNamespace(narrowing=narrowing, agency=agency)),
         },
     )
 

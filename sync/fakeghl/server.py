@@ -18,13 +18,14 @@ import socket
 import struct
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from sync.fakeghl.api import V1, V2, Api, ApiError, Call, consent_redirect
-from sync.fakeghl.state import FakeClock, FakeState, Fault, RecordedRequest
+from sync.fakeghl.state import FakeClock, FakeState, Fault, InboundDelivery, RecordedRequest
 from sync.fakeghl.world import World
 
 DEFAULT_CLIENT_ID = "66f1a2b3c4d5e6f7a8b9c0d1-mfakeclient"
@@ -93,6 +94,10 @@ def _emptied(body):
 # What a `stuck_pages` GHL ignores: every listing answers its first page.
 _PAGING_PARAMS = {"skip", "offset", "page", "startAfter", "startAfterId", "startAfterDate"}
 _COMPILED = [(m, re.compile(p + r"\Z"), *rest) for m, p, *rest in ROUTES]
+# A workflow's Inbound Webhook trigger URL (services.leadconnectorhq.com in GHL).
+_INBOUND_HOOK = re.compile(
+    r"/hooks/(?P<loc>[A-Za-z0-9]+)/webhook-trigger/(?P<trigger>[0-9a-f-]{36})\Z"
+)
 
 
 class FakeGHL:
@@ -223,6 +228,23 @@ class FakeGHL:
         with self.state.lock:
             self.state.requests.clear()
 
+    # --- workflow Inbound Webhook triggers ----------------------------------------------------
+    def add_inbound_webhook(self, location_id: str) -> str:
+        """A workflow of `location_id` with an Inbound Webhook trigger: its URL (on this fake)."""
+        trigger_id = str(uuid.uuid4())
+        with self.state.lock:
+            self.state.inbound_triggers[(location_id, trigger_id)] = []
+        return f"{self.base_url}/hooks/{location_id}/webhook-trigger/{trigger_id}"
+
+    def inbound_deliveries(self, location_id: str | None = None) -> list[InboundDelivery]:
+        with self.state.lock:
+            return [
+                d
+                for (loc, _t), items in self.state.inbound_triggers.items()
+                if location_id is None or loc == location_id
+                for d in items
+            ]
+
     @property
     def customer_values(self) -> set[str]:
         """Every end-customer value (contact names, emails, phones, bodies) served so far."""
@@ -301,6 +323,9 @@ class Responder:
                 return fault
             status, out = fake.api.token(Call(path, query, form, None, day, 1))
             return _json(status, out)
+        hook = _INBOUND_HOOK.match(path)
+        if hook is not None and method == "POST":
+            return self._inbound_webhook(hook.group("loc"), hook.group("trigger"), headers, body)
         for m, pattern, name, version, scope, kinds in _COMPILED:
             match = pattern.match(path)
             if m != method or match is None:
@@ -377,6 +402,32 @@ class Responder:
         if trickle is not None:
             reply.trickle_seconds = trickle.seconds
         return reply
+
+    def _inbound_webhook(self, location_id: str, trigger_id: str, headers, body: bytes) -> Reply:
+        """A workflow's "Inbound Webhook" trigger URL: no token, any JSON body; GHL answers at
+        once and runs the workflow on its own (the fake records the delivery instead)."""
+        state = self.fake.state
+        fault = self._fault(f"/hooks/{location_id}/webhook-trigger/", {})
+        if fault is not None:
+            return fault
+        with state.lock:
+            deliveries = state.inbound_triggers.get((location_id, trigger_id))
+            if deliveries is None:
+                return _json(404, {"status": "Not Found", "message": "Webhook trigger not found"})
+        if "application/json" not in (headers.get("Content-Type") or ""):
+            return _json(400, {"status": "Bad Request", "message": "Send a JSON body"})
+        try:
+            json.loads(body or b"null")
+        except ValueError:
+            return _json(400, {"status": "Bad Request", "message": "Invalid JSON"})
+        execution_id = str(uuid.uuid4())
+        with state.lock:
+            deliveries.append(
+                InboundDelivery(location_id, trigger_id, dict(headers.items()), body, execution_id)
+            )
+        return _json(
+            200, {"status": "Success: request sent to trigger execution server", "id": execution_id}
+        )
 
     def _fault(self, path: str, headers: dict[str, str], location: str = "") -> Reply | None:
         kinds = ("429", "5xx", "truncate", "non_json")

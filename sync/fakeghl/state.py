@@ -98,6 +98,20 @@ class Fault:
         return path.startswith(self.path) and (not self.location or self.location == location)
 
 
+@dataclass
+class InboundDelivery:
+    """One POST a workflow's Inbound Webhook trigger accepted (it would start the workflow)."""
+
+    location_id: str
+    trigger_id: str
+    headers: dict[str, str]
+    body: bytes
+    execution_id: str
+
+    def json(self):
+        return json.loads(self.body)
+
+
 class FakeState:
     def __init__(
         self,
@@ -126,6 +140,8 @@ class FakeState:
         self.consent_company: str | None = None
         self.customer_values: set[str] = set()
         self.recording = True  # keep the request log and the customer values served
+        # Workflow "Inbound Webhook" triggers: (location id, trigger id) -> deliveries received.
+        self.inbound_triggers: dict[tuple[str, str], list[InboundDelivery]] = {}
 
     # --- OAuth -----------------------------------------------------------------------------
     def issue_code(

@@ -287,7 +287,7 @@ def test_a_user_limited_to_some_sub_accounts_sees_no_agency_wide_backtest(
     trained, make_user, login
 ):
     agency, _plan, _stored = trained
-    person = make_user(agency, role="location", location_ids=["Loc0030"])
-    html = login(person).get(reverse("analytics:churn")).content.decode()
+    person = make_user(agency, restrict_sub_account=True, location_ids=["Loc0030"])
+    html = login(person, location_ids=["Loc0030"]).get(reverse("analytics:churn")).content.decode()
     assert "covers every sub-account of the agency" in html
     assert "Calibration" not in html

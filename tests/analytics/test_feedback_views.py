@@ -202,10 +202,8 @@ def test_a_person_restricted_to_some_sub_accounts_sees_only_their_feedback(
     personas, login, make_user, portfolio
 ):
     agency = personas["agency_a"]
-    restricted = make_user(
-        agency, role="location", ghl_type="account", location_ids=["LocLombardi"]
-    )
-    client = login(restricted)
+    restricted = make_user(agency, restrict_sub_account=True, location_ids=["LocLombardi"])
+    client = login(restricted, location_ids=["LocLombardi"])
     response = client.get(reverse("analytics:feedback"))
     assert response.status_code == 200
     assert {r["sub_account"] for r in response.context["page"]} == {"Lombardi Dental"}
@@ -213,3 +211,29 @@ def test_a_person_restricted_to_some_sub_accounts_sees_only_their_feedback(
     assert "Rosa Alvarez" not in response.content.decode()
     # Another of the agency's sub-accounts, asked for by name, is not theirs to filter on.
     assert client.get(reverse("analytics:feedback"), {"location": "LocAlvarez"}).status_code == 400
+
+
+def test_a_sub_accounts_own_people_never_see_the_agencys_feedback_or_churn_pages(
+    personas, login, make_user, portfolio
+):
+    # The agency's clients' staff answering about the agency must not read their colleagues'
+    # answers, nor the agency's churn model about them.
+    own = make_user(
+        personas["agency_a"], role="location", ghl_type="account", location_ids=["LocLombardi"]
+    )
+    client = login(own)
+    assert client.get(reverse("analytics:feedback")).status_code == 403
+    assert client.get(reverse("analytics:feedback"), {"format": "csv"}).status_code == 403
+    assert client.get(reverse("analytics:churn")).status_code == 403
+    menu = client.get(reverse("analytics:overview")).content.decode()
+    assert reverse("analytics:feedback") not in menu
+    assert reverse("analytics:churn") not in menu
+    assert "Churn (90 d)" not in menu and "churn-status" not in menu
+    page = client.get(reverse("analytics:location-detail", args=["LocLombardi"]))
+    assert page.status_code == 200
+    assert "Churn (90 d)" not in page.content.decode()
+    # The agency's own people still see it.
+    assert (
+        "Churn (90 d)"
+        in login(personas["owner_a"]).get(reverse("analytics:overview")).content.decode()
+    )

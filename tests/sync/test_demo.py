@@ -31,6 +31,8 @@ def demo_settings(settings):
         "GHL_SSO_SHARED_SECRET",
         "SYNC_BACKFILL_DAYS",
         "DEBUG",
+        "MAILERS",
+        "PLAYBOOKS_LOCAL_RECEIVERS",
     ):
         setattr(settings, name, getattr(settings, name))
     LocalRateLimiter.reset()
@@ -54,12 +56,37 @@ def _states(agency):
     return {s.location_ghl_id: s for s in LocationState.objects.for_agency(agency.pk)}
 
 
-def test_the_demo_tells_its_stories(demo):
+def test_the_demo_tells_its_stories(demo, login):
     """One build (a minute or so), every check: building it once per check would cost more."""
     fake, summary = demo
     assert summary.startswith("Demo agency: BrightPath Agency")
     _check_stories(fake)
     _check_money(fake)
+    _check_books(fake, login)
+
+
+def _check_books(fake, login):
+    """Tags applied and CSMs assigned among the agency's staff: a CSM opening GoCSM lands on a
+    book with stories in it; a CSM GHL restricts has a book among what they may see."""
+    from accounts.models import Agency, AuditEvent, GHLUser, LocationTag
+    from analytics import segments
+
+    agency = Agency.objects.get(company_id=fake.company_ids[0])
+    world = fake.world
+    staff = world.agency_users(world.agency(agency.company_id), 0)
+    people = {u.ghl_id: u for u in GHLUser.objects.for_agency(agency)}
+    csm = people[staff[2].id]
+    book = segments.book_ids(agency, csm)
+    assert {world.stories["quiet"].id, world.stories["payment"].id} <= book
+    page = login(csm).get("/app/").content.decode()
+    assert "<strong>My book</strong>" in page and "Gallagher Roofing" in page
+    restricted = people[staff[3].id]
+    theirs = segments.book_ids(agency, restricted)
+    assert theirs and theirs <= set(restricted.location_ids)
+    assert world.stories["thriving"].id in segments.locations_in(agency, segment="premium")
+    tags = set(LocationTag.objects.for_agency(agency).values_list("tag__name", flat=True))
+    assert {"premium", "dental", "referral partner"} <= tags
+    assert AuditEvent.objects.filter(agency=agency, action="csm.assigned").count() == 3
 
 
 def _check_stories(fake):
@@ -196,6 +223,31 @@ def _check_money(fake):
     owner = fake.world.agency_users(fake.world.agency(agency.company_id), 0)[0]
     assert {e.actor_id for e in events} == {owner.id}
     assert {e.detail["via"] for e in events} == {"form"}
+
+
+def test_the_demo_has_plays_on_with_firings_tasks_and_outcomes(demo):
+    """Plays switched on 45 days ago: firings since (the test's transaction holds back the
+    deliveries, which `make run` sends), their tasks, and episodes from before, to compare."""
+    from accounts.models import Agency
+    from analytics.playbooks import outcomes
+    from analytics.playbooks.models import Delivery, Play, Run, Task
+
+    fake, summary = demo
+    agency = Agency.objects.get(company_id=fake.company_ids[0])
+    plays = Play.objects.for_agency(agency).filter(enabled=True)
+    assert set(plays.values_list("template", flat=True)) == {
+        "quiet_14",
+        "band_drop",
+        "usage_down",
+        "onboarding_stalled",
+    }
+    assert Run.objects.for_agency(agency).count() > 0
+    assert Task.objects.for_agency(agency).exists()
+    assert Delivery.objects.for_agency(agency).filter(action="ghl_webhook").exists()
+    compared = [outcomes.for_play(p, date.today()) for p in plays]
+    assert sum(fired.episodes for fired, _off in compared) == Run.objects.for_agency(agency).count()
+    assert sum(off.episodes for _fired, off in compared) > 0
+    assert "Playbooks: 4 plays on" in summary
 
 
 def test_running_it_again_catches_up_the_days_since_in_the_same_world(demo_settings):

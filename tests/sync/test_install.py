@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.test import Client
 
 from accounts.models import Agency, AuditEvent
 from sync.models import Installation, SyncRun
@@ -136,3 +137,13 @@ def test_a_different_company_than_expected_is_refused(client, fake_ghl, personas
 def test_agency_user_who_is_not_admin_cannot_start_install(client, fake_ghl, personas, login):
     login(personas["user_a"])
     assert client.get("/oauth/install/").status_code == 403
+
+
+def test_install_gives_the_agency_its_premium_tag_once(client, fake_ghl, db):
+    from accounts.models import Tag
+
+    follow_install(client, fake_ghl)
+    follow_install(Client(), fake_ghl)  # a reinstall adds no second one
+    agency = Agency.objects.get(company_id=fake_ghl.company_ids[0])
+    tags = list(Tag.objects.for_agency(agency).values_list("name", "builtin"))
+    assert tags == [("premium", "premium")]

@@ -5,7 +5,7 @@ from analytics.digest import send_digest
 
 
 class Command(BaseCommand):
-    help = "Send the weekly analytics digest to owners and admins (all installed agencies)."
+    help = "Send the weekly analytics digest to owners, admins and CSMs (all installed agencies)."
 
     def add_arguments(self, parser):
         parser.add_argument("--agency", type=int, help="Only this agency id")

@@ -1,0 +1,1 @@
+PUBLIC_ROUTES: set[str] = set()  # playbooks has no public views
