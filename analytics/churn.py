@@ -232,7 +232,7 @@ def train(agency) -> ChurnModel:
         fields["events"], fields["training_rows"] = ts.events, len(ts.y)
         if ts.events >= cm.MIN_EVENTS and 0 < ts.y.sum() < len(ts.y):
             feats = cm.features(panel, ts.rows, ts.cols, LABELS)
-            model = cm.fit(feats, ts.y, cm.HORIZON, ts.events)
+            model = cm.fit(feats, ts.y, cm.HORIZON, ts.events, days=ts.cols)
             fields["status"] = ChurnModel.STATUS_MODEL
             fields["fitted"] = model.as_json()
             fields["backtest"] = _backtest_json(cm.backtest(panel, labels_of=LABELS))

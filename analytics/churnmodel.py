@@ -25,15 +25,24 @@ has it) with 7/30-day changes, the risk flags raised on d and how many of the la
 each, the rules' risk weight, own users' login recency (days since the last session, 7/14/30-day
 steps), sessions over 7 and 30 days, their trend and how far they fell from their 180-day peak,
 active days, login tiers, the share of the sub-account's people active in 30 days and its
-60-day change, usage (conversations created + appointments booked) over 30 days, its 30- and
-90-day trend and its fall from its 180-day peak, the subscription status, past-due days, MRR
-and its 30/90-day change, tenure, and a few products of those signals. Missing values count as
+60-day change, usage (conversations created + appointments booked) over 30 days, its 14-, 30-
+and 90-day trend and its fall from its 180-day peak (also on a log scale), usage, sessions and
+login days against the sub-account's own previous 90 days and days since the last login against
+its usual gap between logins (a team that logs in every other week is not declining after 10
+quiet days; a daily one is), the subscription status, past-due days, MRR and its 30/90-day
+change, tenure, and a few products of those signals. Missing values count as
 neutral, with an indicator saying they were missing.
 
-**Model.** Features are standardised (mean 0, variance 1 over the training rows) and a logistic
-regression with a strong L2 penalty (C = 0.003) is fitted on one row per alive sub-account per
+**Model.** Features are standardised (mean 0, variance 1 over the training rows) and an
+L2-regularised logistic regression is fitted on one row per alive sub-account per
 week (the weekly grid ending on the cutoff, from day WARM_UP (60) of the stored history on, so
-windows lie within it); above MAX_ROWS rows, non-churners are sampled and weighted back. p = 1 /
+windows lie within it); above MAX_ROWS rows, non-churners are sampled and weighted back. The
+penalty C is chosen per agency and fit on a time split inside the training rows: fitted on the
+rows whose labels were known before the last VALIDATION_DAYS (91) training days, scored by AUC on
+those last days, the best of PENALTIES (0.001 .. 0.3) wins (ties: the stronger); with fewer than
+MIN_EVENTS churners on either side, C = 0.003 (strong, because what drives churn drifts and the
+rows a model learns from are older than the day it predicts for). No class weighting: the
+probabilities stay calibrated (expected MRR lost multiplies them by MRR). p = 1 /
 (1 + exp(-logit)), logit = intercept + sum_j coef_j * z_j: each feature's contribution coef_j *
 z_j is exact and, summed per driver with the intercept, gives the logit. A model needs at least
 MIN_EVENTS (10) churn events within its training rows' horizons; with fewer (cold start) the
@@ -61,10 +70,15 @@ HORIZON = 90  # what the pages show
 MIN_EVENTS = 10
 AT_RISK_90 = 0.20
 GRID_DAYS = 7
-# The penalty: strong, because the rows a model learns from are older than the day it predicts
-# for and what drives churn drifts; on both bench worlds a stronger penalty predicted the
-# later months better than the one a split inside the training rows preferred.
+# The default penalty (when a time split inside the training rows cannot choose one): strong,
+# because the rows a model learns from are older than the day it predicts for and what drives
+# churn drifts.
 C = 0.003
+# The penalties choose_penalty tries on a time split inside an agency's training rows, and the
+# days at the end of them it scores on.
+PENALTIES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
+VALIDATION_DAYS = 91
+SELECT_PENALTY = True
 PEAK_SPAN = 180
 # Training rows start this many days into the stored history, so their 30- and 60-day windows
 # lie within it (before it, sums would read days GoCSM never saw as zero use).
@@ -191,7 +205,9 @@ class _Reader:
 
     def __init__(self, panel: Panel, rows: np.ndarray, cols: np.ndarray):
         self.p, self.rows, self.cols = panel, rows, cols
-        self._sums: dict[int, np.ndarray] = {}
+        # Cumulative sums per array, keyed by id() and holding the array itself: a temporary
+        # array freed after one call could otherwise hand its id to the next one.
+        self._sums: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def at(self, x: np.ndarray, lag: int = 0) -> np.ndarray:
         c = self.cols - lag
@@ -202,11 +218,11 @@ class _Reader:
     def total(self, x: np.ndarray, days: int, lag: int = 0) -> np.ndarray:
         """Sum of x over the `days` days ending `lag` days before each column (clipped at 0)."""
         key = id(x)
-        if key not in self._sums:
+        if key not in self._sums or self._sums[key][0] is not x:
             s = np.zeros((x.shape[0], x.shape[1] + 1))
             np.cumsum(np.nan_to_num(x.astype(np.float64)), axis=1, out=s[:, 1:])
-            self._sums[key] = s
-        s = self._sums[key]
+            self._sums[key] = (x, s)
+        s = self._sums[key][1]
         hi = np.clip(self.cols - lag + 1, 0, None)
         lo = np.clip(self.cols - lag - days + 1, 0, None)
         return s[self.rows, hi] - s[self.rows, lo]
@@ -226,6 +242,20 @@ class _Reader:
         now = sums[self.rows, self.cols]
         top = peak[self.rows, self.cols]
         return (now - top) / (top + 1.0)
+
+    def log_from_peak(self, x: np.ndarray, days: int = 30, span: int = PEAK_SPAN) -> np.ndarray:
+        """log(1 + sum over the last `days` days) - log(1 + its highest value over the `span`
+        days before): 0 at its peak, negative below it, on the scale of a ratio. Trailing
+        windows only."""
+        from scipy.ndimage import maximum_filter1d
+
+        c = np.zeros((x.shape[0], x.shape[1] + 1))
+        np.cumsum(np.nan_to_num(x.astype(np.float64)), axis=1, out=c[:, 1:])
+        idx = np.arange(x.shape[1])
+        sums = c[:, idx + 1] - c[:, np.maximum(idx - days + 1, 0)]
+        size = 2 * (span // 2) + 1
+        peak = maximum_filter1d(sums, size=size, axis=1, origin=size // 2, mode="nearest")
+        return np.log1p(sums[self.rows, self.cols]) - np.log1p(peak[self.rows, self.cols])
 
     def since_last(self, active: np.ndarray) -> np.ndarray:
         """Days since the last day `active` was True, on or before each column (NaN: never)."""
@@ -336,6 +366,28 @@ def features(panel: Panel, rows: np.ndarray, cols: np.ndarray, labels_of: dict) 
     add("usage_trend_90", "Usage", _trend(u30, r.total(panel.usage, 30, lag=90)))
     add("usage_from_peak", "Usage", r.decline_from_peak(panel.usage))
     add("sessions_from_peak", "Logins", r.decline_from_peak(panel.sessions))
+    # Against the sub-account's own habit (the 90 days before the last 30): a team that logs in
+    # every other week is not declining when it has not logged in for 10 days; one that logged
+    # in daily is.
+    u_hist = r.total(panel.usage, 90, lag=30) / 3
+    s_hist = r.total(panel.sessions, 90, lag=30) / 3
+    add("usage_vs_own_90", "Usage", np.log1p(u30) - np.log1p(u_hist))
+    add("sessions_vs_own_90", "Logins", np.log1p(s30) - np.log1p(s_hist))
+    add("usage_log_from_peak", "Usage", r.log_from_peak(panel.usage))
+    add("sessions_log_from_peak", "Logins", r.log_from_peak(panel.sessions))
+    u14, u14_prev = r.total(panel.usage, 14), r.total(panel.usage, 14, lag=14)
+    add("usage_slope_14", "Usage", np.log1p(u14) - np.log1p(u14_prev))
+    logged_in = panel.sessions > 0
+    login_days = r.total(logged_in, 30)
+    login_days_hist = r.total(logged_in, 90, lag=30) / 3
+    add("login_days_30", "Logins", login_days / 30)
+    add("login_days_vs_own_90", "Logins", np.log1p(login_days) - np.log1p(login_days_hist))
+    usual_gap = 30 / (login_days_hist + 1)  # days between logins in its usual month
+    add(
+        "login_quiet_vs_usual",
+        "Login recency",
+        np.where(tracked, np.log1p(quiet) - np.log1p(usual_gap), 0),
+    )
 
     status = panel.status[rows, cols]
     for k, s in enumerate(STATUSES):
@@ -450,20 +502,24 @@ class Model:
         )
 
 
-def fit(feats: Features, y: np.ndarray, horizon: int, events: int) -> Model:
-    """Standardise, then an L2-regularised logistic regression (scikit-learn, C). Above
-    MAX_ROWS rows every churner is kept and the others are sampled (the same draw for the same
-    data), weighted by the inverse of their sampling rate so the probabilities stay calibrated."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    X, y = feats.X, y.astype(int)
+def _weighted_sample(X, y, seed: int = 0):
+    """Above MAX_ROWS rows every churner is kept and the others are sampled (the same draw for
+    the same data), weighted by the inverse of their sampling rate so the probabilities stay
+    calibrated. Returns (kept row mask, weights of the kept rows)."""
+    keep = np.ones(len(y), dtype=bool)
     weight = np.ones(len(y))
     positives = int(y.sum())
     if len(y) > MAX_ROWS and positives < MAX_ROWS // 2:
         rate = (MAX_ROWS - positives) / (len(y) - positives)
-        keep = (y == 1) | (np.random.default_rng(0).random(len(y)) < rate)
-        X, y, weight = X[keep], y[keep], np.where(y[keep] == 1, 1.0, 1.0 / rate)
+        keep = (y == 1) | (np.random.default_rng(seed).random(len(y)) < rate)
+        weight = np.where(y == 1, 1.0, 1.0 / rate)
+    return keep, weight[keep]
+
+
+def _fit_standardised(X, y, weight, penalty: float):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
     with warnings.catch_warnings():
         # A constant feature's weighted variance may round below 0 (sqrt warns); it is set to
         # 1 just below.
@@ -474,18 +530,58 @@ def fit(feats: Features, y: np.ndarray, horizon: int, events: int) -> Model:
     scale = np.asarray(scaler.scale_, dtype=np.float64)
     scale = np.where(np.isfinite(scale) & (scale > 1e-9), scale, 1.0)
     Z = (X - mean) / scale
-    lr = LogisticRegression(C=C, max_iter=2000).fit(Z, y, sample_weight=weight)
+    lr = LogisticRegression(C=penalty, max_iter=2000).fit(Z, y, sample_weight=weight)
+    return mean, scale, lr.coef_[0].astype(np.float64), float(lr.intercept_[0])
+
+
+def choose_penalty(X: np.ndarray, y: np.ndarray, days: np.ndarray, horizon: int) -> float:
+    """The penalty C (PENALTIES) that ranked best on a time split inside the training rows: fit
+    on the rows whose labels were known VALIDATION_DAYS before the last training day, score
+    AUC on the rows of those last VALIDATION_DAYS (their label windows start after every
+    fitting row's ended). The default C when the split leaves fewer than MIN_EVENTS churners
+    on either side. Ties go to the stronger penalty."""
+    y = y.astype(int)
+    last = int(days.max()) if len(days) else 0
+    valid = days > last - VALIDATION_DAYS
+    fit_rows = days + horizon + WINDOW - 1 <= last - VALIDATION_DAYS
+    if y[valid].sum() < MIN_EVENTS or y[fit_rows].sum() < MIN_EVENTS or y[valid].all():
+        return C
+    Xf, yf = X[fit_rows], y[fit_rows]
+    keep, weight = _weighted_sample(Xf, yf)
+    best, best_auc = C, -1.0
+    for penalty in PENALTIES:
+        mean, scale, coef, intercept = _fit_standardised(Xf[keep], yf[keep], weight, penalty)
+        score = auc(y[valid], ((X[valid] - mean) / scale) @ coef + intercept)
+        if score is not None and score > best_auc + 1e-3:
+            best, best_auc = penalty, score
+    return best
+
+
+def fit(
+    feats: Features,
+    y: np.ndarray,
+    horizon: int,
+    events: int,
+    days: np.ndarray | None = None,
+) -> Model:
+    """Standardise, then an L2-regularised logistic regression (scikit-learn). Its penalty C is
+    chosen by choose_penalty when the rows' days are given, else the default C. Above MAX_ROWS
+    rows churners are all kept and the others sampled and weighted back (_weighted_sample)."""
+    X, y = feats.X, y.astype(int)
+    penalty = C if days is None else choose_penalty(X, y, np.asarray(days), horizon)
+    keep, weight = _weighted_sample(X, y)
+    mean, scale, coef, intercept = _fit_standardised(X[keep], y[keep], weight, penalty)
     return Model(
         names=feats.names,
         groups=feats.groups,
         mean=mean,
         scale=scale,
-        coef=lr.coef_[0].astype(np.float64),
-        intercept=float(lr.intercept_[0]),
+        coef=coef,
+        intercept=intercept,
         horizon=horizon,
         events=events,
         rows=len(feats.X),
-        penalty=C,
+        penalty=penalty,
     )
 
 
@@ -612,7 +708,13 @@ def backtest(
                 continue
             take = index[ts.rows, ts.cols]
             started = time.perf_counter()
-            model = fit(Features(feats.names, feats.groups, feats.X[take]), ts.y, h, ts.events)
+            model = fit(
+                Features(feats.names, feats.groups, feats.X[take]),
+                ts.y,
+                h,
+                ts.events,
+                days=ts.cols if SELECT_PENALTY else None,
+            )
             out.seconds_training += time.perf_counter() - started
             now = np.nonzero(all_cols == c)[0]
             rows = all_rows[now]

@@ -124,9 +124,30 @@ def test_no_future_data_reaches_a_training_set(small_world):
     f1 = cm.features(small_world, ts.rows, ts.cols, {})
     f2 = cm.features(other, ts2.rows, ts2.cols, {})
     assert np.array_equal(f1.X, f2.X)
-    m1 = cm.fit(f1, ts.y, horizon, ts.events)
-    m2 = cm.fit(f2, ts2.y, horizon, ts2.events)
+    # The penalty is chosen on a time split inside the training rows: the same, too.
+    m1 = cm.fit(f1, ts.y, horizon, ts.events, days=ts.cols)
+    m2 = cm.fit(f2, ts2.y, horizon, ts2.events, days=ts2.cols)
+    assert m1.penalty == m2.penalty
     assert np.array_equal(m1.coef, m2.coef)
+
+
+def test_the_penalty_is_chosen_on_the_last_training_days_or_left_at_the_default(small_world):
+    cutoff = 600
+    ts = cm.training_set(small_world, cutoff, 90)
+    feats = cm.features(small_world, ts.rows, ts.cols, {})
+    late = ts.cols > ts.cols.max() - cm.VALIDATION_DAYS
+    assert ts.y[late].sum() >= cm.MIN_EVENTS  # the split has churners to score on
+    chosen = cm.choose_penalty(feats.X, ts.y, ts.cols, 90)
+    assert chosen in cm.PENALTIES
+    model = cm.fit(feats, ts.y, 90, ts.events, days=ts.cols)
+    assert model.penalty == chosen == cm.Model.from_json(model.as_json()).penalty
+    # Too few churners on one side of the split: the default penalty.
+    y = ts.y.copy()
+    y[late] = False
+    y[np.flatnonzero(late)[: cm.MIN_EVENTS - 1]] = True
+    assert cm.choose_penalty(feats.X, y, ts.cols, 90) == cm.C
+    # Without the rows' days (no split possible), the default penalty.
+    assert cm.fit(feats, ts.y, 90, ts.events).penalty == cm.C
 
 
 def test_the_backtest_model_at_a_cutoff_ignores_what_came_after_it(small_world):
@@ -175,3 +196,17 @@ def test_below_the_minimum_events_a_cutoff_is_skipped():
     assert max(counted.values()) < cm.MIN_EVENTS
     assert bt.results == []
     assert sorted(h for _day, h, _n in bt.skipped) == list(cm.HORIZONS)
+
+
+def test_features_do_not_depend_on_which_arrays_were_freed_before(small_world):
+    """Window sums are cached per array; a temporary array freed after one feature must not
+    hand its sums to another array that reuses its memory."""
+    rows = np.flatnonzero(small_world.alive[:, 500])
+    cols = np.full(len(rows), 500)
+    r = cm._Reader(small_world, rows, cols)
+    first = r.total(small_world.sessions > 0, 30)
+    for _ in range(20):  # freed temporaries: some reuse the id of the first
+        other = np.zeros_like(small_world.sessions, dtype=bool)
+        assert not r.total(other, 30).any()
+        del other
+    assert np.array_equal(r.total(small_world.sessions > 0, 30), first)
