@@ -111,7 +111,9 @@ def test_pull_tasks_delivered_twice_end_identical(ghl, agency, broker, spawn, ea
     assert procs.wait_for(running, timeout=60, every=0.05)
     time.sleep(0.5)  # the first sub-account tasks have started
     copied = _duplicate_deliveries(r)
-    assert copied >= 3
+    # At least the two slow sub-accounts' tasks are still running (4 s each); on a loaded host the
+    # others may all have finished in that half second (CI once copied exactly the two).
+    assert copied >= 2
 
     run = _closed_run(agency, timeout=120)
     drained = lambda: r.llen("celery") == 0 and r.hlen("unacked") == 0  # noqa: E731
