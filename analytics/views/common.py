@@ -24,6 +24,8 @@ BULK_ACTIONS = {
     "tag_remove": "Remove tag",
     "csm_assign": "Assign CSM",
     "csm_clear": "Remove CSM",
+    "nps_on": "Switch NPS prompt on",
+    "nps_off": "Switch NPS prompt off",
 }
 
 

@@ -31,6 +31,7 @@ from analytics.views.common import (
     owner_or_admin,
     read_only,
 )
+from analytics.views.sentiment import switch_nps
 from billing.gating import refuse_writes_when_read_only
 from gocsm.errors import error_response
 
@@ -146,6 +147,12 @@ def perform(request, action: str, locations, tag=None, csm=None) -> str:
     if action == "tag_remove":
         n = tagging.remove_tag(agency, tag, locations, user=user, request=request)
         return f"Tag “{tag.name}” removed from {n} sub-account{'s' * (n != 1)}."
+    if action in ("nps_on", "nps_off"):
+        ids = {loc.ghl_id for loc in locations}
+        added, removed = switch_nps(request, ids if action == "nps_on" else set(), ids)
+        if action == "nps_on":
+            return f"NPS prompt switched on for {added} more sub-account{'s' * (added != 1)}."
+        return f"NPS prompt switched off for {removed} sub-account{'s' * (removed != 1)}."
     if action == "csm_assign":
         n = tagging.assign_csm(agency, csm, locations, user=user, request=request)
         return f"{csm.name or csm.ghl_id} is now the CSM of {n} more sub-account{'s' * (n != 1)}."

@@ -659,3 +659,28 @@ def test_the_feedback_page_and_its_csv_are_narrowed(world, personas, login):
     page = client.get("/app/feedback/", {"segment": "saas", "book": "all"}).content.decode()
     assert "Showing: SaaS clients" in page
     assert NAMES["LPrem"] not in page and "+100" in page  # LSaas's promoter alone
+
+
+def test_bulk_switches_the_nps_prompt_for_the_selected_rows_only(world, personas, login):
+    from analytics.models import NpsOptIn
+
+    agency = world["agency"]
+    client = login(personas["owner_a"])
+
+    def on():
+        return set(NpsOptIn.objects.for_agency(agency).values_list("location_ghl_id", flat=True))
+
+    r = client.post("/app/bulk/", {"action": "nps_on", "ids": ["LSaas", "LPrem"]})
+    assert r.status_code == 302 and on() == {"LSaas", "LPrem"}
+    client.post("/app/bulk/", {"action": "nps_off", "ids": ["LSaas"]})
+    assert on() == {"LPrem"}
+    assert (
+        client.post("/app/bulk/", {"action": "nps_on", "ids": ["LSaas", "LOther"]}).status_code
+        == 404
+    )
+    assert on() == {"LPrem"}
+    # The settings page counts them and saving the interval alone switches nothing.
+    page = client.get("/app/settings/")
+    assert page.context["nps_on_count"] == 1
+    assert client.post("/app/settings/nps/", {"ask_every_days": "45"}).status_code == 302
+    assert on() == {"LPrem"}
