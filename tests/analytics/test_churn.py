@@ -191,6 +191,8 @@ def test_cold_start_keeps_the_rule_ranking_and_says_why(personas, login):
         html = client.get(reverse(name)).content.decode()
         assert "No churn prediction yet" in html
         assert "has 3 churn events" in html and "needs at least 10" in html
+        # No column of dashes: the overview's Churn (90 d) column waits for a model.
+        assert ">Churn (90 d)</th>" not in html
     # The at-risk list is the rule-based one: ranked by MRR at risk.
     body = client.get(reverse("analytics:at-risk") + "?format=csv").content.decode()
     rows = list(csv.DictReader(io.StringIO(body)))
