@@ -253,6 +253,8 @@ def _nps_answers(world, loc, n: int) -> list:
             if day == n and k < len(people)
         ]
     answers = []
+    if world.quiet_on(loc, n):
+        return answers  # nobody logs in: nobody sees the prompt
     for person in people:
         if u(DEMO_SEED, "nps", person.id) >= 0.35:
             continue
