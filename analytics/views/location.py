@@ -236,7 +236,7 @@ def location_detail(request, ghl_id: str):
         request,
         "analytics/location.html",
         {
-            "churn": churn_status(churn.model_for(agency), request),
+            "churn": churn_status(churn.summary_for(agency), request),
             "prediction": prediction if analysed else None,
             "nps_on": NpsOptIn.objects.for_agency(agency)
             .filter(location_ghl_id=location.ghl_id)
@@ -258,7 +258,7 @@ def location_detail(request, ghl_id: str):
             else None,
             "scored_today": latest is not None and latest.day == day,
             "analysed": analysed,
-            **_plan_notice(scope),
+            **_plan_notice(scope, request),
             "day": day,
             "days": days,
             "history_days": HISTORY_DAYS,

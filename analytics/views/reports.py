@@ -125,7 +125,7 @@ def adoption(request):
             "features": ADOPTION_FEATURES,
             "rates": rates,
             "q": q,
-            **_plan_notice(scope),
+            **_plan_notice(scope, request),
         },
     )
 
@@ -216,7 +216,7 @@ def logins(request):
             "chart": charts.bar_chart(series, "Sessions", per="sessions"),
             "series": series,
             "minutes": list(minutes.items()),
-            **_plan_notice(scope),
+            **_plan_notice(scope, request),
         },
     )
 
@@ -321,7 +321,7 @@ def revenue(request):
             "plotted_from": plotted_from if plotted_from > first else None,
             "mrr_charts": mrr_charts,
             "months": list(reversed(months)),
-            **_plan_notice(scope),
+            **_plan_notice(scope, request),
         },
     )
 

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts import tagging
+from accounts import lookups, tagging
 from accounts.models import CSMAssignment, GHLUser, Location, LocationTag, Tag
 from accounts.tenancy import get_for_agency
 from accounts.visibility import location_for_request
@@ -310,6 +310,7 @@ class LocationLabels:
     """A sub-account's tags and CSM on its page, and (for owners and admins) what can be added."""
 
     def __init__(self, request, ghl_id: str):
+        self.request = request
         self.agency = request.agency
         self.ghl_id = ghl_id
         self.can_edit = request.ghl_user.is_owner_or_admin and not read_only(request)
@@ -328,13 +329,7 @@ class LocationLabels:
     @cached_property
     def addable(self) -> list[tuple[int, str]]:
         have = {pk for pk, _name in self.tags}
-        return [
-            (pk, name)
-            for pk, name in Tag.objects.for_agency(self.agency)
-            .order_by("name")
-            .values_list("pk", "name")
-            if pk not in have
-        ]
+        return [(pk, name) for pk, name in lookups.for_request(self.request).tags if pk not in have]
 
     @cached_property
     def csm(self) -> GHLUser | None:
@@ -346,6 +341,6 @@ class LocationLabels:
         )
         return row.csm if row else None
 
-    @cached_property
-    def csm_choices(self) -> list[tuple[str, str]]:
-        return [(u.ghl_id, u.name or u.ghl_id) for u in segments.csm_choices(self.agency)]
+    @property
+    def csm_choices(self) -> tuple[tuple[str, str], ...]:
+        return lookups.for_request(self.request).csm_choices
