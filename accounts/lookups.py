@@ -1,14 +1,14 @@
 """The agency's short lists every portfolio page offers (the filter bar's and the bulk form's
-tags, books and CSMs; a task's assignees on the sub-account page), read from the database once
-and kept in the shared cache until one of them changes.
+tags, books and CSMs; a task's assignees and the SaaS plans' names on the sub-account page), read
+from the database once and kept in the shared cache until one of them changes.
 
 Every dashboard page showed them, at three queries a page, while they change only when someone
 edits a tag, assigns a CSM or GHL reports a change of its people. The cached copy is dropped the
 moment one of those writes happens (and again when its transaction commits, so a page read
 in between cannot keep the old lists):
 
-- a Tag, GHLUser or CSMAssignment saved one at a time (forms, admin, GHL's user sync and
-  webhooks): the post_save/post_delete receivers connected in AccountsConfig.ready();
+- a Tag, GHLUser, CSMAssignment or SaasPlan saved one at a time (forms, admin, GHL's user sync,
+  webhooks and pulls): the post_save/post_delete receivers connected in AccountsConfig.ready();
 - the bulk writes that send no signal: accounts.tagging.assign_csm and the "removed in GHL"
   update of sync.usersync call forget() themselves.
 
@@ -27,7 +27,7 @@ from functools import partial
 from django.core.cache import cache
 from django.db import transaction
 
-from accounts.models import CSMAssignment, GHLUser, Tag
+from accounts.models import CSMAssignment, GHLUser, SaasPlan, Tag
 from gocsm.agencykeys import agency_cache_key
 
 log = logging.getLogger(__name__)
@@ -47,13 +47,15 @@ class Lookups:
     csm_choices: tuple[tuple[str, str], ...]
     # (pk as text, name) of the same people as a task's assignee choices (playbooks), by name.
     assignees: tuple[tuple[str, str], ...]
+    # (GHL SaaS plan id, name) of the agency's plans (the sub-account page's subscription table).
+    plan_names: tuple[tuple[str, str], ...]
 
     def has_book(self, ghl_id: str) -> bool:
         return any(holder == ghl_id for holder, _name in self.books)
 
 
 def _key(agency_id: int) -> str:
-    return agency_cache_key(agency_id, "lookups", "v2")
+    return agency_cache_key(agency_id, "lookups", "v3")
 
 
 def _agency_id(agency) -> int:
@@ -61,7 +63,7 @@ def _agency_id(agency) -> int:
 
 
 def read(agency) -> Lookups:
-    """The lists as the database has them now (three queries, only the columns shown)."""
+    """The lists as the database has them now (four queries, only the columns shown)."""
     people = GHLUser.objects.for_agency(agency).order_by("name", "ghl_id")
     with_book = CSMAssignment.objects.for_agency(agency).values("csm_id")
     staff = people.filter(role__in=CSM_ROLES, deleted=False)
@@ -74,6 +76,7 @@ def read(agency) -> Lookups:
         ),
         csm_choices=tuple((ghl_id, name or ghl_id) for _pk, ghl_id, name, _email in staff),
         assignees=tuple((str(pk), name or email or ghl_id) for pk, ghl_id, name, email in staff),
+        plan_names=tuple(SaasPlan.objects.for_agency(agency).values_list("plan_id", "name")),
     )
 
 
@@ -119,5 +122,5 @@ def forget(agency_id: int, using: str | None = None) -> None:
 
 
 def on_change(sender, instance, using=None, **kwargs) -> None:
-    """post_save/post_delete receiver for Tag, GHLUser and CSMAssignment."""
+    """post_save/post_delete receiver for Tag, GHLUser, CSMAssignment and SaasPlan."""
     forget(instance.agency_id, using)

@@ -191,3 +191,36 @@ def test_another_agencys_churn_model_never_shows(personas, login, portfolio):
     assert "33 churn events" not in html
     assert "no churn model has been trained for this agency yet" in html
     assert churn.summary_for(a) is None and churn.summary_for(b).events == 33
+
+
+def test_a_saas_plan_named_or_renamed_in_ghl_shows_on_the_sub_account_page_at_once(personas, login):
+    from accounts.models import SaasPlan
+    from analytics.ingest import LocationDayFacts, record_location_day
+    from analytics.pipeline import refresh_agency_days
+    from tests.analytics.conftest import TODAY
+
+    agency = personas["agency_a"]
+    Location.objects.create(agency=agency, ghl_id="LocPlan", name="Planned")
+    facts = LocationDayFacts(
+        users_total=1,
+        saas_plan_id="gold-7",
+        subscription_status="active",
+        mrr_cents=9700,
+        mrr_currency="USD",
+    )
+    record_location_day(agency.pk, "LocPlan", TODAY, facts)
+    refresh_agency_days(agency.pk, TODAY, TODAY)
+    client = login(personas["owner_a"])
+    url = "/app/locations/LocPlan/"
+    assert "<td>gold-7</td>" in _page(client, url)  # no name known yet: the plan's id
+    # The pulls write plan names one at a time (sync.pulls._save_plan_names).
+    plan = SaasPlan.objects.create(agency=agency, plan_id="gold-7", name="Gold")
+    assert "<td>Gold</td>" in _page(client, url)
+    plan.name = "Gold Plus"
+    plan.save()
+    assert "<td>Gold Plus</td>" in _page(client, url)
+    # Another agency's plan of the same id never names this one's.
+    SaasPlan.objects.create(agency=personas["agency_b"], plan_id="gold-7", name="Northstar Gold")
+    plan.delete()
+    html = _page(client, url)
+    assert "<td>gold-7</td>" in html and "Northstar" not in html
