@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from dataclasses import astuple, dataclass
 from functools import partial
+from types import SimpleNamespace
 
 from django.core.cache import cache
 from django.db import transaction
@@ -43,6 +44,8 @@ class Lookups:
     tags: tuple[tuple[int, str], ...]
     # (GHL user id, name) of everyone with a book (at least one sub-account assigned), by name.
     books: tuple[tuple[str, str], ...]
+    # The same people as (pk, GHL user id, name, removed in GHL): who a sub-account's CSM is.
+    holders: tuple[tuple[int, str, str, bool], ...]
     # (GHL user id, name) of everyone who can be assigned as a CSM, by name.
     csm_choices: tuple[tuple[str, str], ...]
     # (pk as text, name) of the same people as a task's assignee choices (playbooks), by name.
@@ -53,9 +56,16 @@ class Lookups:
     def has_book(self, ghl_id: str) -> bool:
         return any(holder == ghl_id for holder, _name in self.books)
 
+    def holder(self, pk: int | None) -> SimpleNamespace | None:
+        """The person `pk` among those with a book (ghl_id, name, deleted), None if not one."""
+        for holder_pk, ghl_id, name, deleted in self.holders:
+            if holder_pk == pk:
+                return SimpleNamespace(ghl_id=ghl_id, name=name, deleted=deleted)
+        return None
+
 
 def _key(agency_id: int) -> str:
-    return agency_cache_key(agency_id, "lookups", "v3")
+    return agency_cache_key(agency_id, "lookups", "v4")
 
 
 def _agency_id(agency) -> int:
@@ -68,12 +78,11 @@ def read(agency) -> Lookups:
     with_book = CSMAssignment.objects.for_agency(agency).values("csm_id")
     staff = people.filter(role__in=CSM_ROLES, deleted=False)
     staff = list(staff.values_list("pk", "ghl_id", "name", "email"))
+    holders = tuple(people.filter(pk__in=with_book).values_list("pk", "ghl_id", "name", "deleted"))
     return Lookups(
         tags=tuple(Tag.objects.for_agency(agency).order_by("name").values_list("pk", "name")),
-        books=tuple(
-            (ghl_id, name or ghl_id)
-            for ghl_id, name in people.filter(pk__in=with_book).values_list("ghl_id", "name")
-        ),
+        books=tuple((ghl_id, name or ghl_id) for _pk, ghl_id, name, _deleted in holders),
+        holders=holders,
         csm_choices=tuple((ghl_id, name or ghl_id) for _pk, ghl_id, name, _email in staff),
         assignees=tuple((str(pk), name or email or ghl_id) for pk, ghl_id, name, email in staff),
         plan_names=tuple(SaasPlan.objects.for_agency(agency).values_list("plan_id", "name")),

@@ -268,7 +268,7 @@ def location_detail(request, ghl_id: str):
             ][:5],
             "location": location,
             "panels": [p for p in (panel(request, location) for panel in PANELS) if p],
-            "labels": LocationLabels(request, location.ghl_id),
+            "labels": LocationLabels(request, location),
             "lifecycle": lifecycle,
             "lifecycle_since": lifecycle_since,
             "first_day": state["first_day"] if state else None,

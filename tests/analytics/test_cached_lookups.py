@@ -224,3 +224,31 @@ def test_a_saas_plan_named_or_renamed_in_ghl_shows_on_the_sub_account_page_at_on
     plan.delete()
     html = _page(client, url)
     assert "<td>gold-7</td>" in html and "Northstar" not in html
+
+
+def test_the_sub_account_page_names_its_csm_and_tags_and_follows_changes(
+    agency_a, personas, login, make_user
+):
+    from accounts.models import GHLUser
+
+    csm = make_user(agency_a, role="user", name="Casey Csm")
+    location = Location.objects.for_agency(agency_a).get(ghl_id="Loc0001")
+    client = login(personas["owner_a"])
+    url = "/app/locations/Loc0001/"
+    assert "none assigned" in _page(client, url)
+    tag = tagging.create_tag(agency_a, "Vip")
+    tagging.apply_tag(agency_a, tag, [location])
+    tagging.assign_csm(agency_a, csm, [location])
+    html = _page(client, url)
+    assert "CSM: <strong>Casey Csm</strong></p>" in html
+    assert '<li><span class="tag">Vip</span>' in html
+    # Removed in GHL (sync.usersync's bulk update, which forgets the lists).
+    GHLUser.objects.for_agency(agency_a).filter(pk=csm.pk).update(deleted=True)
+    lookups.forget(agency_a.pk)
+    assert '<strong>Casey Csm</strong> <span class="muted">(removed from GoHighLevel)</span>' in (
+        _page(client, url)
+    )
+    tagging.remove_tag(agency_a, tag, [location])
+    tagging.assign_csm(agency_a, None, [location])
+    html = _page(client, url)
+    assert "none assigned" in html and '<span class="tag">Vip</span>' not in html
