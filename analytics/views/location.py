@@ -24,7 +24,13 @@ from analytics.models import (
     NpsResponse,
     nps_category,
 )
-from analytics.views.common import choice, handles_bad_params, wants_csv
+from analytics.views.common import (
+    choice,
+    flags_for_viewer,
+    handles_bad_params,
+    is_client,
+    wants_csv,
+)
 from analytics.views.csvexport import csv_response, file_name
 from analytics.views.overview import _plan_notice, churn_status
 from analytics.views.segments import LocationLabels
@@ -237,6 +243,8 @@ def location_detail(request, ghl_id: str):
         "analytics/location.html",
         {
             "churn": churn_status(churn.model_for(agency), request),
+            # Sentiment is the agency's: its clients' people see neither answers nor the prompt.
+            "client_view": is_client(request),
             "prediction": prediction if analysed else None,
             "nps_on": NpsOptIn.objects.for_agency(agency)
             .filter(location_ghl_id=location.ghl_id)
@@ -278,7 +286,10 @@ def location_detail(request, ghl_id: str):
             "explanation": explanation,
             "chart": chart,
             "markers": markers,
-            "flags": [(risk.FLAG_LABELS.get(code, code), evidence) for code, evidence in flags],
+            "flags": [
+                (risk.FLAG_LABELS.get(code, code), evidence)
+                for code, evidence in flags_for_viewer(request, flags)
+            ],
             # (label, value 0-100, contribution) as the table prints them.
             "components": [
                 (
@@ -288,7 +299,10 @@ def location_detail(request, ghl_id: str):
                 )
                 for c in scores.COMPONENTS
             ],
-            "activity": [(f, feature_minutes.get(f, 0)) for f in FEATURES],
+            # Most time first, as on the logins page.
+            "activity": sorted(
+                ((f, feature_minutes.get(f, 0)) for f in FEATURES), key=lambda fm: -fm[1]
+            ),
             "sessions30": state["sessions"] if state else 0,
             # The sub-account's own people, and agency staff who worked in it, apart.
             "users": [u for u in users if not u["staff"]],
