@@ -251,6 +251,8 @@ def churn_status(model, request) -> dict:
         "trained": model is not None,
         "events": model.events if model else 0,
         "needed": model.events_needed if model else churnmodel.MIN_EVENTS,
+        "warm_up": churnmodel.WARM_UP,
+        "window": churnmodel.WINDOW,
         "day": model.day if model else None,
         "threshold": churnmodel.at_risk_threshold(churnmodel.HORIZON),
         "threshold_pct": round(churnmodel.at_risk_threshold(churnmodel.HORIZON) * 100),
