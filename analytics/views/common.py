@@ -10,6 +10,7 @@ from django.core.paginator import EmptyPage, Paginator
 from django.urls import reverse
 
 from accounts import lookups
+from analytics.risk import FLAG_LABELS
 from analytics.segments import SCOPE_PARAMS, SEGMENTS, BadNarrowing
 from billing.gating import access_for_request
 from gocsm import product_events
@@ -91,12 +92,38 @@ def handles_bad_params(view):
     return wrapper
 
 
+# NPS answers are given to the agency: a sub-account's own people see that one of them answered
+# as a detractor, never who did or with what rating (the feedback page is closed to them too).
+UNNAMED_DETRACTOR = "A user of this sub-account answered the NPS prompt with 0-6 within 90 days"
+
+
+def is_client(request) -> bool:
+    """The person is one of a sub-account's own users, not the agency's."""
+    return request.ghl_user.role == request.ghl_user.ROLE_LOCATION
+
+
+def flags_for_viewer(request, flags):
+    """(code, evidence) pairs as this person may read them (UNNAMED_DETRACTOR for clients)."""
+    if not is_client(request):
+        return flags
+    return [(c, UNNAMED_DETRACTOR if c == "nps_detractor" else e) for c, e in flags]
+
+
+def alerts_for_viewer(request, alerts):
+    """Alerts as this person may read them: a detractor alert unnamed for clients."""
+    if is_client(request):
+        for a in alerts:
+            if a.code == "nps_detractor":
+                a.message = f"{FLAG_LABELS['nps_detractor']}: {UNNAMED_DETRACTOR}"
+    return alerts
+
+
 def agency_staff(view):
     """The agency's own people only: a sub-account's users get 403."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if request.ghl_user.role == request.ghl_user.ROLE_LOCATION:
+        if is_client(request):
             return error_response(request, 403)
         return view(request, *args, **kwargs)
 

@@ -24,7 +24,13 @@ from analytics.models import (
     NpsResponse,
     nps_category,
 )
-from analytics.views.common import choice, handles_bad_params, wants_csv
+from analytics.views.common import (
+    choice,
+    flags_for_viewer,
+    handles_bad_params,
+    is_client,
+    wants_csv,
+)
 from analytics.views.csvexport import csv_response, file_name
 from analytics.views.overview import _plan_notice, churn_status
 from analytics.views.segments import LocationLabels
@@ -258,6 +264,8 @@ def location_detail(request, ghl_id: str):
         "analytics/location.html",
         {
             "churn": churn_status(churn.summary_for(agency), request),
+            # Sentiment is the agency's: its clients' people see neither answers nor the prompt.
+            "client_view": is_client(request),
             "prediction": prediction if analysed else None,
             "nps_on": bool(nps_on_rows),
             "nps": nps.tally(r[3:] for r in nps_rows),
@@ -297,7 +305,10 @@ def location_detail(request, ghl_id: str):
             "explanation": explanation,
             "chart": chart,
             "markers": markers,
-            "flags": [(risk.FLAG_LABELS.get(code, code), evidence) for code, evidence in flags],
+            "flags": [
+                (risk.FLAG_LABELS.get(code, code), evidence)
+                for code, evidence in flags_for_viewer(request, flags)
+            ],
             # (label, value 0-100, contribution) as the table prints them.
             "components": [
                 (
@@ -307,7 +318,10 @@ def location_detail(request, ghl_id: str):
                 )
                 for c in scores.COMPONENTS
             ],
-            "activity": [(f, feature_minutes.get(f, 0)) for f in FEATURES],
+            # Most time first, as on the logins page.
+            "activity": sorted(
+                ((f, feature_minutes.get(f, 0)) for f in FEATURES), key=lambda fm: -fm[1]
+            ),
             "sessions30": state["sessions"] if state else 0,
             # The sub-account's own people, and agency staff who worked in it, apart.
             "users": [u for u in users if not u["staff"]],
