@@ -126,7 +126,7 @@ def _csv_money(row: dict, key: str) -> str:
     return "" if row["mrr_source"] == MRRSource.NONE else f"{row[key] / 100:.2f}"
 
 
-def _plan_notice(scope) -> dict:
+def _plan_notice(scope, request) -> dict:
     """What every portfolio page's template shows about its scope: the plan's limit, and what
     the page is narrowed to with the filter bar's and bulk form's choices."""
     return {
@@ -134,7 +134,7 @@ def _plan_notice(scope) -> dict:
         "plan_limit": scope.limit,
         "total_locations": scope.total,
         "narrowing": scope.narrowing,
-        "scope_bar": ScopeBar(scope),
+        "scope_bar": ScopeBar(scope.narrowing, request),
     }
 
 
@@ -200,7 +200,7 @@ def overview(request):
         trend = trend[1:]  # weeks before the first score would draw as gaps
     alerts = alerts_for_viewer(request, portfolio.recent_alerts(scope, limit=10))
     context = {
-        "churn": churn_status(churn.model_for(request.agency), request),
+        "churn": churn_status(churn.summary_for(request.agency), request),
         "day": day,
         "page": page,
         "rows": with_display_text(page.object_list),
@@ -234,13 +234,14 @@ def overview(request):
         "band_choices": BAND_CHOICES,
         "flag_choices": FLAG_CHOICES,
         "sort_choices": SORT_CHOICES,
-        **_plan_notice(scope),
+        **_plan_notice(scope, request),
     }
     return render(request, "analytics/overview.html", context)
 
 
 def churn_status(model, request) -> dict:
-    """What the pages say about the agency's churn model: in use, or why not (cold start).
+    """What the pages say about the agency's churn model (a ChurnModel or the cached
+    churn.Summary of it; None: never trained): in use, or why not (cold start).
     `shown`: the agency's own people only; its clients' staff never see the agency's churn
     model about them."""
     shown = request.ghl_user.role != request.ghl_user.ROLE_LOCATION
@@ -265,7 +266,7 @@ def at_risk(request):
     csv_out = wants_csv(request)
     scope = portfolio.scope_for(request)
     day = scope.day
-    status = churn_status(churn.model_for(request.agency), request)
+    status = churn_status(churn.summary_for(request.agency), request)
     if status["in_use"]:
         # With a model: also the sub-accounts it calls at risk, ranked by expected MRR lost.
         qs = scope.states().filter(
@@ -357,6 +358,6 @@ def at_risk(request):
             "risk_totals": risk_totals,
             "lost_totals": lost_totals,
             "churn": status,
-            **_plan_notice(scope),
+            **_plan_notice(scope, request),
         },
     )

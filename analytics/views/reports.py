@@ -126,7 +126,7 @@ def adoption(request):
             "features": ADOPTION_FEATURES,
             "rates": rates,
             "q": q,
-            **_plan_notice(scope),
+            **_plan_notice(scope, request),
         },
     )
 
@@ -239,7 +239,7 @@ def logins(request):
             "series": series,
             # Most time first (features the tracker saw no time in stay, at 0, last).
             "minutes": sorted(minutes.items(), key=lambda fm: -fm[1]),
-            **_plan_notice(scope),
+            **_plan_notice(scope, request),
         },
     )
 
@@ -344,7 +344,7 @@ def revenue(request):
             "plotted_from": plotted_from if plotted_from > first else None,
             "mrr_charts": mrr_charts,
             "months": list(reversed(months)),
-            **_plan_notice(scope),
+            **_plan_notice(scope, request),
         },
     )
 

@@ -5,7 +5,6 @@ page, with how often one person may be asked). Figures follow analytics.nps' def
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 from django import forms
 from django.contrib import messages
@@ -175,7 +174,7 @@ def feedback(request):
             "category_labels": nps.CATEGORY_LABELS,
             "definitions": nps.__doc__,
             "narrowing": narrowing,
-            "scope_bar": ScopeBar(SimpleNamespace(narrowing=narrowing, agency=agency)),
+            "scope_bar": ScopeBar(narrowing, request),
         },
     )
 

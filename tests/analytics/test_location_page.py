@@ -114,3 +114,11 @@ def test_overview_lists_the_weeks_alerts_with_their_sub_account(detail):
     assert alert.day == D - timedelta(days=4)
     assert f"Beta Gym : {alert.message}" in text
     assert "Alpha Dental : Plan downgraded" in text
+
+
+@pytest.mark.parametrize("days", ["7", "abc", "9" * 40])
+def test_a_history_length_outside_the_choices_is_a_400(detail, days):
+    _agency, client = detail
+    url = reverse("analytics:location-detail", args=["LocA"])
+    assert client.get(url, {"days": days}).status_code == 400
+    assert client.get(url, {"days": "180"}).status_code == 200
