@@ -25,3 +25,19 @@ class AccountsConfig(AppConfig):
         )
         metrics.register_freshness_source(gauges.locations_last_synced)
         metrics.register_scrape_collector(gauges.AgencyGauges())
+
+        # The cached tags, books, people and plan names of the pages (accounts.lookups) go when
+        # one of them is written. Deletes of people and assignments happen in bulk (tagging, purge),
+        # where receivers would cost a row fetch each: those paths forget the lists themselves.
+        from django.db.models.signals import post_delete, post_save
+
+        from accounts import lookups
+        from accounts.models import CSMAssignment, GHLUser, SaasPlan, Tag
+
+        for model in (Tag, GHLUser, CSMAssignment, SaasPlan):
+            post_save.connect(
+                lookups.on_change, sender=model, dispatch_uid=f"accounts.lookups.{model.__name__}"
+            )
+        for model in (Tag, SaasPlan):
+            uid = f"accounts.lookups.{model.__name__}.del"
+            post_delete.connect(lookups.on_change, sender=model, dispatch_uid=uid)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone as dj_tz
 
-from accounts import audit
+from accounts import audit, lookups
 from accounts.models import AuditEvent, CSMAssignment, GHLUser, Location, LocationTag, Tag
 
 # At most this many sub-account ids are written into one audit event's detail (the count is
@@ -167,6 +167,8 @@ def assign_csm(
                 for loc in changed
                 if loc.pk not in current
             )
+        # Bulk writes send no signal: the pages' cached list of books goes here (accounts.lookups).
+        lookups.forget(agency.pk)
         detail = {"changed": len(changed), "locations": _ids(changed)}
         if csm is None:
             audit.record("csm.unassigned", agency=agency, detail=detail, **_actor(request, user))

@@ -24,12 +24,12 @@ def get_location_for_request(request, ghl_location_id: str):
 
 def location_for_request(request, ghl_location_id: str) -> SimpleNamespace:
     """get_location_for_request's check for a page that shows only the sub-account's id and
-    name: one prepared read instead of a model instance."""
+    name (and reads its tags by its pk): one prepared read instead of a model instance."""
     row = _LOCATION_NAME().first(request.agency.pk, ghl_location_id)
     if row is None:
         raise Http404
     _require_visible(request, row[0])
-    return SimpleNamespace(ghl_id=row[0], name=row[1])
+    return SimpleNamespace(ghl_id=row[0], name=row[1], pk=row[2])
 
 
 def _require_visible(request, ghl_location_id: str) -> None:
@@ -41,7 +41,7 @@ def _require_visible(request, ghl_location_id: str) -> None:
 
 @functools.cache
 def _LOCATION_NAME():
-    return Select(Location, ("ghl_id", "name"), where=(("ghl_id", "="),))
+    return Select(Location, ("ghl_id", "name", "id"), where=(("ghl_id", "="),))
 
 
 def visible_locations(request) -> TenantQuerySet:

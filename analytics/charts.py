@@ -69,11 +69,15 @@ def spark_points(values: list[float | None]) -> str:
 # --- Axes ---------------------------------------------------------------------------------------
 
 
-def _nice_step(span: float, count: int) -> float:
-    """A round step (1, 2, 2.5 or 5 times a power of ten) giving about `count` intervals."""
+def _nice_step(span: float, count: int, whole: bool = False) -> float:
+    """A round step (1, 2, 2.5 or 5 times a power of ten) giving about `count` intervals; for
+    counts (`whole`) a whole number: one sub-account is not counted in quarters."""
     raw = span / max(count, 1)
+    if whole and raw <= 1:
+        return 1.0
     power = 10 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    multiples = (1, 2, 5, 10) if whole else (1, 2, 2.5, 5, 10)
+    return next(m * power for m in multiples if m * power >= raw)
 
 
 def _decimals(step: float) -> int:
@@ -90,20 +94,23 @@ def number(value: float, decimals: int = 0) -> str:
     return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
 
 
-def y_axis(lo: float, hi: float, count: int = 4) -> tuple[float, float, list[float], int]:
-    """(lo, hi, ticks, decimals): the range widened to round ticks, about `count` intervals."""
+def y_axis(
+    lo: float, hi: float, count: int = 4, whole: bool = False
+) -> tuple[float, float, list[float], int]:
+    """(lo, hi, ticks, decimals): the range widened to round ticks, about `count` intervals
+    (whole numbers only when `whole`)."""
     if hi <= lo:
         hi = lo + 1
-    step = _nice_step(hi - lo, count)
+    step = _nice_step(hi - lo, count, whole)
     lo = math.floor(lo / step + 1e-9) * step
     hi = math.ceil(hi / step - 1e-9) * step
     ticks = [lo + k * step for k in range(round((hi - lo) / step) + 1)]
     return lo, hi, ticks, _decimals(step)
 
 
-def _frame(lo: float, hi: float, unit: str, count: int = 4) -> dict:
+def _frame(lo: float, hi: float, unit: str, count: int = 4, whole: bool = False) -> dict:
     """The plot area and the y-axis (ticks at round values, labelled, with the unit as title)."""
-    lo, hi, ticks, decimals = y_axis(lo, hi, count)
+    lo, hi, ticks, decimals = y_axis(lo, hi, count, whole)
     texts = [number(t, decimals) for t in ticks]
     left = round(28 + CHAR_W * max(len(t) for t in texts))
     plot_h = HEIGHT - TOP - BOTTOM
@@ -230,7 +237,7 @@ def bar_chart(rows: list[tuple[str, float]], unit: str, decimals: int = 0, per: 
     if not rows:
         return _empty(unit)
     values = [v for _l, v in rows]
-    frame = _frame(min(min(values), 0), max(max(values), 0), unit)
+    frame = _frame(min(min(values), 0), max(max(values), 0), unit, whole=decimals == 0)
     slot, width, gap = _columns(frame, len(rows))
     zero = frame_y(frame, 0)
     shapes, columns = [], []
@@ -259,7 +266,7 @@ def stacked_chart(rows: list[tuple[str, dict[str, int]]], keys: list[tuple[str, 
     target listing its counts, the top segment first (as the legend reads)."""
     if not rows:
         return _empty(unit)
-    frame = _frame(0, max(sum(c.values()) for _l, c in rows) or 1, unit)
+    frame = _frame(0, max(sum(c.values()) for _l, c in rows) or 1, unit, whole=True)
     slot, width, gap = _columns(frame, len(rows))
     shapes: dict[str, list[str]] = {key: [] for key, _name in keys}
     columns = []

@@ -9,10 +9,14 @@ pages sort on, and answers `probabilities(agency)` for playbook triggers.
 
 from __future__ import annotations
 
+import logging
 import math
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import partial
 
 import numpy as np
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone as dj_tz
@@ -30,6 +34,9 @@ from analytics.models import (
     RiskFlag,
     UserActivityDay,
 )
+from gocsm.agencykeys import agency_cache_key
+
+log = logging.getLogger(__name__)
 
 DB = "analytics"
 HISTORY_DAYS = 730
@@ -289,7 +296,63 @@ def model_for(agency) -> ChurnModel | None:
     return ChurnModel.objects.for_agency(_agency_id(agency)).first()
 
 
-def in_use(model: ChurnModel | None) -> bool:
+@dataclass(frozen=True)
+class Summary:
+    """What the portfolio pages say of the agency's model (not its fitted numbers or backtest)."""
+
+    status: str
+    day: date | None
+    events: int
+    events_needed: int
+
+
+_SUMMARY_FIELDS = ("status", "day", "events", "events_needed")
+# Kept in the shared cache: every portfolio page shows it, and it changes once a week (train()).
+# The receivers in AnalyticsConfig.ready() drop it when the agency's ChurnModel row is written;
+# the expiry bounds a write that bypassed them.
+SUMMARY_SECONDS = 60 * 60
+
+
+def _summary_key(agency_id: int) -> str:
+    return agency_cache_key(agency_id, "churn", "summary")
+
+
+def summary_for(agency) -> Summary | None:
+    """The agency's model as the pages describe it; None: never trained. One cache read (one
+    query of four columns when not cached, or when the cache cannot answer)."""
+    agency_id = _agency_id(agency)
+    key = _summary_key(agency_id)
+    try:
+        cached = cache.get(key)
+    except Exception as exc:  # the shared cache being away must not break every page
+        log.warning("churn summary cache unavailable (%s)", type(exc).__name__)
+        cached, key = None, None
+    if cached is not None:
+        return Summary(*cached) if cached else None
+    row = ChurnModel.objects.for_agency(agency_id).values_list(*_SUMMARY_FIELDS).first()
+    if key is not None:
+        try:
+            cache.set(key, tuple(row or ()), SUMMARY_SECONDS)
+        except Exception as exc:
+            log.warning("churn summary cache unavailable (%s)", type(exc).__name__)
+    return Summary(*row) if row else None
+
+
+def _drop_summary(agency_id: int) -> None:
+    try:
+        cache.delete(_summary_key(agency_id))
+    except Exception as exc:
+        log.error("churn summary not cleared agency=%s (%s)", agency_id, type(exc).__name__)
+
+
+def on_model_change(sender, instance, using=None, **kwargs) -> None:
+    """post_save/post_delete of ChurnModel: drop the cached summary now and again on commit (a
+    page reading before the commit may have cached the old one)."""
+    _drop_summary(instance.agency_id)
+    transaction.on_commit(partial(_drop_summary, instance.agency_id), using=using)
+
+
+def in_use(model: ChurnModel | Summary | None) -> bool:
     return model is not None and model.status == ChurnModel.STATUS_MODEL
 
 

@@ -25,13 +25,14 @@ has it) with 7/30-day changes, the risk flags raised on d and how many of the la
 each, the rules' risk weight, own users' login recency (days since the last session, 7/14/30-day
 steps), sessions over 7 and 30 days, their trend and how far they fell from their 180-day peak,
 active days, login tiers, the share of the sub-account's people active in 30 days and its
-60-day change, usage (conversations created + appointments booked) over 30 days, its 14-, 30-
-and 90-day trend and its fall from its 180-day peak (also on a log scale), usage, sessions and
-login days against the sub-account's own previous 90 days and days since the last login against
-its usual gap between logins (a team that logs in every other week is not declining after 10
-quiet days; a daily one is), the subscription status, past-due days, MRR and its 30/90-day
-change, tenure, and a few products of those signals. Missing values count as
-neutral, with an indicator saying they were missing.
+60-day change, its number of users against 30 and 90 days before (seats removed), usage
+(conversations created + appointments booked) over 30 days, its 14-, 30- and 90-day trend and
+its fall from its 180-day peak (also on a log scale), usage, sessions and login days against
+the sub-account's own previous 90 days and days since the last login against its usual gap
+between logins (a team that logs in every other week is not declining after 10 quiet days; a
+daily one is), the subscription status, past-due days, MRR and its 30/90-day change, tenure,
+and a few products of those signals. Missing values count as neutral, with an indicator saying
+they were missing.
 
 **Model.** Features are standardised (mean 0, variance 1 over the training rows) and an
 L2-regularised logistic regression is fitted on one row per alive sub-account per
@@ -357,6 +358,14 @@ def features(panel: Panel, rows: np.ndarray, cols: np.ndarray, labels_of: dict) 
     add("people_active_share", "Active people", share_now)
     add("people_active_change_60", "Active people", share_now - share_then)
     add("people_active_log", "Active people", np.log1p(tier_total))
+    # Seats removed: a client cutting its GHL users down is winding down before it cancels.
+    for lag in (30, 90):
+        then = r.at(panel.users, lag)
+        add(
+            f"users_change_{lag}",
+            "Users",
+            _neutral(np.log1p(np.maximum(users, 0)) - np.log1p(np.maximum(then, 0))),
+        )
 
     u30, u_prev = r.total(panel.usage, 30), r.total(panel.usage, 30, lag=30)
     u7 = r.total(panel.usage, 7)

@@ -15,6 +15,8 @@ from urllib.parse import urlencode
 
 from django.db.models import Q
 
+from accounts import lookups
+from accounts.lookups import CSM_ROLES
 from accounts.models import CSMAssignment, GHLUser, LocationTag, Tag
 from analytics.models import Lifecycle, LocationState, MRRSource
 from gocsm import product_events
@@ -73,7 +75,6 @@ _STATE_RULES = {
 }
 BOOK_ALL, BOOK_MINE, BOOK_NONE = "all", "mine", "none"
 SCOPE_PARAMS = ("segment", "tag", "book")
-CSM_ROLES = (GHLUser.ROLE_OWNER, GHLUser.ROLE_ADMIN, GHLUser.ROLE_USER)
 
 
 class BadNarrowing(ValueError):
@@ -99,15 +100,6 @@ def book_ids(agency, csm: GHLUser | int | None) -> frozenset[str]:
     """GHL ids of the sub-accounts assigned to `csm`."""
     qs = CSMAssignment.objects.for_agency(agency).filter(csm=csm)
     return frozenset(qs.values_list("location__ghl_id", flat=True))
-
-
-def csm_choices(agency):
-    """The agency's people who can be a CSM: agency-level GHL users GHL has not removed."""
-    return (
-        GHLUser.objects.for_agency(agency)
-        .filter(role__in=CSM_ROLES, deleted=False)
-        .order_by("name", "ghl_id")
-    )
 
 
 def locations_in(agency, segment: str | None = None, tag=None, csm=None) -> frozenset[str]:
@@ -256,7 +248,9 @@ def narrowing_for(request) -> Narrowing:
         if n.tag is None:
             raise BadNarrowing("tag")  # another agency's tag reads as one that does not exist
         narrow(tagged_ids(agency, n.tag))
-    if user is not None:
+    # The agency's cached list of books (accounts.lookups) says whether the user has one: only
+    # then are its sub-accounts read.
+    if user is not None and lookups.for_request(request).has_book(user.ghl_id):
         n.my_book = book_ids(agency, user)
     book = get.get("book")
     if book is None:

@@ -70,6 +70,30 @@ def on_unlimited_plan(agency: Agency) -> Agency:
     return agency
 
 
+def with_a_finished_pull(agency: Agency) -> Agency:
+    """The bench agency's facts are bulk-inserted, not pulled; a real agency with a year of facts
+    has finished pulls, and every page's status line reads the newest one. Without it the status
+    also looks for a queued first install (one more read) that no such agency pays for."""
+    from django.utils import timezone
+
+    from sync.models import SyncRun
+
+    if not SyncRun.objects.for_agency(agency).filter(status=SyncRun.STATUS_OK).exists():
+        now = timezone.now()
+        SyncRun.objects.create(
+            agency=agency,
+            kind="counts",
+            status=SyncRun.STATUS_OK,
+            reason="beat",
+            requested_at=now,
+            started_at=now,
+            finished_at=now,
+            locations_total=N_LOCATIONS,
+            locations_done=N_LOCATIONS,
+        )
+    return agency
+
+
 def vacuum() -> None:
     """VACUUM ANALYZE every table before a measurement.
 
@@ -94,7 +118,7 @@ def build() -> Agency:
     call_command("migrate", database="analytics", verbosity=0)
     agency = Agency.objects.filter(company_id=COMPANY).first()
     if agency and LocationDayFact.objects.for_agency(agency.pk).count() == N_LOCATIONS * N_DAYS:
-        return on_unlimited_plan(agency)
+        return with_a_finished_pull(on_unlimited_plan(agency))
     if agency:
         for model in (LocationDayFact, UserActivityDay):
             model.objects.for_agency(agency.pk).delete()
@@ -165,4 +189,4 @@ def build() -> Agency:
             facts, acts = [], []
     LocationDayFact.objects.bulk_create(facts, batch_size=5000)
     UserActivityDay.objects.bulk_create(acts, batch_size=5000)
-    return on_unlimited_plan(agency)
+    return with_a_finished_pull(on_unlimited_plan(agency))

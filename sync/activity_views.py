@@ -146,27 +146,41 @@ def _preflight(request):
     return response
 
 
-@public
-@csrf_exempt
-def ingest_activity(request):
-    """POST one beacon: 204 counted, 400 malformed, 403 not ours, 413 too big, 429 over the user's
-    rate, 503 when Redis or the database is down (nothing counted; the tracker just carries on)."""
+def method_refusal(request):
+    """The tracker's endpoints take POST and its CORS preflight: the answer to the preflight or
+    to any other method, None for a POST."""
     if request.method == "OPTIONS":
         return _preflight(request)
     if request.method != "POST":
         response = _answer(request, 405)
         response["Allow"] = "POST, OPTIONS"
         return response
-    limit = settings.ACTIVITY_MAX_BODY_BYTES
+    return None
+
+
+def length_refusal(request, limit: int) -> tuple[int, str] | None:
+    """(status, reason) when the declared body is over `limit` bytes or its length is not a
+    number; the body is then never read."""
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        length = -1
+        return 400, "bad_length"
+    if length > limit:
+        return 413, "too_large"
+    return (400, "bad_length") if length < 0 else None
+
+
+@public
+@csrf_exempt
+def ingest_activity(request):
+    """POST one beacon: 204 counted, 400 malformed, 403 not ours, 413 too big, 429 over the user's
+    rate, 503 when Redis or the database is down (nothing counted; the tracker just carries on)."""
+    if (refusal := method_refusal(request)) is not None:
+        return refusal
+    limit = settings.ACTIVITY_MAX_BODY_BYTES
     try:
-        if length > limit:
-            raise BeaconRejected(413, "too_large")
-        if length < 0:
-            raise BeaconRejected(400, "bad_length")
+        if refused := length_refusal(request, limit):
+            raise BeaconRejected(*refused)
         beacon = parse_beacon(request.read(limit + 1))
         counted = count_beacon(beacon)
     except BeaconRejected as exc:

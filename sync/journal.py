@@ -18,27 +18,14 @@ from __future__ import annotations
 import json
 import logging
 
-from django.conf import settings
 from django.core.cache import cache
 
+from gocsm import redisconn
 from gocsm.agencykeys import agency_cache_key, agency_redis_key
 from sync import tokens
 from sync.ghl.oauth import TokenGrant
 
 logger = logging.getLogger(__name__)
-
-_CLEAR = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
-def _redis():
-    if not settings.REDIS_URL:
-        return None
-    from django_redis import get_redis_connection
-
-    return get_redis_connection("default")
 
 
 def _key(agency_id: int) -> str:
@@ -88,7 +75,7 @@ def write(agency_id: int, grant: TokenGrant) -> bool:
     still stores the pair in the database, which is then its only copy, as before the journal."""
     value = _encode(grant)
     try:
-        r = _redis()
+        r = redisconn.connection()
         if r is None:
             cache.set(_cache_key(agency_id), value, timeout=None)
         else:
@@ -100,7 +87,7 @@ def write(agency_id: int, grant: TokenGrant) -> bool:
 
 
 def read(agency_id: int) -> TokenGrant | None:
-    r = _redis()
+    r = redisconn.connection()
     raw = cache.get(_cache_key(agency_id)) if r is None else r.get(_key(agency_id))
     if not raw:
         return None
@@ -109,7 +96,7 @@ def read(agency_id: int) -> TokenGrant | None:
 
 def clear(agency_id: int, refresh_token: str) -> None:
     """Drop the entry once its pair is stored, unless a newer pair replaced it meanwhile."""
-    r = _redis()
+    r = redisconn.connection()
     if r is None:
         current = read(agency_id)
         if current is not None and current.refresh_token == refresh_token:
@@ -120,4 +107,4 @@ def clear(agency_id: int, refresh_token: str) -> None:
         return
     current = _decode(raw.decode() if isinstance(raw, bytes) else raw)
     if current is None or current.refresh_token == refresh_token:
-        r.eval(_CLEAR, 1, _key(agency_id), raw)
+        redisconn.delete_if_holds(r, _key(agency_id), raw)

@@ -11,27 +11,15 @@ Redis when configured (SET NX PX, compare-and-delete in Lua); the process-local 
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.cache import cache
 
+from gocsm import redisconn
 from gocsm.agencykeys import agency_cache_key, agency_redis_key
 
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 _EXTEND = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
-
-
-def _redis():
-    if not settings.REDIS_URL:
-        return None
-    from django_redis import get_redis_connection
-
-    return get_redis_connection("default")
 
 
 def _key(agency_id: int) -> str:
@@ -44,7 +32,7 @@ def _cache_key(agency_id: int) -> str:
 
 def acquire(agency_id: int, token: str, ttl_seconds: int) -> bool:
     """Take the lock for `token`; False when another pull holds it."""
-    r = _redis()
+    r = redisconn.connection()
     if r is None:
         return cache.add(_cache_key(agency_id), token, timeout=ttl_seconds)
     return bool(r.set(_key(agency_id), token, nx=True, px=int(ttl_seconds * 1000)))
@@ -52,17 +40,17 @@ def acquire(agency_id: int, token: str, ttl_seconds: int) -> bool:
 
 def release(agency_id: int, token: str) -> bool:
     """Free the lock if `token` still owns it."""
-    r = _redis()
+    r = redisconn.connection()
     if r is None:
         if cache.get(_cache_key(agency_id)) == token:
             return cache.delete(_cache_key(agency_id))
         return False
-    return bool(r.eval(_RELEASE, 1, _key(agency_id), token))
+    return redisconn.delete_if_holds(r, _key(agency_id), token)
 
 
 def extend(agency_id: int, token: str, ttl_seconds: int) -> bool:
     """Push the expiry out while the owner is still working."""
-    r = _redis()
+    r = redisconn.connection()
     if r is None:
         if cache.get(_cache_key(agency_id)) == token:
             return cache.touch(_cache_key(agency_id), ttl_seconds)
@@ -71,7 +59,7 @@ def extend(agency_id: int, token: str, ttl_seconds: int) -> bool:
 
 
 def holder(agency_id: int) -> str | None:
-    r = _redis()
+    r = redisconn.connection()
     if r is None:
         return cache.get(_cache_key(agency_id))
     value = r.get(_key(agency_id))

@@ -25,11 +25,12 @@ from gocsm.authguard import public
 from gocsm.errors import ERROR_CODES, MESSAGES
 from sync import sentiment
 from sync.activity_store import CounterStoreUnavailable
-from sync.activity_views import _answer, _preflight, _with_cors
+from sync.activity_views import _answer, _with_cors, length_refusal, method_refusal
 
 log = logging.getLogger(__name__)
 # Reasons a caller may learn; any other refusal is a bare 403.
 _TOLD = frozenset({"agency_staff", "not_enabled", "already_answered"})
+_LENGTH_MESSAGES = {"too_large": "The request is too large.", "bad_length": "Bad Content-Length."}
 
 
 def _refused(request, exc: sentiment.NpsRefused):
@@ -45,22 +46,12 @@ def _refused(request, exc: sentiment.NpsRefused):
 
 
 def _handle(request, action: str):
-    if request.method == "OPTIONS":
-        return _preflight(request)
-    if request.method != "POST":
-        response = _answer(request, 405)
-        response["Allow"] = "POST, OPTIONS"
-        return response
+    if (refusal := method_refusal(request)) is not None:
+        return refusal
     limit = settings.NPS_MAX_BODY_BYTES
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = -1
-    try:
-        if length > limit:
-            raise sentiment.NpsRefused(413, "too_large", "The request is too large.")
-        if length < 0:
-            raise sentiment.NpsRefused(400, "bad_length", "Bad Content-Length.")
+        if refused := length_refusal(request, limit):
+            raise sentiment.NpsRefused(*refused, _LENGTH_MESSAGES[refused[1]])
         parsed = sentiment.parse(request.read(limit + 1), answer=action == "answer")
         asker = sentiment.identify(parsed)
         if not sentiment.within_rate(asker):

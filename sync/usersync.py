@@ -13,6 +13,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone as dj_tz
 
+from accounts import lookups
 from accounts.confirmation import UnknownToGHL, UserNotConfirmed
 from accounts.models import Agency, GHLUser
 from accounts.revocation import end_user_sessions
@@ -102,6 +103,7 @@ def sync_users(agency: Agency, records: list[UserRecord]) -> int:
     if gone:
         # Removed in GHL: they are signed out everywhere at once.
         changed += GHLUser.objects.for_agency(agency).filter(pk__in=gone).update(deleted=True)
+        lookups.forget(agency.pk)  # no longer CSM choices; an update sends no signal
         end_user_sessions(agency.pk, gone)
     return changed
 

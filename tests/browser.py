@@ -54,3 +54,46 @@ def app_frame(page, app_origin):
         if frame.url.startswith(app_origin):
             return frame
     return None
+
+
+def signed_sites(live_server, settings, secret: str = "browser-test-shared-secret"):
+    """shell_and_app_sites with the shell signing its SSO payloads with `secret`."""
+    shell_origin, app_origin = shell_and_app_sites(live_server, settings)
+    settings.GHL_SSO_SHARED_SECRET = secret
+    settings.GHL_SSO_SHARED_SECRET_PREVIOUS = ""
+    return shell_origin, app_origin
+
+
+def owner_with_portfolio(make_agency, make_user, locations: int, days: int):
+    """BrightPath Agency's owner, as the pulls leave them (GHL's user list confirmed this agency
+    admin: SSO requires that), over a built portfolio. Made before Playwright starts: its sync
+    API runs an event loop in the test's thread, and Django refuses database calls from it."""
+    from django.utils import timezone
+
+    from tests.analytics.conftest import build_portfolio
+
+    agency = make_agency(name="BrightPath Agency")
+    person = make_user(
+        agency,
+        name="Dana Whitfield",
+        role="owner",
+        is_agency_owner=True,
+        ghl_type="agency",
+        ghl_role="admin",
+        confirmed_by_ghl_at=timezone.now(),
+    )
+    build_portfolio(agency, locations, days=days)
+    return person
+
+
+def open_app(page, shell_origin: str, app_origin: str, user_pk: int):
+    """Open the dev GHL shell as this person and wait for the app's frame to land on /app/;
+    returns that frame (None when it never did)."""
+    page.goto(f"{shell_origin}/dev/ghl-shell/?user={user_pk}")
+    frame = None
+    for _ in range(100):
+        frame = app_frame(page, app_origin)
+        if frame is not None and frame.url == f"{app_origin}/app/":
+            return frame
+        page.wait_for_timeout(200)
+    return None

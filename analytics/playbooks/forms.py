@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from accounts import lookups
 from accounts.models import GHLUser
 from analytics.playbooks import outbound, seams, triggers
 from analytics.playbooks.models import Play, Task
@@ -86,15 +87,9 @@ class TaskForm(forms.Form):
 
     def __init__(self, agency, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        people = (
-            GHLUser.objects.for_agency(agency)
-            .filter(deleted=False)
-            .exclude(role=GHLUser.ROLE_LOCATION)
-        )
-        self.fields["assignee"].choices = [
-            ("", "Nobody"),
-            *((str(u.pk), u.name or u.email or u.ghl_id) for u in people.order_by("name")),
-        ]
+        # The agency's people who are not a sub-account's own, not removed in GHL: read with
+        # the pages' other lists (accounts.lookups), as the sub-account page builds this form.
+        self.fields["assignee"].choices = [("", "Nobody"), *lookups.for_agency(agency).assignees]
 
 
 def play_initial(play: Play) -> dict:

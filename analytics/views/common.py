@@ -3,14 +3,15 @@ billing seam and the navigation. The CSV files themselves: analytics.views.csvex
 
 from __future__ import annotations
 
-from functools import cached_property, wraps
+from functools import wraps
 from urllib.parse import urlencode
 
 from django.core.paginator import EmptyPage, Paginator
 from django.urls import reverse
 
-from accounts.models import CSMAssignment, GHLUser, Tag
-from analytics.segments import SCOPE_PARAMS, SEGMENTS, BadNarrowing, csm_choices
+from accounts import lookups
+from analytics.risk import FLAG_LABELS
+from analytics.segments import SCOPE_PARAMS, SEGMENTS, BadNarrowing
 from billing.gating import access_for_request
 from gocsm import product_events
 from gocsm.errors import error_response
@@ -91,12 +92,38 @@ def handles_bad_params(view):
     return wrapper
 
 
+# NPS answers are given to the agency: a sub-account's own people see that one of them answered
+# as a detractor, never who did or with what rating (the feedback page is closed to them too).
+UNNAMED_DETRACTOR = "A user of this sub-account answered the NPS prompt with 0-6 within 90 days"
+
+
+def is_client(request) -> bool:
+    """The person is one of a sub-account's own users, not the agency's."""
+    return request.ghl_user.role == request.ghl_user.ROLE_LOCATION
+
+
+def flags_for_viewer(request, flags):
+    """(code, evidence) pairs as this person may read them (UNNAMED_DETRACTOR for clients)."""
+    if not is_client(request):
+        return flags
+    return [(c, UNNAMED_DETRACTOR if c == "nps_detractor" else e) for c, e in flags]
+
+
+def alerts_for_viewer(request, alerts):
+    """Alerts as this person may read them: a detractor alert unnamed for clients."""
+    if is_client(request):
+        for a in alerts:
+            if a.code == "nps_detractor":
+                a.message = f"{FLAG_LABELS['nps_detractor']}: {UNNAMED_DETRACTOR}"
+    return alerts
+
+
 def agency_staff(view):
     """The agency's own people only: a sub-account's users get 403."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if request.ghl_user.role == request.ghl_user.ROLE_LOCATION:
+        if is_client(request):
             return error_response(request, 403)
         return view(request, *args, **kwargs)
 
@@ -221,36 +248,30 @@ def nav_items(request) -> dict:
 
 class ScopeBar:
     """What the filter bar and the bulk form offer, read only when a page's template shows them
-    (a CSV export reads none of it)."""
+    (a CSV export reads none of it): the agency's tags, books and CSMs come from
+    accounts.lookups, asked once per request."""
 
     segments = list(SEGMENTS.items())
     params = SCOPE_PARAMS
     actions = list(BULK_ACTIONS.items())
 
-    def __init__(self, scope):
-        self.narrowing = scope.narrowing
-        self.agency = scope.agency
+    def __init__(self, narrowing, request):
+        self.narrowing = narrowing
+        self.request = request
 
-    @cached_property
-    def tags(self) -> list[tuple[int, str]]:
-        return list(Tag.objects.for_agency(self.agency).order_by("name").values_list("pk", "name"))
+    @property
+    def tags(self) -> tuple[tuple[int, str], ...]:
+        return lookups.for_request(self.request).tags
 
-    @cached_property
-    def books(self) -> list[tuple[str, str]]:
+    @property
+    def books(self) -> tuple[tuple[str, str], ...]:
         """(GHL user id, name) of everyone with a book."""
-        with_book = CSMAssignment.objects.for_agency(self.agency).values("csm_id")
-        return [
-            (ghl_id, name or ghl_id)
-            for ghl_id, name in GHLUser.objects.for_agency(self.agency)
-            .filter(pk__in=with_book)
-            .order_by("name", "ghl_id")
-            .values_list("ghl_id", "name")
-        ]
+        return lookups.for_request(self.request).books
 
-    @cached_property
-    def csm_choices(self) -> list[tuple[str, str]]:
+    @property
+    def csm_choices(self) -> tuple[tuple[str, str], ...]:
         """Everyone who can be assigned as a CSM (the bulk form's choices)."""
-        return [(u.ghl_id, u.name or u.ghl_id) for u in csm_choices(self.agency)]
+        return lookups.for_request(self.request).csm_choices
 
     @property
     def selected_book(self) -> str:

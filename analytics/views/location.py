@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from django.shortcuts import render
 from django.template.defaultfilters import floatformat
 
-from accounts.models import SaasPlan
+from accounts import lookups
 from accounts.tenantsql import Select, read_together
 from accounts.visibility import location_for_request
 from analytics import charts, churn, nps, portfolio, risk, scores
@@ -24,7 +24,13 @@ from analytics.models import (
     NpsResponse,
     nps_category,
 )
-from analytics.views.common import choice, handles_bad_params, wants_csv
+from analytics.views.common import (
+    choice,
+    flags_for_viewer,
+    handles_bad_params,
+    is_client,
+    wants_csv,
+)
 from analytics.views.csvexport import csv_response, file_name
 from analytics.views.overview import _plan_notice, churn_status
 from analytics.views.segments import LocationLabels
@@ -73,6 +79,22 @@ _SUBSCRIPTION = Select(
     where=(("location_ghl_id", "="), ("day", "between")),
     order_by=("day",),
 )
+# Its churn prediction with the drivers (analytics.churn), and its NPS prompt: switched on, and
+# the last 180 days of answers, newest first (analytics.nps).
+_PREDICTION = Select(
+    ChurnPrediction,
+    ("day", "probability", "logit", "intercept", "drivers"),
+    where=(("location_ghl_id", "="),),
+    limit=1,
+)
+_NPS_ON = Select(NpsOptIn, ("location_ghl_id",), where=(("location_ghl_id", "="),), limit=1)
+_NPS = Select(
+    NpsResponse,
+    ("user_name", "user_ghl_id", "comment", "outcome", "rating", "day"),
+    where=(("location_ghl_id", "="), ("day", ">=")),
+    order_by=("-at", "-id"),
+    limit=500,
+)
 
 
 def _one_decimal(value) -> str | None:
@@ -94,13 +116,13 @@ def register_panel(panel) -> None:
         PANELS.append(panel)
 
 
-@handles_bad_params
-def _prediction(agency, ghl_id: str) -> dict | None:
-    """The sub-account's churn probability with its top drivers: each driver's contribution to
-    the logit (positive raises the probability); with the intercept they add up to the logit."""
-    p = ChurnPrediction.objects.for_agency(agency).filter(location_ghl_id=ghl_id).first()
-    if p is None:
+def _prediction(rows: list[tuple]) -> dict | None:
+    """The sub-account's churn probability with its top drivers (rows: _PREDICTION's): each
+    driver's contribution to the logit (positive raises the probability); with the intercept
+    they add up to the logit."""
+    if not rows:
         return None
+    p = SimpleNamespace(**dict(zip(_PREDICTION.columns, rows[0], strict=True)))
     return {
         "probability": f"{p.probability * 100:.0f} %",
         "day": p.day,
@@ -114,6 +136,7 @@ def _prediction(agency, ghl_id: str) -> dict | None:
     }
 
 
+@handles_bad_params
 def location_detail(request, ghl_id: str):
     location = location_for_request(request, ghl_id)
     days = int(choice(request, "days", [str(d) for d in HISTORY_DAYS], "90"))
@@ -126,12 +149,23 @@ def location_detail(request, ghl_id: str):
     # (analytics.current_state) carries what the page would otherwise ask of five tables: its
     # rank under the plan, today's flags, 30 days of minutes per feature and the people active
     # there with their tiers.
-    state_rows, score_rows, week_rows, subscription_rows = read_together(
+    (
+        state_rows,
+        score_rows,
+        week_rows,
+        subscription_rows,
+        prediction_rows,
+        nps_on_rows,
+        nps_rows,
+    ) = read_together(
         agency.pk,
         (_STATE, (location.ghl_id,)),
         (_SCORES, (location.ghl_id, first, day)),
         (_WEEKS, (location.ghl_id, "week", first, day)),
         (_SUBSCRIPTION, (location.ghl_id, first, day)),
+        (_PREDICTION, (location.ghl_id,)),
+        (_NPS_ON, (location.ghl_id,)),
+        (_NPS, (location.ghl_id, day - timedelta(days=179))),
     )
     state = dict(zip(_STATE_COLUMNS, state_rows[0], strict=True)) if state_rows else None
     # Outside the plan's analysed sub-accounts the page keeps the facts (activity, users,
@@ -199,7 +233,7 @@ def location_detail(request, ghl_id: str):
         {"week": r[0].isoformat(), "cells": ["—" if v is None else v for v in r[1:]]}
         for r in week_rows
     ]
-    plan_names = dict(SaasPlan.objects.for_agency(agency).values_list("plan_id", "name"))
+    plan_names = dict(lookups.for_request(request).plan_names)
     subs = []  # one row per change of plan, status, MRR or where the MRR comes from
     last = None
     lifecycle = state["lifecycle"] if state else ""
@@ -224,23 +258,16 @@ def location_detail(request, ghl_id: str):
                 }
             )
     # Read whether shown or not: the page costs as many queries either way.
-    prediction = _prediction(agency, location.ghl_id)
-    # Sentiment: the prompt's switch and the last 180 days of answers (analytics.nps).
-    nps_rows = list(
-        NpsResponse.objects.for_agency(agency)
-        .filter(location_ghl_id=location.ghl_id, day__gte=day - timedelta(days=179))
-        .order_by("-at", "-pk")
-        .values_list("user_name", "user_ghl_id", "comment", "outcome", "rating", "day")[:500]
-    )
+    prediction = _prediction(prediction_rows)
     return render(
         request,
         "analytics/location.html",
         {
-            "churn": churn_status(churn.model_for(agency), request),
+            "churn": churn_status(churn.summary_for(agency), request),
+            # Sentiment is the agency's: its clients' people see neither answers nor the prompt.
+            "client_view": is_client(request),
             "prediction": prediction if analysed else None,
-            "nps_on": NpsOptIn.objects.for_agency(agency)
-            .filter(location_ghl_id=location.ghl_id)
-            .exists(),
+            "nps_on": bool(nps_on_rows),
             "nps": nps.tally(r[3:] for r in nps_rows),
             "nps_recent": [
                 {"who": n or u, "comment": c, "rating": r, "day": d, "category": nps_category(r)}
@@ -249,7 +276,7 @@ def location_detail(request, ghl_id: str):
             ][:5],
             "location": location,
             "panels": [p for p in (panel(request, location) for panel in PANELS) if p],
-            "labels": LocationLabels(request, location.ghl_id),
+            "labels": LocationLabels(request, location),
             "lifecycle": lifecycle,
             "lifecycle_since": lifecycle_since,
             "first_day": state["first_day"] if state else None,
@@ -258,7 +285,7 @@ def location_detail(request, ghl_id: str):
             else None,
             "scored_today": latest is not None and latest.day == day,
             "analysed": analysed,
-            **_plan_notice(scope),
+            **_plan_notice(scope, request),
             "day": day,
             "days": days,
             "history_days": HISTORY_DAYS,
@@ -278,7 +305,10 @@ def location_detail(request, ghl_id: str):
             "explanation": explanation,
             "chart": chart,
             "markers": markers,
-            "flags": [(risk.FLAG_LABELS.get(code, code), evidence) for code, evidence in flags],
+            "flags": [
+                (risk.FLAG_LABELS.get(code, code), evidence)
+                for code, evidence in flags_for_viewer(request, flags)
+            ],
             # (label, value 0-100, contribution) as the table prints them.
             "components": [
                 (
@@ -288,7 +318,10 @@ def location_detail(request, ghl_id: str):
                 )
                 for c in scores.COMPONENTS
             ],
-            "activity": [(f, feature_minutes.get(f, 0)) for f in FEATURES],
+            # Most time first, as on the logins page.
+            "activity": sorted(
+                ((f, feature_minutes.get(f, 0)) for f in FEATURES), key=lambda fm: -fm[1]
+            ),
             "sessions30": state["sessions"] if state else 0,
             # The sub-account's own people, and agency staff who worked in it, apart.
             "users": [u for u in users if not u["staff"]],

@@ -10,7 +10,9 @@ from analytics.models import Lifecycle, MRRSource
 from analytics.templatetags.analytics_format import cents
 from analytics.views.common import (
     ScopeBar,
+    alerts_for_viewer,
     choice,
+    flags_for_viewer,
     handles_bad_params,
     paginate,
     search_text,
@@ -62,10 +64,11 @@ def _filtered(qs, band, flag, q):
 class _Rows:
     """A LocationState queryset that the paginator slices in SQL and hands out as row dicts."""
 
-    def __init__(self, qs, with_flags: bool = False, known_count: int | None = None):
+    def __init__(self, qs, with_flags: bool = False, known_count: int | None = None, request=None):
         self.qs = qs
         self.with_flags = with_flags
         self.known_count = known_count
+        self.request = request  # whose eyes the flags' evidence is for (flags_for_viewer)
 
     def count(self) -> int:
         return self.qs.count() if self.known_count is None else self.known_count
@@ -74,7 +77,11 @@ class _Rows:
         return self.count()
 
     def __getitem__(self, index):
-        return portfolio.state_rows(self.qs[index], self.with_flags)
+        rows = portfolio.state_rows(self.qs[index], self.with_flags)
+        if self.with_flags and self.request is not None:
+            for r in rows:
+                r["flags"] = flags_for_viewer(self.request, r["flags"])
+        return rows
 
 
 # GHL subscription statuses whose MRR counts 0 (analytics.revenue), as a row names them.
@@ -119,7 +126,7 @@ def _csv_money(row: dict, key: str) -> str:
     return "" if row["mrr_source"] == MRRSource.NONE else f"{row[key] / 100:.2f}"
 
 
-def _plan_notice(scope) -> dict:
+def _plan_notice(scope, request) -> dict:
     """What every portfolio page's template shows about its scope: the plan's limit, and what
     the page is narrowed to with the filter bar's and bulk form's choices."""
     return {
@@ -127,7 +134,7 @@ def _plan_notice(scope) -> dict:
         "plan_limit": scope.limit,
         "total_locations": scope.total,
         "narrowing": scope.narrowing,
-        "scope_bar": ScopeBar(scope),
+        "scope_bar": ScopeBar(scope.narrowing, request),
     }
 
 
@@ -191,9 +198,9 @@ def overview(request):
     trend = portfolio.band_trend(scope)
     while trend and not any(trend[0][1].values()):
         trend = trend[1:]  # weeks before the first score would draw as gaps
-    alerts = portfolio.recent_alerts(scope, limit=10)
+    alerts = alerts_for_viewer(request, portfolio.recent_alerts(scope, limit=10))
     context = {
-        "churn": churn_status(churn.model_for(request.agency), request),
+        "churn": churn_status(churn.summary_for(request.agency), request),
         "day": day,
         "page": page,
         "rows": with_display_text(page.object_list),
@@ -227,13 +234,14 @@ def overview(request):
         "band_choices": BAND_CHOICES,
         "flag_choices": FLAG_CHOICES,
         "sort_choices": SORT_CHOICES,
-        **_plan_notice(scope),
+        **_plan_notice(scope, request),
     }
     return render(request, "analytics/overview.html", context)
 
 
 def churn_status(model, request) -> dict:
-    """What the pages say about the agency's churn model: in use, or why not (cold start).
+    """What the pages say about the agency's churn model (a ChurnModel or the cached
+    churn.Summary of it; None: never trained): in use, or why not (cold start).
     `shown`: the agency's own people only; its clients' staff never see the agency's churn
     model about them."""
     shown = request.ghl_user.role != request.ghl_user.ROLE_LOCATION
@@ -244,6 +252,8 @@ def churn_status(model, request) -> dict:
         "trained": model is not None,
         "events": model.events if model else 0,
         "needed": model.events_needed if model else churnmodel.MIN_EVENTS,
+        "warm_up": churnmodel.WARM_UP,
+        "window": churnmodel.WINDOW,
         "day": model.day if model else None,
         "threshold": churnmodel.at_risk_threshold(churnmodel.HORIZON),
         "threshold_pct": round(churnmodel.at_risk_threshold(churnmodel.HORIZON) * 100),
@@ -256,7 +266,7 @@ def at_risk(request):
     csv_out = wants_csv(request)
     scope = portfolio.scope_for(request)
     day = scope.day
-    status = churn_status(churn.model_for(request.agency), request)
+    status = churn_status(churn.summary_for(request.agency), request)
     if status["in_use"]:
         # With a model: also the sub-accounts it calls at risk, ranked by expected MRR lost.
         qs = scope.states().filter(
@@ -277,7 +287,7 @@ def at_risk(request):
     else:
         qs = qs.order_by("-mrr_at_risk", "-risk_weight", "sort_name", "location_ghl_id")
     if csv_out:
-        rows = portfolio.state_rows(qs, with_flags=True)
+        rows = _Rows(qs, with_flags=True, request=request)[:]
         return csv_response(
             "at-risk.csv",
             [
@@ -311,7 +321,7 @@ def at_risk(request):
             ],
         )
     known = scope.state.flagged if scope.whole and not flag and not status["in_use"] else None
-    page = paginate(_Rows(qs, with_flags=True, known_count=known), request)
+    page = paginate(_Rows(qs, with_flags=True, known_count=known, request=request), request)
     lost_totals = {}
     if status["in_use"]:
         lost_totals = {
@@ -348,6 +358,6 @@ def at_risk(request):
             "risk_totals": risk_totals,
             "lost_totals": lost_totals,
             "churn": status,
-            **_plan_notice(scope),
+            **_plan_notice(scope, request),
         },
     )

@@ -14,6 +14,7 @@ from analytics.models import (
     AGENCY_SCOPE,
     FEATURES,
     ActivityRollup,
+    Lifecycle,
     LocationDay,
 )
 from analytics.revenue import MonthMovement, month_end_mrr, movements, mrr_by_day
@@ -125,14 +126,31 @@ def adoption(request):
             "features": ADOPTION_FEATURES,
             "rates": rates,
             "q": q,
-            **_plan_notice(scope),
+            **_plan_notice(scope, request),
         },
     )
 
 
+# Quietest first puts the sub-accounts that stopped paying or were disconnected at the top:
+# the row says so, as the overview does, instead of leaving a churned client to read as idle.
+_ENDED_LABELS = {
+    Lifecycle.CHURNED: Lifecycle.CHURNED.label,
+    Lifecycle.NOT_CONNECTED: Lifecycle.NOT_CONNECTED.label,
+    Lifecycle.ONBOARDING: Lifecycle.ONBOARDING.label.lower(),
+}
+
+
 class _LoginRows(_Cells):
     def __getitem__(self, index):
-        fields = ("location_ghl_id", "name", "active_users", "staff_users", "sessions", "minutes")
+        fields = (
+            "location_ghl_id",
+            "name",
+            "active_users",
+            "staff_users",
+            "sessions",
+            "minutes",
+            "lifecycle",
+        )
         return [
             {
                 "ghl_id": loc,
@@ -142,8 +160,12 @@ class _LoginRows(_Cells):
                 "staff": staff,
                 "sessions": sessions,
                 "minutes": minutes,
+                "lifecycle": lifecycle,
+                "lifecycle_text": _ENDED_LABELS.get(lifecycle, ""),
             }
-            for loc, name, active, staff, sessions, minutes in self.qs[index].values_list(*fields)
+            for loc, name, active, staff, sessions, minutes, lifecycle in self.qs[
+                index
+            ].values_list(*fields)
         ]
 
 
@@ -215,8 +237,9 @@ def logins(request):
             "tiers": list(tiers.items()),
             "chart": charts.bar_chart(series, "Sessions", per="sessions"),
             "series": series,
-            "minutes": list(minutes.items()),
-            **_plan_notice(scope),
+            # Most time first (features the tracker saw no time in stay, at 0, last).
+            "minutes": sorted(minutes.items(), key=lambda fm: -fm[1]),
+            **_plan_notice(scope, request),
         },
     )
 
@@ -321,7 +344,7 @@ def revenue(request):
             "plotted_from": plotted_from if plotted_from > first else None,
             "mrr_charts": mrr_charts,
             "months": list(reversed(months)),
-            **_plan_notice(scope),
+            **_plan_notice(scope, request),
         },
     )
 

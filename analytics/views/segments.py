@@ -10,6 +10,7 @@ nothing is changed, because the whole set is checked before anything is written.
 from __future__ import annotations
 
 from functools import cached_property
+from types import SimpleNamespace
 
 from django import forms
 from django.contrib import messages
@@ -19,9 +20,10 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts import tagging
+from accounts import lookups, tagging
 from accounts.models import CSMAssignment, GHLUser, Location, LocationTag, Tag
 from accounts.tenancy import get_for_agency
+from accounts.tenantsql import Select, read_together
 from accounts.visibility import location_for_request
 from analytics import portfolio, segments
 from analytics.views.common import (
@@ -306,46 +308,50 @@ def segments_page(request):
     )
 
 
-class LocationLabels:
-    """A sub-account's tags and CSM on its page, and (for owners and admins) what can be added."""
+# A sub-account's tag and CSM links (accounts.tenantsql), by its pk.
+_LOCATION_TAGS = Select(LocationTag, ("tag_id",), where=(("location_id", "="),))
+_LOCATION_CSM = Select(CSMAssignment, ("csm_id",), where=(("location_id", "="),), limit=1)
 
-    def __init__(self, request, ghl_id: str):
+
+class LocationLabels:
+    """A sub-account's tags and CSM on its page, and (for owners and admins) what can be added.
+    Its tag and CSM links are read together in one round trip when the page shows them; names
+    come from the agency's cached lists (accounts.lookups)."""
+
+    def __init__(self, request, location):
+        self.request = request
         self.agency = request.agency
-        self.ghl_id = ghl_id
+        self.location = location
         self.can_edit = request.ghl_user.is_owner_or_admin and not read_only(request)
         # The agency's tags and CSM are its own business, not the sub-account's people's.
         self.visible = request.ghl_user.role != request.ghl_user.ROLE_LOCATION
 
     @cached_property
-    def tags(self) -> list[tuple[int, str]]:
-        return list(
-            LocationTag.objects.for_agency(self.agency)
-            .filter(location__ghl_id=self.ghl_id)
-            .order_by("tag__name")
-            .values_list("tag_id", "tag__name")
+    def _links(self) -> tuple[list[tuple], list[tuple]]:
+        return tuple(
+            read_together(
+                self.agency.pk,
+                (_LOCATION_TAGS, (self.location.pk,)),
+                (_LOCATION_CSM, (self.location.pk,)),
+            )
         )
+
+    @cached_property
+    def tags(self) -> list[tuple[int, str]]:
+        """(pk, name) of its tags, by name."""
+        carried = {tag_id for (tag_id,) in self._links[0]}
+        return [(pk, name) for pk, name in lookups.for_request(self.request).tags if pk in carried]
 
     @cached_property
     def addable(self) -> list[tuple[int, str]]:
         have = {pk for pk, _name in self.tags}
-        return [
-            (pk, name)
-            for pk, name in Tag.objects.for_agency(self.agency)
-            .order_by("name")
-            .values_list("pk", "name")
-            if pk not in have
-        ]
+        return [(pk, name) for pk, name in lookups.for_request(self.request).tags if pk not in have]
 
     @cached_property
-    def csm(self) -> GHLUser | None:
-        row = (
-            CSMAssignment.objects.for_agency(self.agency)
-            .filter(location__ghl_id=self.ghl_id)
-            .select_related("csm")
-            .first()
-        )
-        return row.csm if row else None
+    def csm(self) -> SimpleNamespace | None:
+        csm_ids = self._links[1]
+        return lookups.for_request(self.request).holder(csm_ids[0][0]) if csm_ids else None
 
-    @cached_property
-    def csm_choices(self) -> list[tuple[str, str]]:
-        return [(u.ghl_id, u.name or u.ghl_id) for u in segments.csm_choices(self.agency)]
+    @property
+    def csm_choices(self) -> tuple[tuple[str, str], ...]:
+        return lookups.for_request(self.request).csm_choices

@@ -5,11 +5,11 @@ page, with how often one person may be asked). Figures follow analytics.nps' def
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 from django import forms
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import Min
 from django.shortcuts import redirect, render
 from django.utils import timezone as dj_tz
 from django.views.decorators.http import require_POST
@@ -82,7 +82,7 @@ def feedback(request):
         raise BadParam("filter")
     data = form.cleaned_data if form.is_bound else {}
     until = data.get("until") or today
-    since = data.get("since") or until - timedelta(days=DEFAULT_DAYS - 1)
+    since = data.get("since") or _default_since(agency, until)
     location, category = data.get("location") or "", data.get("category") or ""
     rows = NpsResponse.objects.for_agency(agency).filter(day__range=(since, until))
     if getattr(request, "allowed_location_ids", None) is not None or narrowing.active:
@@ -174,7 +174,7 @@ def feedback(request):
             "category_labels": nps.CATEGORY_LABELS,
             "definitions": nps.__doc__,
             "narrowing": narrowing,
-            "scope_bar": ScopeBar(SimpleNamespace(narrowing=narrowing, agency=agency)),
+            "scope_bar": ScopeBar(narrowing, request),
         },
     )
 
@@ -308,3 +308,11 @@ def nps_settings(request):
         f"off for {removed} sub-account{'s' if removed != 1 else ''}.",
     )
     return redirect("analytics:settings")
+
+
+def _default_since(agency, until):
+    """The last DEFAULT_DAYS days, from the agency's first prompt on when that is later: months
+    before the prompt existed would fill the chart and the table with empty months."""
+    since = until - timedelta(days=DEFAULT_DAYS - 1)
+    first = NpsResponse.objects.for_agency(agency).aggregate(first=Min("day"))["first"]
+    return first if first is not None and since < first <= until else since

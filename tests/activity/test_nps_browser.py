@@ -16,7 +16,7 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from tests.browser import app_frame, launched_chromium, shell_and_app_sites
+from tests.browser import launched_chromium, open_app, signed_sites
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SECRET = "browser-test-shared-secret"
@@ -76,9 +76,7 @@ def people(transactional_db, make_agency, make_user):
 
 @pytest.fixture
 def sites(live_server, settings):
-    shell_origin, app_origin = shell_and_app_sites(live_server, settings)
-    settings.GHL_SSO_SHARED_SECRET = SECRET
-    settings.GHL_SSO_SHARED_SECRET_PREVIOUS = ""
+    shell_origin, app_origin = signed_sites(live_server, settings, SECRET)
     settings.GHL_APP_ID = "app0123456789abcdef"
     settings.NPS_PROMPT_DELAY_SECONDS = 0
     settings.ACTIVITY_LOOKUP_CACHE_SECONDS = 0
@@ -249,14 +247,8 @@ def test_the_prompt_asks_a_sub_account_user_once_never_staff_and_takes_keyboard_
 
     # The owner, in GoCSM inside the shell, reads it on the feedback page and the sub-account's.
     page = browser.new_page(viewport={"width": 1200, "height": 1000})
-    page.goto(f"{shell_origin}/dev/ghl-shell/?user={people['owner'].pk}")
-    frame = None
-    for _ in range(100):
-        frame = app_frame(page, app_origin)
-        if frame is not None and frame.url == f"{app_origin}/app/":
-            break
-        page.wait_for_timeout(200)
-    assert frame is not None and frame.url == f"{app_origin}/app/"
+    frame = open_app(page, shell_origin, app_origin, people["owner"].pk)
+    assert frame is not None
     frame.get_by_role("link", name="Feedback").click()
     frame.wait_for_url(f"{app_origin}/app/feedback/")
     text = frame.locator("main").inner_text()

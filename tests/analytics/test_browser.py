@@ -11,9 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 
-from tests.browser import app_frame, launched_chromium, shell_and_app_sites
+from tests.browser import launched_chromium, open_app, owner_with_portfolio, signed_sites
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,22 +21,7 @@ VAR = Path(__file__).resolve().parents[2] / "var"
 
 @pytest.fixture
 def owner(transactional_db, make_agency, make_user):
-    # Facts and scores are written before Playwright starts its event loop in this thread.
-    from tests.analytics.conftest import build_portfolio
-
-    agency = make_agency(name="BrightPath Agency")
-    # As the pulls leave it: GHL's user list confirmed this agency admin (SSO requires that).
-    person = make_user(
-        agency,
-        name="Dana Whitfield",
-        role="owner",
-        is_agency_owner=True,
-        ghl_type="agency",
-        ghl_role="admin",
-        confirmed_by_ghl_at=timezone.now(),
-    )
-    build_portfolio(agency, 8, days=45)
-    return person
+    return owner_with_portfolio(make_agency, make_user, 8, days=45)
 
 
 @pytest.fixture
@@ -48,10 +32,7 @@ def browser(owner):
 
 @pytest.fixture
 def sites(live_server, settings):
-    shell_origin, app_origin = shell_and_app_sites(live_server, settings)
-    settings.GHL_SSO_SHARED_SECRET = "browser-test-shared-secret"
-    settings.GHL_SSO_SHARED_SECRET_PREVIOUS = ""
-    return shell_origin, app_origin
+    return signed_sites(live_server, settings)
 
 
 def _fits(frame) -> bool:
@@ -122,18 +103,7 @@ def test_owner_reads_the_overview_and_a_sub_account_inside_the_ghl_frame(owner, 
     shell_origin, app_origin = sites
     VAR.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 940, "height": 1400})
-    page.goto(f"{shell_origin}/dev/ghl-shell/?user={owner.pk}")
-    page.wait_for_function("() => document.querySelectorAll('iframe').length > 0")
-    page.wait_for_function(
-        f"() => [...document.querySelectorAll('iframe')].some(f => f.src.startsWith("
-        f"'{app_origin}'))"
-    )
-    frame = None
-    for _ in range(100):
-        frame = app_frame(page, app_origin)
-        if frame is not None and frame.url == f"{app_origin}/app/":
-            break
-        page.wait_for_timeout(200)
+    frame = open_app(page, shell_origin, app_origin, owner.pk)
     page.screenshot(path=str(VAR / "analytics-signin.png"))
     assert frame is not None and frame.url == f"{app_origin}/app/", frame and frame.url
     frame.wait_for_selector("section.tiles")

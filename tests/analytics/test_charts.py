@@ -34,6 +34,26 @@ def test_y_axis_ticks_fall_on_round_values_covering_the_range(lo, hi, ticks, dec
 
 
 @pytest.mark.parametrize(
+    ("hi", "ticks"),
+    [
+        (1, [0, 1]),
+        (3, [0, 1, 2, 3]),
+        (6, [0, 2, 4, 6]),
+        (9, [0, 5, 10]),
+        (172, [0, 50, 100, 150, 200]),
+    ],
+)
+def test_counts_are_ticked_in_whole_numbers(hi, ticks):
+    """One sub-account is not counted in quarters: a count's axis steps by whole numbers."""
+    assert charts.y_axis(0, hi, whole=True)[2] == pytest.approx(ticks)
+    assert charts.y_axis(0, hi, whole=True)[3] == 0
+    one = charts.stacked_chart(
+        [("2026-03-24", {"thriving": 1})], [("thriving", "T")], "Sub-accounts"
+    )
+    assert [text for _y, text in one["ticks"]] == ["0", "1"]
+
+
+@pytest.mark.parametrize(
     ("value", "decimals", "text"),
     [
         (8257.49, 2, "8,257.49"),

@@ -190,7 +190,8 @@ def test_cold_start_keeps_the_rule_ranking_and_says_why(personas, login):
     for name in ("analytics:at-risk", "analytics:overview", "analytics:churn"):
         html = client.get(reverse(name)).content.decode()
         assert "No churn prediction yet" in html
-        assert "has 3 churn events" in html and "needs at least 10" in html
+        assert "has 3 churn events a model can learn from" in html and "needs at least 10" in html
+        assert "the 60 days before it" in html and "the 30 days after it" in html
         # No column of dashes: the overview's Churn (90 d) column waits for a model.
         assert ">Churn (90 d)</th>" not in html
     # The at-risk list is the rule-based one: ranked by MRR at risk.

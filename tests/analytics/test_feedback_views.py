@@ -237,3 +237,30 @@ def test_a_sub_accounts_own_people_never_see_the_agencys_feedback_or_churn_pages
         "churn-status"
         in login(personas["owner_a"]).get(reverse("analytics:overview")).content.decode()
     )
+
+
+def test_the_default_period_starts_at_the_agencys_first_prompt(personas, login):
+    """Months before the prompt existed would fill the chart and table with empty months; another
+    agency's older prompts do not move the start, and an explicit start is kept."""
+    a, b = personas["agency_a"], personas["agency_b"]
+    Location.objects.create(agency=a, ghl_id="LocNew", name="New Prompt Co")
+    Location.objects.create(agency=b, ghl_id="LocOld", name="Old Prompt Co")
+    today = agency_today(a)
+    for agency, loc, days_ago in ((a, "LocNew", 40), (a, "LocNew", 3), (b, "LocOld", 150)):
+        NpsResponse.objects.create(
+            agency_id=agency.pk,
+            location_ghl_id=loc,
+            user_ghl_id="U1",
+            outcome="answered",
+            rating=9,
+            day=today - timedelta(days=days_ago),
+        )
+    client = login(personas["owner_a"])
+    response = client.get(reverse("analytics:feedback"))
+    assert response.context["since"] == today - timedelta(days=40)
+    assert response.context["until"] == today
+    months = [m for m, _t in response.context["months"]]
+    assert min(months) == (today - timedelta(days=40)).replace(day=1)
+    chosen = today - timedelta(days=100)
+    again = client.get(reverse("analytics:feedback"), {"since": chosen.isoformat()})
+    assert again.context["since"] == chosen

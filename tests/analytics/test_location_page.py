@@ -90,9 +90,8 @@ def test_activity_by_feature_sums_the_last_30_days_of_own_users(detail):
     text = _text(client.get(reverse("analytics:location-detail", args=["LocA"])))
     # Heavy: 27 days x 20 min conversations, x 5 min calendars, 2 sessions a day; Casual:
     # 5 days x 4 min dashboard, 1 session; staff not counted.
-    assert "conversations 540" in text
-    assert "calendars 135" in text
-    assert "dashboard 20" in text
+    # Shown as hours and minutes, the most used first.
+    assert "conversations 9 h 00 min calendars 2 h 15 min dashboard 20 min" in text
     assert f"{27 * 2 + 5} sessions by the sub-account's own users" in text
 
 
@@ -115,3 +114,11 @@ def test_overview_lists_the_weeks_alerts_with_their_sub_account(detail):
     assert alert.day == D - timedelta(days=4)
     assert f"Beta Gym : {alert.message}" in text
     assert "Alpha Dental : Plan downgraded" in text
+
+
+@pytest.mark.parametrize("days", ["7", "abc", "9" * 40])
+def test_a_history_length_outside_the_choices_is_a_400(detail, days):
+    _agency, client = detail
+    url = reverse("analytics:location-detail", args=["LocA"])
+    assert client.get(url, {"days": days}).status_code == 400
+    assert client.get(url, {"days": "180"}).status_code == 200

@@ -123,3 +123,31 @@ def test_a_churned_sub_accounts_page_shows_its_last_scored_day_not_blanks(pages)
     components = body[body.index("its last scored day") : body.index("Daily scores")]
     adoption_row = components.split("Adoption breadth")[1].split("</tr>")[0]
     assert "no data" not in adoption_row and re.search(r'class="num">\d+\.\d</td>', adoption_row)
+
+
+def test_logins_list_says_which_quiet_sub_accounts_ended_or_are_new(pages):
+    """Quietest first puts ended sub-accounts near the top: each says why, as on the overview."""
+    body = pages.get(reverse("analytics:logins")).content.decode()
+    assert ">Churned</span>" in _row(body, "Lost")
+    assert ">Not connected</span>" in _row(body, "Gone")
+    assert ">onboarding</span>" in _row(body, "Fresh")
+    for connected in ("Paying", "Unbilled", "Manual"):
+        assert 'class="tag' not in _row(body, connected)
+
+
+def test_time_per_feature_lists_the_most_used_first(personas, login):
+    agency = personas["agency_a"]
+    agency.timezone = "UTC"
+    agency.save()
+    today = agency_today(agency)
+    Location.objects.create(agency=agency, ghl_id="L1", name="One")
+    record_location_day(agency.pk, "L1", today, _facts("active", 9700))
+    minutes = {"dashboard": 2, "workflows": 9, "calendars": 5}
+    record_user_activity_day(agency.pk, "L1", "U1", today, 1, minutes, False)
+    refresh_agency_days(agency.pk, today, today)
+    body = login(personas["owner_a"]).get(reverse("analytics:logins")).content.decode()
+    card = body[body.index("Time per feature") :]
+    card = card[: card.index("</section>")]
+    listed = re.findall(r"<tr><td>([a-z]+)</td>", card)
+    assert listed[:3] == ["workflows", "calendars", "dashboard"]
+    assert len(listed) > 3 and "0 min" in card  # features nobody used stay, last

@@ -27,8 +27,8 @@ def db_url(alias: str, via: str | None = None) -> str:
 
 
 def service_env(ghl, *, db_via: str | None = None, ghl_url: str | None = None, **extra) -> dict:
-    """Environment of a worker or web process: this test's databases, Redis dbs, fake GHL."""
-    url = ghl_url or ghl.base_url
+    """Environment of a worker or web process: this test's databases, Redis dbs and fake GHL
+    (None: a process that never talks to GHL)."""
     env = {
         **os.environ,
         "DEBUG": "1",
@@ -38,16 +38,20 @@ def service_env(ghl, *, db_via: str | None = None, ghl_url: str | None = None, *
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CELERY_VISIBILITY_TIMEOUT": "3",
-        "GHL_API_BASE_URL": url,
-        "GHL_MARKETPLACE_URL": url,
-        "GHL_CLIENT_ID": ghl.client_id,
-        "GHL_CLIENT_SECRET": ghl.client_secret,
-        "GHL_APP_ID": ghl.app_id,
-        "GHL_BURST_LIMIT": "100000",
         "SECRET_KEY": settings.SECRET_KEY,
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
+    if ghl is not None:
+        url = ghl_url or ghl.base_url
+        env.update(
+            GHL_API_BASE_URL=url,
+            GHL_MARKETPLACE_URL=url,
+            GHL_CLIENT_ID=ghl.client_id,
+            GHL_CLIENT_SECRET=ghl.client_secret,
+            GHL_APP_ID=ghl.app_id,
+            GHL_BURST_LIMIT="100000",
+        )
     env.pop("PYTEST_CURRENT_TEST", None)
     env.update({k: str(v) for k, v in extra.items()})
     return env

@@ -5,25 +5,18 @@ a worker killed mid-send never send twice; a receiver that is down is retried, t
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connections
 
 from analytics.playbooks.engine import evaluate_agency
 from analytics.playbooks.models import Delivery, Task
 from analytics.playbooks.tasks import deliver, sweep_deliveries
+from tests.faults.procs import kill, service_env, start_worker, wait_for
+from tests.faults.proxy import free_port
 from tests.playbooks.conftest import DAY, QUIET, make_play, set_state
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.services,
     pytest.mark.slow,
@@ -31,75 +24,19 @@ pytestmark = [
 ]
 
 
-def _db_url(alias: str) -> str:
-    db = connections[alias].settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_worker(receivers: list[str], mail_dir: Path, concurrency: int = 1) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DEBUG": "1",
-        "DATABASE_URL": _db_url("default"),
-        "ANALYTICS_DATABASE_URL": _db_url("analytics"),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "CELERY_VISIBILITY_TIMEOUT": "3",
-        "SECRET_KEY": settings.SECRET_KEY,
-        "PLAYBOOKS_LOCAL_RECEIVERS": ",".join(receivers),
-        "PLAYBOOKS_RETRY_BASE_SECONDS": "0.5",
-        "PLAYBOOKS_MAX_ATTEMPTS": "3",
-        "PLAYBOOKS_CONNECT_TIMEOUT_SECONDS": "1",
-        "PLAYBOOKS_READ_TIMEOUT_SECONDS": "2",
-        "EMAIL_URL": f"filemail:///{mail_dir}",
-        "LOG_LEVEL": os.environ.get("PLAYBOOKS_WORKER_LOG_LEVEL", "WARNING"),
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "gocsm",
-            "worker",
-            "-P",
-            "prefork",
-            "-c",
-            str(concurrency),
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-            "-l",
-            os.environ.get("PLAYBOOKS_WORKER_LOG_LEVEL", "WARNING"),
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=open(os.environ.get("PLAYBOOKS_WORKER_LOG", os.devnull), "a"),
+def _start_worker(receivers: list[str], mail_dir: Path, concurrency: int = 1):
+    """A real prefork worker (its log beside mail_dir, in the test's tmp_path) that may send to
+    these local receivers only, mailing into mail_dir."""
+    env = service_env(
+        None,
+        PLAYBOOKS_LOCAL_RECEIVERS=",".join(receivers),
+        PLAYBOOKS_RETRY_BASE_SECONDS=0.5,
+        PLAYBOOKS_MAX_ATTEMPTS=3,
+        PLAYBOOKS_CONNECT_TIMEOUT_SECONDS=1,
+        PLAYBOOKS_READ_TIMEOUT_SECONDS=2,
+        EMAIL_URL=f"filemail:///{mail_dir}",
     )
-
-
-def _kill(worker: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait(timeout=10)
-
-
-def _wait(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
+    return start_worker(env, mail_dir.parent, pool="prefork", concurrency=concurrency)
 
 
 def _emails(mail_dir: Path) -> list[str]:
@@ -122,7 +59,9 @@ def real_celery(settings):
 def setup(world, receivers, real_celery, tmp_path):
     ghl, slack = receivers["ghl"], receivers["slack"]
     allowed = [ghl.base_url.removeprefix("http://"), f"127.0.0.1:{slack.port}"]
-    return world, ghl, slack, allowed, tmp_path
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir()
+    return world, ghl, slack, allowed, mail_dir
 
 
 def _statuses(agency):
@@ -143,7 +82,7 @@ def test_each_action_once_per_episode_and_duplicate_tasks_send_nothing(setup):
     try:
         set_state(agency, "Loc0", DAY, flags=[QUIET])
         evaluate_agency(agency.pk)
-        done = _wait(
+        done = wait_for(
             lambda: set(_statuses(agency).values()) == {"sent"} and len(_statuses(agency)) == 4,
             timeout=60,
         )
@@ -157,7 +96,7 @@ def test_each_action_once_per_episode_and_duplicate_tasks_send_nothing(setup):
         evaluate_agency(agency.pk)
         time.sleep(4)
     finally:
-        _kill(worker)
+        kill(worker)
     assert len(ghl.inbound_deliveries("Loc0")) == 1
     assert len(slack.messages) == 1
     emails = _emails(mail_dir)
@@ -177,8 +116,8 @@ def test_a_worker_killed_mid_send_does_not_send_twice(setup):
     try:
         set_state(agency, "Loc0", DAY, flags=[QUIET])
         evaluate_agency(agency.pk)
-        assert _wait(lambda: len(slack.messages) == 1, timeout=60), "never sent"
-        _kill(worker)
+        assert wait_for(lambda: len(slack.messages) == 1, timeout=60), "never sent"
+        kill(worker)
         d = Delivery.objects.for_agency(agency).get(action="slack")
         assert d.status == "sending"
         slack.delay = 0
@@ -193,10 +132,10 @@ def test_a_worker_killed_mid_send_does_not_send_twice(setup):
             time.sleep(2)
             return False
 
-        assert _wait(interrupted, timeout=60)
+        assert wait_for(interrupted, timeout=60)
         time.sleep(2)
     finally:
-        _kill(worker)
+        kill(worker)
     assert len(slack.messages) == 1
     d.refresh_from_db()
     assert d.attempts == 1 and "not sent again" in d.error
@@ -205,17 +144,17 @@ def test_a_worker_killed_mid_send_does_not_send_twice(setup):
 def test_a_receiver_that_is_down_is_retried_then_recorded_failed(setup):
     world, _ghl, _slack, allowed, mail_dir = setup
     agency = world["agency_a"]
-    port = _free_port()
+    port = free_port()
     make_play(agency, slack_url=f"http://127.0.0.1:{port}/services/T1/B1/down")
     worker = _start_worker([*allowed, f"127.0.0.1:{port}"], mail_dir)
     try:
         set_state(agency, "Loc0", DAY, flags=[QUIET])
         evaluate_agency(agency.pk)
-        assert _wait(
+        assert wait_for(
             lambda: Delivery.objects.for_agency(agency).get(action="slack").status == "failed",
             timeout=60,
         ), _statuses(agency)
     finally:
-        _kill(worker)
+        kill(worker)
     d = Delivery.objects.for_agency(agency).get(action="slack")
     assert (d.attempts, d.error, d.response_code) == (3, "connection refused", None)

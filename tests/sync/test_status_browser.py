@@ -8,9 +8,8 @@ import threading
 
 import pytest
 from django.db import connections
-from django.utils import timezone
 
-from tests.browser import app_frame, launched_chromium, shell_and_app_sites
+from tests.browser import launched_chromium, open_app, owner_with_portfolio, signed_sites
 from tests.sync.test_import_progress import finish, hold_import_open
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -38,28 +37,12 @@ def off_the_event_loop(fn):
 
 @pytest.fixture
 def owner(transactional_db, make_agency, make_user):
-    from tests.analytics.conftest import build_portfolio
-
-    agency = make_agency(name="BrightPath Agency")
-    person = make_user(
-        agency,
-        name="Dana Whitfield",
-        role="owner",
-        is_agency_owner=True,
-        ghl_type="agency",
-        ghl_role="admin",
-        confirmed_by_ghl_at=timezone.now(),
-    )
-    build_portfolio(agency, 3, days=3)
-    return person
+    return owner_with_portfolio(make_agency, make_user, 3, days=3)
 
 
 @pytest.fixture
 def sites(live_server, settings):
-    shell_origin, app_origin = shell_and_app_sites(live_server, settings)
-    settings.GHL_SSO_SHARED_SECRET = "browser-test-shared-secret"
-    settings.GHL_SSO_SHARED_SECRET_PREVIOUS = ""
-    return shell_origin, app_origin
+    return signed_sites(live_server, settings)
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
@@ -74,14 +57,8 @@ def test_the_bar_moves_by_itself_and_the_page_reloads_when_the_import_is_done(ow
         errors = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
-        page.goto(f"{shell_origin}/dev/ghl-shell/?user={owner.pk}")
-        frame = None
-        for _ in range(100):
-            frame = app_frame(page, app_origin)
-            if frame is not None and frame.url == f"{app_origin}/app/":
-                break
-            page.wait_for_timeout(200)
-        assert frame is not None and frame.url == f"{app_origin}/app/"
+        frame = open_app(page, shell_origin, app_origin, owner.pk)
+        assert frame is not None
         message = frame.locator("[data-sync-message]")
         assert message.inner_text().startswith("1 of 4 sub-accounts done")
         assert frame.locator("#sync-status progress").get_attribute("value") == "25"
