@@ -106,32 +106,54 @@ def record_location_day(
     Returns True when the stored row was created or changed, False when it already held exactly
     these values (so a repeated pull reports zero rows written). Raises ValueError on bad input.
     """
-    _check_key(agency_id, location_ghl_id, day)
-    values = _clean_facts(facts)
-    current = (
-        LocationDayFact.objects.for_agency(agency_id)
-        .filter(location_ghl_id=location_ghl_id, day=day)
-        .values(*_FACT_FIELDS)
-        .first()
-    )
-    if current is not None and all(current[k] == v for k, v in values.items()):
-        return False
-    row = LocationDayFact(
-        agency_id=agency_id,
-        location_ghl_id=location_ghl_id,
-        day=day,
-        updated_at=dj_tz.now(),
-        **values,
-    )
-    # ON CONFLICT DO UPDATE of only the given columns: two writers racing on a new day cannot
-    # create a duplicate, and a partial update never blanks what another pull measured.
-    LocationDayFact.objects.bulk_create(
-        [row],
-        update_conflicts=True,
-        unique_fields=["agency_id", "location_ghl_id", "day"],
-        update_fields=[*values.keys(), "updated_at"],
-    )
-    return True
+    return day in record_location_days(agency_id, location_ghl_id, {day: facts})
+
+
+def record_location_days(
+    agency_id: int, location_ghl_id: str, facts_by_day: dict[date, LocationDayFacts]
+) -> set[date]:
+    """record_location_day for many days of one sub-account (a pull that catches up several
+    days): every day is checked first, the stored rows are read in one query and the changed
+    ones upserted with one statement per set of fields given. Returns the days created or
+    changed."""
+    cleaned = {}
+    for day, facts in facts_by_day.items():
+        _check_key(agency_id, location_ghl_id, day)
+        cleaned[day] = _clean_facts(facts)
+    if not cleaned:
+        return set()
+    current = {
+        row["day"]: row
+        for row in LocationDayFact.objects.for_agency(agency_id)
+        .filter(location_ghl_id=location_ghl_id, day__in=list(cleaned))
+        .values("day", *_FACT_FIELDS)
+    }
+    now = dj_tz.now()
+    groups: dict[tuple[str, ...], list[LocationDayFact]] = {}
+    for day, values in cleaned.items():
+        stored = current.get(day)
+        if stored is not None and all(stored[k] == v for k, v in values.items()):
+            continue
+        groups.setdefault(tuple(values), []).append(
+            LocationDayFact(
+                agency_id=agency_id,
+                location_ghl_id=location_ghl_id,
+                day=day,
+                updated_at=now,
+                **values,
+            )
+        )
+    for names, rows in groups.items():
+        # ON CONFLICT DO UPDATE of only the given columns: two writers racing on a new day
+        # cannot create a duplicate, and a partial update never blanks what another pull
+        # measured.
+        LocationDayFact.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["agency_id", "location_ghl_id", "day"],
+            update_fields=[*names, "updated_at"],
+        )
+    return {row.day for rows in groups.values() for row in rows}
 
 
 def feature_column(feature: str) -> str:
@@ -154,31 +176,57 @@ def record_user_activity_day(
     Flushing the same counters twice gives the same row. Unknown feature names are counted as
     "other". Raises ValueError on bad input.
     """
-    _check_key(agency_id, location_ghl_id, day)
-    if not isinstance(user_ghl_id, str) or not _GHL_ID.match(user_ghl_id):
-        raise ValueError("user_ghl_id must be a GHL id (letters, digits, _ or -)")
-    _count("sessions", sessions)
-    if not isinstance(minutes_by_feature, dict):
-        raise ValueError("minutes_by_feature must be a dict of feature name to minutes")
-    minutes = {f"minutes_{f}": 0 for f in FEATURES}
-    for feature, value in minutes_by_feature.items():
-        if not isinstance(feature, str):
-            raise ValueError("feature names must be strings")
-        minutes[feature_column(feature)] += _count(f"minutes for {feature}", value)
-    minutes["minutes_total"] = sum(minutes.values())
-    row = UserActivityDay(
-        agency_id=agency_id,
-        location_ghl_id=location_ghl_id,
-        user_ghl_id=user_ghl_id,
-        day=day,
-        sessions=sessions,
-        is_agency_staff=bool(is_agency_staff),
-        updated_at=dj_tz.now(),
-        **minutes,
+    record_user_activity_days(
+        agency_id,
+        [(location_ghl_id, user_ghl_id, day, sessions, minutes_by_feature, is_agency_staff)],
     )
+
+
+def record_user_activity_days(agency_id: int, days, batch_size: int = 1000) -> int:
+    """record_user_activity_day for many (location GHL id, user GHL id, day, sessions, minutes
+    by feature, is agency staff) at once: every row is checked before any is written, then
+    upserted in batches (one statement per batch instead of one per row). Returns the rows."""
+    rows = []
+    now = dj_tz.now()
+    for location_ghl_id, user_ghl_id, day, sessions, minutes_by_feature, staff in days:
+        _check_key(agency_id, location_ghl_id, day)
+        if not isinstance(user_ghl_id, str) or not _GHL_ID.match(user_ghl_id):
+            raise ValueError("user_ghl_id must be a GHL id (letters, digits, _ or -)")
+        _count("sessions", sessions)
+        if not isinstance(minutes_by_feature, dict):
+            raise ValueError("minutes_by_feature must be a dict of feature name to minutes")
+        minutes = {f"minutes_{f}": 0 for f in FEATURES}
+        for feature, value in minutes_by_feature.items():
+            if not isinstance(feature, str):
+                raise ValueError("feature names must be strings")
+            minutes[feature_column(feature)] += _count(f"minutes for {feature}", value)
+        minutes["minutes_total"] = sum(minutes.values())
+        rows.append(
+            UserActivityDay(
+                agency_id=agency_id,
+                location_ghl_id=location_ghl_id,
+                user_ghl_id=user_ghl_id,
+                day=day,
+                sessions=sessions,
+                is_agency_staff=bool(staff),
+                updated_at=now,
+                **minutes,
+            )
+        )
+    # One row per key in a batch: a statement cannot upsert the same row twice (the last wins,
+    # as it would one call at a time).
+    unique = {(r.location_ghl_id, r.user_ghl_id, r.day): r for r in rows}
     UserActivityDay.objects.bulk_create(
-        [row],
+        list(unique.values()),
+        batch_size=batch_size,
         update_conflicts=True,
         unique_fields=["agency_id", "location_ghl_id", "user_ghl_id", "day"],
-        update_fields=["sessions", "is_agency_staff", "updated_at", *minutes.keys()],
+        update_fields=[
+            "sessions",
+            "is_agency_staff",
+            "updated_at",
+            *(f"minutes_{f}" for f in FEATURES),
+            "minutes_total",
+        ],
     )
+    return len(unique)

@@ -94,7 +94,8 @@ def _ramp(t, start, length, depth):
 
 
 def _fade_generator(rng, n, t, created, saas):
-    """A second, different hidden generator (the shape of the demo's, sync/fakeghl/world.py):
+    """A second, different hidden generator (the shape the demo's world, sync/fakeghl/world.py,
+    had until its churn was tuned for a churn model: it now draws more trouble and less noise):
     a fade with p = 0.12 (usage falls linearly over 20-60 days to U(0.30, 0.55) of normal and
     stays), logins stopping for good with p = 0.07, shaky payers (8 %: past due each week with
     p = 0.15, else 0.008); weekly hazard min(0.35, 0.002 x frailty x exp(3 x decline + 0.45 x

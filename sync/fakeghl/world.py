@@ -18,33 +18,44 @@ life and then grows by `trend` a year; shape(d) is 1 except during a fade (it fa
 floor and stays there). Conversations, bookings and logins follow the level with day-to-day noise.
 Its own people log in (World.user_days) with a per-person habit scaled by the level (below 0.8,
 only that share of them logs in at all), except on quiet days: a quiet period (logins stop) or a
-cancelled subscription. Subscriptions are trialing
-for 14 days, then active, past due in weeks drawn with the sub-account's payment risk, cancelled
-from its cancel day until it comes back (if it does).
+cancelled subscription. Subscriptions are trialing for 14 days, then active, past due in weeks
+drawn with the sub-account's payment risk, cancelled from its cancel day until it comes back (if
+it does).
 
 ## Churn generator (generated sub-accounts; the scripted stories of sync/fakeghl/stories.py have
 fixed fates)
 
-Static draws per sub-account: base ~ U(0.6, 1.6); trend ~ U(-0.3, 0.9); a fade with p = 0.12
-(starting U(created + 30, day 400), lasting 20-60 days, floor U(0.30, 0.55)); a quiet period with
-p = 0.07 (logins stop from U(created + 30, day 400) on, for good); SaaS with p = 0.7; a payment
-past due each week with probability 0.15 for 8 % ("shaky payers"), else 0.008; a frailty
-f = exp(0.5 z), z standard normal (unobserved noise).
+The simulated era runs from day -HORIZON_DAYS (-800) to day CHURN_UNTIL (400); before it the
+history is flat (no trouble, no cancellations). An agency's clients: LATE_SHARE (50 %) are won
+during the era (created U(-800, 100)), the others are older (created U(-1500, -800)). It loses
+roughly a third of its clients a year and wins about as many, as GHL agencies do: the demo's
+100 sub-accounts (seed 7) have about 55 paying on day 0 and 25 churns in the year before it.
 
-Each week w from max(created + 21, -400) to day 400, with d = 7w:
+Static draws per sub-account, with its trouble starting within the era at
+begin = max(created + 30, -800): base ~ U(0.6, 1.6); trend ~ U(-0.3, 0.9); a fade starting at
+FADES_A_YEAR (0.7) a year from begin (an exponential wait; none if it would start after day 400),
+lasting 20-60 days, floor U(0.30, 0.55); 30 % of fades recover: the floor lasts 30-120 days, then
+usage climbs back to normal over 20-40 days; logins stopping for good (unless it comes back
+after cancelling) at QUIETS_A_YEAR (0.3) a year from begin, the same way; SaaS with p = 0.7; a
+payment past due each week with probability 0.15 for 15 % ("shaky payers"), else 0.008; a
+frailty f = exp(0.5 z), z standard normal (unobserved noise).
+
+Each week w from max(created + 21, -800) to day 400, with d = 7w:
     decline  = 1 - shape(d)                 (how far usage is below its normal curve)
     quiet_w  = whole weeks since logins stopped (0 while people log in), capped at 6
     failed   = past-due weeks among the last 8 (SaaS sub-accounts)
-    hazard   = min(0.35, 0.002 x f x exp(3.0 x decline + 0.45 x quiet_w + 0.6 x failed))
+    hazard   = min(0.35, 0.0015 x f x exp(3.5 x decline + 0.5 x quiet_w + 0.6 x failed))
 It cancels in the first week where the hazards summed since the start reach E ~ Exp(1) (one draw
 per sub-account; the same as cancelling each week with probability 1 - exp(-hazard)), on a day
 of that week drawn uniformly. So usage declining, logins stopping and payments failing make a
-later cancellation more likely; the frailty and E are the noise. After cancelling, a SaaS
-sub-account comes back on its plan with p = 0.15 after 21-60 days (and does not cancel again),
-else it is deleted from GHL with p = 0.6 after 14-75 days, else it stays, cancelled. A
-sub-account billed outside GHL has no subscription to cancel: it is deleted 7-27 days later.
-A churn label for it: its cancel day (SaaS, unless it comes back) or its deletion day (billed
-outside GHL). Location.cancel_day, resume_day and deleted_day hold each one's fate.
+later cancellation more likely (a sub-account without trouble cancels about 8 % a year, one
+whose use halved about 6 times as often, one quiet for six weeks 20 times); the frailty and E are
+the noise. After cancelling, a SaaS sub-account comes back on its plan with p = 0.15 after 21-60
+days (and does not cancel again), else it is deleted from GHL with p = 0.6 after 14-75 days, else
+it stays, cancelled. A sub-account billed outside GHL has no subscription to cancel: it is deleted
+7-27 days later. A churn label for it: its cancel day (SaaS, unless it comes back) or its
+deletion day (billed outside GHL). Location.cancel_day, resume_day and deleted_day hold each
+one's fate.
 """
 
 from __future__ import annotations
@@ -156,8 +167,14 @@ MESSAGES = [
     "I'd like to cancel my booking on {d}",
 ]
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-HORIZON_DAYS = 400  # how far back counts reach; older history is flat
+HORIZON_DAYS = 800  # how far back the generator simulates trouble and fates; older history is flat
 CHURN_UNTIL = 400  # the generator decides fates from -HORIZON_DAYS up to this day
+FADES_A_YEAR = 0.7  # a sub-account's usage starts to fade at this rate (its first fade only)
+QUIETS_A_YEAR = 0.3  # its people stop logging in at this rate
+BASE_HAZARD = 0.0015  # weekly cancel hazard of a sub-account without trouble (frailty 1)
+# Clients won over the simulated era (created from -HORIZON_DAYS to day 100): an agency that
+# loses about a third of its clients a year keeps its size by winning as many.
+LATE_SHARE = 0.5
 TRIAL_DAYS = 14
 SECOND_CURRENCY = {"USD": "GBP", "EUR": "GBP", "CAD": "GBP", "AUD": "GBP", "GBP": "EUR"}
 SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "GBP": "£", "EUR": "€"}
@@ -187,6 +204,21 @@ def h(seed: int, *parts) -> int:
 def u(seed: int, *parts) -> float:
     """A uniform number in [0, 1) fixed by the parts."""
     return h(seed, *parts) / 2**64
+
+
+def uniforms(seed: int, *parts, count: int) -> tuple[float, ...]:
+    """`count` (at most 16) uniform numbers in [0, 1) fixed by the parts, from one digest."""
+    text = ":".join(str(p) for p in (seed, *parts))
+    d = hashlib.blake2b(text.encode(), digest_size=64).digest()
+    return tuple(int.from_bytes(d[4 * i : 4 * i + 4], "big") / 2**32 for i in range(count))
+
+
+@lru_cache(maxsize=100_000)
+def _person(seed: int, user_id: str) -> tuple[float, float, tuple[float, ...]]:
+    """A sub-account person's fixed draws: how engaged (the level below which they stop
+    logging in at all, x 0.8), their login habit, and per feature how readily they use it."""
+    engaged, habit, *uses = uniforms(seed, "person", user_id, count=2 + len(ACTIVITY_FEATURES))
+    return engaged, 0.2 + 0.8 * habit, tuple(uses)
 
 
 def make_id(seed: int, *parts, length: int = 20) -> str:
@@ -459,11 +491,11 @@ class World:
                 plans=story.plans,
                 setup=story.setup,
             )
-        late = u(s, "late", a, k) < 0.15  # created in the last or the next 100 days: growth
+        late = u(s, "late", a, k) < LATE_SHARE  # won during the simulated era: growth
         if late:
-            created = int(u(s, "born", a, k) * 200) - 99
+            created = int(u(s, "born", a, k) * (HORIZON_DAYS + 100)) - HORIZON_DAYS + 1
         else:
-            created = -int(u(s, "age", a, k) * 700) - 101
+            created = -int(u(s, "age", a, k) * 700) - HORIZON_DAYS - 1
         b = self._behaviour(s, (a, k), common["id"], created)
         cancel, resume, deleted = self._fate(s, common["id"], b)
         abroad = country == "GB" and len(agency.plans) > 3 and agency.currency != "GBP"
@@ -487,19 +519,21 @@ class World:
     @staticmethod
     def _behaviour(s: int, key: tuple, loc_id: str, created: int) -> Behaviour:
         """The generator's static draws (module docstring, "Churn generator")."""
-        span = max(1, CHURN_UNTIL - (created + 30))
+        # Trouble starts within the simulated era only (older history is flat).
+        begin = max(created + 30, -HORIZON_DAYS)
         shape: tuple[tuple[int, float], ...] = ()
-        if u(s, "fade", *key) < 0.12:
-            start = created + 30 + int(u(s, "fade-day", *key) * span)
+        start = _waiting_day(begin, FADES_A_YEAR, u(s, "fade-day", *key))
+        if start is not None:
             length = 20 + int(u(s, "fade-len", *key) * 40)
             floor = round(0.30 + 0.25 * u(s, "fade-floor", *key), 3)
             shape = ((start, 1.0), (start + length, floor))
-        quiet_from = None
-        if u(s, "quiet", *key) < 0.07:
-            quiet_from = created + 30 + int(u(s, "quiet-day", *key) * span)
+            if u(s, "fade-back", *key) < 0.3:  # some recover: busy again after a while
+                back = start + length + 30 + int(u(s, "fade-stay", *key) * 90)
+                shape = (*shape, (back, floor), (back + 20 + int(u(s, "fade-up", *key) * 20), 1.0))
+        quiet_from = _waiting_day(begin, QUIETS_A_YEAR, u(s, "quiet-day", *key))
         z = NormalDist().inv_cdf(min(max(u(s, "frailty", *key), 1e-9), 1 - 1e-9))
         saas = u(s, "saas", *key) < 0.7
-        pay_risk = 0.15 if u(s, "payer", *key) < 0.08 else 0.008
+        pay_risk = 0.15 if u(s, "payer", *key) < 0.15 else 0.008
         return Behaviour(
             created=created,
             base=0.6 + u(s, "base", *key) * 1.0,
@@ -524,8 +558,8 @@ class World:
             decline = 1 - piecewise(b.shape, d)
             quiet_w = 0 if b.quiet_from is None or d < b.quiet_from else (d - b.quiet_from) // 7
             failed = sum(1 for k in range(w - 7, w + 1) if k in b.past_due)
-            exponent = 3.0 * decline + 0.45 * min(quiet_w, 6) + 0.6 * failed
-            budget -= min(0.35, 0.002 * b.frailty * math.exp(exponent))
+            exponent = 3.5 * decline + 0.5 * min(quiet_w, 6) + 0.6 * failed
+            budget -= min(0.35, BASE_HAZARD * b.frailty * math.exp(exponent))
             if budget <= 0:
                 cancel = d + h(s, "cancel-day", loc_id) % 7
                 break
@@ -579,27 +613,28 @@ class World:
         below a level of 0.8 only that share of the team (the client's owner always) logs in."""
         if not loc.exists(day) or self.quiet_on(loc, day):
             return []
-        s = self.seed
         level = min(self.level(loc, day), 1.6)
         out = []
         for k, user in enumerate(self.account_users(loc, day)):
             if user.created_day > day:
                 continue
-            if k and u(s, "engaged", user.id) >= level / 0.8:
+            engaged, habit, uses = _person(self.seed, user.id)
+            if k and engaged >= level / 0.8:
                 continue  # as use falls, fewer of the team bother to log in at all
-            habit = 0.2 + 0.8 * u(s, "habit", user.id)
             if k == 0:
                 habit = max(habit, 0.75)  # the client's owner is the busiest
+            # One digest per person and day (the tracker's days are the demo's biggest loop).
+            active, sessions_u, *minutes_u = uniforms(
+                self.seed, "user-day", user.id, day, count=2 + len(ACTIVITY_FEATURES)
+            )
             first_days = k == 0 and day - loc.created_day < 2  # set up with the agency
-            if not first_days and u(s, "active", user.id, day) >= min(
-                0.97, habit * (0.25 + 0.5 * level)
-            ):
+            if not first_days and active >= min(0.97, habit * (0.25 + 0.5 * level)):
                 continue
-            sessions = 1 + int(2.5 * u(s, "sessions", user.id, day) * level)
+            sessions = 1 + int(2.5 * sessions_u * level)
             minutes = {
-                f: 1 + int((4 + 22 * u(s, "min", user.id, day, f)) * min(level, 1.2))
-                for f in ACTIVITY_FEATURES
-                if u(s, "uses", user.id, f) < 0.2 + 0.5 * min(level, 1.0)
+                f: 1 + int((4 + 22 * m) * min(level, 1.2))
+                for f, m, use in zip(ACTIVITY_FEATURES, minutes_u, uses, strict=True)
+                if use < 0.2 + 0.5 * min(level, 1.0)
             }
             out.append((user.id, sessions, minutes or {"dashboard": 3}))
         return out
@@ -920,6 +955,13 @@ def _past_due_weeks(s: int, loc_id: str, created: int, risk: float) -> frozenset
             return frozenset(weeks)
         weeks.add(week)
         n += 1
+
+
+def _waiting_day(begin: int, per_year: float, r: float) -> int | None:
+    """The day an event that happens at `per_year` a year first happens on or after `begin`
+    (an exponential wait drawn from the uniform `r`); None when that is after CHURN_UNTIL."""
+    day = begin + int(-math.log(1 - r) * 365 / per_year)
+    return day if day <= CHURN_UNTIL else None
 
 
 def _quiet_period(start: int | None, comeback: int | None) -> tuple[tuple[int, int | None], ...]:

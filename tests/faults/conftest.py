@@ -42,10 +42,11 @@ def timings(settings):
 
 @pytest.fixture
 def ghl(settings, timings):
-    """The fake GHL over HTTP on a port of our range: one agency with 6 sub-accounts (7 asked, one not created yet)."""
+    """The fake GHL over HTTP on a port of our range: one agency with 6 sub-accounts today (9
+    asked: its world deleted 3 clients it lost before today)."""
     fake = FakeGHL(
         seed=5,
-        agencies=[("BrightPath Agency", 7), ("Northstar Growth", 3)],
+        agencies=[("BrightPath Agency", 9), ("Northstar Growth", 3)],
         burst=100_000,
         port=free_port(),
     )

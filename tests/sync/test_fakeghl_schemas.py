@@ -330,7 +330,8 @@ def test_a_thousand_sub_account_world_is_cheap_and_deterministic():
     assert time.perf_counter() - started < 5
     cid = a.company_ids[0]
     assert [x.id for x in a.world.locations(cid, 0)] == [x.id for x in b.world.locations(cid, 0)]
-    assert 1100 < len(a.world.locations(cid, 0)) < 1500
+    # Most exist today; the others were deleted (clients lost) or are not created yet.
+    assert 800 < len(a.world.locations(cid, 0)) < 1500
     # The world evolves: sub-accounts come and go over 120 days.
     assert {x.id for x in a.world.locations(cid, 0)} != {x.id for x in a.world.locations(cid, 120)}
 

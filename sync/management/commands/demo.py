@@ -20,15 +20,16 @@ class Command(BaseCommand):
             "--days",
             type=int,
             default=None,
-            help="Days of history of a new demo (default 90). A churn model needs about 300: "
-            "its 90-day labels are known 120 days late, and it needs 10 churn events.",
+            help="Days of history of a new demo (default 450: the last 60 pulled every day, one "
+            "pull a week before). A churn model's 90-day labels are known 120 days late, and it "
+            "needs 10 churn events: below about 400 days the demo stays in cold start.",
         )
         parser.add_argument(
             "--locations",
             type=int,
             default=None,
-            help="Sub-accounts of a new demo (default 60; the world churns about 10 %% a year, "
-            "so a churn model wants ~200 of them over --days 400).",
+            help="Sub-accounts of a new demo over its history (default 100, about 70 connected "
+            "today: the world loses roughly a third of its clients a year and wins as many).",
         )
 
     def handle(
