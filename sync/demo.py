@@ -323,7 +323,10 @@ def _simulating(fake: FakeGHL) -> Iterator[None]:
     # DEBUG's query log would record every one of the build's queries.
     settings.DEBUG = False
     # One log line per task and run would be thousands of lines (and seconds) of noise here.
-    quiet = [logging.getLogger(n) for n in ("celery", "sync", "analytics", "kombu", "playbooks")]
+    quiet = [
+        logging.getLogger(n)
+        for n in ("celery", "sync", "analytics", "kombu", "playbooks", "accounts")
+    ]
     levels = [lg.level for lg in quiet]
     for lg in quiet:
         lg.setLevel(logging.WARNING)
