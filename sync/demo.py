@@ -105,11 +105,23 @@ def use_fast_sqlite() -> None:
             _fast_sqlite(connection=connections[alias])
 
 
-def start_fake(locations: int = DEMO_LOCATIONS, clock_start: datetime | None = None) -> FakeGHL:
+def first_stored_day(days: int = HISTORY_DAYS) -> int:
+    """The world day of the history's first stored day: the install pull on day -days
+    backfills BACKFILL_DAYS days."""
+    return -days - (BACKFILL_DAYS - 1)
+
+
+def start_fake(
+    locations: int = DEMO_LOCATIONS,
+    clock_start: datetime | None = None,
+    days: int = HISTORY_DAYS,
+) -> FakeGHL:
     """The fake GHL, and this process's settings pointed at it (for the server too). Its
-    world's day 0 is the day of `clock_start` (default: today)."""
+    world's day 0 is the day of `clock_start` (default: today); a client it lost before the
+    history's first day is gone from it by then (sync/fakeghl/world.py, "Churn generator")."""
     fake = FakeGHL(
         clock_start=clock_start,
+        history_from=first_stored_day(days),
         seed=DEMO_SEED,
         agencies=[("BrightPath Agency", locations, "USD")],
         # The demo is not about rate limits: both sides allow far more than GHL does.
@@ -372,11 +384,13 @@ def build_demo_portfolio(
     last_day = None if existing is None else _last_pull_day(existing)
     if existing is not None and existing.installed_at is not None and last_day is not None:
         # Its world counts days from the day it was first built, as its history does.
-        fake = start_fake(locations, clock_start=existing.installed_at + timedelta(days=days))
+        fake = start_fake(
+            locations, clock_start=existing.installed_at + timedelta(days=days), days=days
+        )
         first_offset = -max(0, (now.astimezone(agency_zone(existing)).date() - last_day).days - 1)
         _say(stdout, f"Demo agency already built: re-installing, then {-first_offset} more days.")
     else:
-        fake = start_fake(locations)
+        fake = start_fake(locations, days=days)
         first_offset = -days
         _say(stdout, f"Installing {locations} sub-accounts through OAuth ...")
     _RUNNING.append(fake)  # lives as long as the process: the server talks to it

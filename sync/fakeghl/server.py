@@ -119,12 +119,17 @@ class FakeGHL:
         port: int = 0,
         stories: bool = False,
         record_requests: bool = True,
+        history_from: int | None = None,
     ):
         if agencies is None:
             agencies = [("BrightPath Agency", locations if locations is not None else 60)]
         self.clock = FakeClock(clock_start)
         self.world = World(
-            seed=seed, agencies=agencies, epoch=self.clock.now().date(), stories=stories
+            seed=seed,
+            agencies=agencies,
+            epoch=self.clock.now().date(),
+            stories=stories,
+            history_from=history_from,
         )
         self.client_id = next(iter(clients)) if clients else DEFAULT_CLIENT_ID
         self.client_secret = clients[self.client_id] if clients else DEFAULT_CLIENT_SECRET

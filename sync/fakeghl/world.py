@@ -56,6 +56,11 @@ it stays, cancelled. A sub-account billed outside GHL has no subscription to can
 7-27 days later. A churn label for it: its cancel day (SaaS, unless it comes back) or its
 deletion day (billed outside GHL). Location.cancel_day, resume_day and deleted_day hold each
 one's fate.
+
+A world built for an observer whose history starts on day `history_from` (the demo's first
+stored day) settles the fate of a client lost before that day by then: it is back on its plan
+(if it comes back) or removed from GHL. Otherwise the observer would first meet it as a client
+cancelled long ago, never seen alive (no login on record, MRR 0), at the top of its overview.
 """
 
 from __future__ import annotations
@@ -372,9 +377,17 @@ class World:
     """The synthetic GHL data for a set of agencies. Pure and thread-safe."""
 
     def __init__(
-        self, seed: int = 1, agencies=None, epoch: date | None = None, stories: bool = False
+        self,
+        seed: int = 1,
+        agencies=None,
+        epoch: date | None = None,
+        stories: bool = False,
+        history_from: int | None = None,
     ):
         self.seed = seed
+        # The first day the observer's history holds (the demo's first stored day); None: no
+        # observer in mind (module docstring, "Churn generator").
+        self.history_from = history_from
         self.epoch = epoch or datetime.now(UTC).date()
         specs = agencies or [("BrightPath Agency", 60)]
         currencies = ["USD", "EUR", "GBP", "CAD", "AUD"]
@@ -498,6 +511,8 @@ class World:
             created = -int(u(s, "age", a, k) * 700) - HORIZON_DAYS - 1
         b = self._behaviour(s, (a, k), common["id"], created)
         cancel, resume, deleted = self._fate(s, common["id"], b)
+        if self.history_from is not None:
+            cancel, resume, deleted = _settled_before(self.history_from, cancel, resume, deleted)
         abroad = country == "GB" and len(agency.plans) > 3 and agency.currency != "GBP"
         return Location(
             **common,
@@ -575,6 +590,14 @@ class World:
 
     def locations(self, company_id: str, day: int) -> list[Location]:
         return [loc for loc in self._locations.get(company_id, ()) if loc.exists(day)]
+
+    def locations_between(self, company_id: str, first: int, last: int) -> list[Location]:
+        """The sub-accounts that exist on some day from `first` to `last`."""
+        return [
+            loc
+            for loc in self._locations.get(company_id, ())
+            if loc.created_day <= last and (loc.deleted_day is None or loc.deleted_day > first)
+        ]
 
     def location(self, location_id: str, day: int) -> Location | None:
         loc = self._by_location.get(location_id)
@@ -674,12 +697,20 @@ class World:
         logging in less)."""
         n = max(1, min(8, int(1 + 3 * loc.base * _normal(loc.created_day, loc.trend, day))))
         users = []
+        taken: set[tuple[str, str]] = set()
         for k in range(n):
-            first = STAFF_FIRST[h(self.seed, "ufirst", loc.id, k) % len(STAFF_FIRST)]
             # The client's people: surnames apart from the agency staff's, none reads as both.
             last = (
                 loc.owner_last if k == 0 else OWNERS[h(self.seed, "ulast", loc.id, k) % len(OWNERS)]
             )
+            # No two of them share a name (at most 8 people, 10 first names): a drawn name
+            # already taken moves on to the next first name. Each depends only on the people
+            # before it, so a name stays as the team grows.
+            j = h(self.seed, "ufirst", loc.id, k)
+            while (STAFF_FIRST[j % len(STAFF_FIRST)], last) in taken:
+                j += 1
+            first = STAFF_FIRST[j % len(STAFF_FIRST)]
+            taken.add((first, last))
             slug = "".join(c for c in last.lower() if c.isalpha())
             users.append(
                 User(
@@ -962,6 +993,20 @@ def _waiting_day(begin: int, per_year: float, r: float) -> int | None:
     (an exponential wait drawn from the uniform `r`); None when that is after CHURN_UNTIL."""
     day = begin + int(-math.log(1 - r) * 365 / per_year)
     return day if day <= CHURN_UNTIL else None
+
+
+def _settled_before(
+    first: int, cancel: int | None, resume: int | None, deleted: int | None
+) -> tuple[int | None, int | None, int | None]:
+    """A client lost before the observer's history starts (day `first`) had its fate settled by
+    then: back on its plan if it comes back, else removed from GHL. GoCSM never meets it as a
+    long-cancelled sub-account it could not have seen alive; the churn it sees is within its
+    history. (cancel, resume, deleted) as World._fate gives them."""
+    if cancel is None or cancel >= first:
+        return cancel, resume, deleted
+    if resume is not None:
+        return cancel, min(resume, first), deleted
+    return cancel, None, first if deleted is None else min(deleted, first)
 
 
 def _quiet_period(start: int | None, comeback: int | None) -> tuple[tuple[int, int | None], ...]:

@@ -9,11 +9,13 @@ from sync import demo
 from sync.fakeghl.world import World
 
 
-def _demo_world() -> World:
+def _demo_world(locations: int = demo.DEMO_LOCATIONS, days: int = demo.HISTORY_DAYS) -> World:
+    """The world demo.start_fake builds for a history of `days` days."""
     return World(
         seed=demo.DEMO_SEED,
-        agencies=[("BrightPath Agency", demo.DEMO_LOCATIONS, "USD")],
+        agencies=[("BrightPath Agency", locations, "USD")],
         stories=True,
+        history_from=demo.first_stored_day(days),
     )
 
 
@@ -37,7 +39,8 @@ def _churn_days(world: World) -> list[int]:
 
 def _first_stored_day() -> int:
     """The install pull on day -HISTORY_DAYS backfills BACKFILL_DAYS days."""
-    return -demo.HISTORY_DAYS - (demo.BACKFILL_DAYS - 1)
+    assert demo.first_stored_day() == -demo.HISTORY_DAYS - (demo.BACKFILL_DAYS - 1)
+    return demo.first_stored_day()
 
 
 def test_the_default_demo_churns_enough_for_a_model_and_a_backtest():
@@ -68,3 +71,34 @@ def test_the_default_demo_pulls_daily_at_the_end_and_weekly_before():
     assert demo.DAILY_DAYS >= 60
     assert demo.BACKFILL_DAYS >= demo.CATCH_UP_EVERY + 1
     assert demo.HISTORY_DAYS > demo.DAILY_DAYS + cm.WARM_UP + cm.HORIZON + cm.WINDOW
+
+
+def test_no_generated_sub_account_was_cancelled_before_the_history_began():
+    """A client lost before the demo's first stored day is back or gone from GHL by then: the
+    overview is never led by a sub-account cancelled long ago that GoCSM never saw alive (no
+    login on record, MRR 0). Churn happens within the history, where GoCSM sees it. For the
+    default demo and the short one tests/sync/test_demo.py builds."""
+    for locations, days in ((demo.DEMO_LOCATIONS, demo.HISTORY_DAYS), (20, 90), (100, 90)):
+        world = _demo_world(locations, days)
+        first = demo.first_stored_day(days)
+        for loc in next(iter(world._locations.values())):
+            if loc.story:
+                continue  # scripted fates, told within the history
+            for day in range(first, 1):
+                if loc.exists(day) and world.cancelled(loc, day):
+                    assert loc.cancel_day >= first, (loc.name, days, loc.cancel_day)
+                    break
+
+
+def test_names_are_unique_within_a_sub_account_and_the_agency_staff():
+    """No sub-account lists two "Felix Park"; no one of its people shares a name with the
+    agency's staff, who are unique among themselves."""
+    world = _demo_world()
+    agency = next(iter(world.agencies.values()))
+    staff = [p.name for p in world.agency_users(agency, 0)]
+    assert len(set(staff)) == len(staff)
+    for loc in next(iter(world._locations.values())):
+        last = loc.deleted_day - 1 if loc.deleted_day is not None else 0
+        people = [p.name for p in world.account_users(loc, max(loc.created_day, last))]
+        assert len(set(people)) == len(people), (loc.name, people)
+        assert not set(people) & set(staff), loc.name
