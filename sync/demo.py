@@ -55,7 +55,7 @@ from django.db.models import Max
 from django.test import Client
 from django.utils import timezone as dj_tz
 
-from accounts.models import Agency, GHLUser
+from accounts.models import Agency, CSMAssignment, GHLUser
 from analytics.agencyclock import agency_today, agency_zone
 from analytics.ingest import record_user_activity_days
 from sync.fakeghl import FakeGHL
@@ -403,6 +403,11 @@ def build_demo_portfolio(
                 _write_activity(fake, existing, _days_after(last_day, today))
                 previous = today
             agency = install_through_oauth(fake)
+            # The books are set up once (by this run if no earlier one did): a later run keeps
+            # what people changed.
+            plan = None
+            if not CSMAssignment.objects.for_agency(agency).exists():
+                plan = _book_plan(fake, agency, first_stored_day(days), fake.world.day_of(now))
             if existing is None or last_day is None:
                 previous = agency_today(agency) - timedelta(days=1)
             else:
@@ -421,6 +426,10 @@ def build_demo_portfolio(
                 if owner is not None:
                     _enter_manual_mrr(fake, agency, owner, today, first=first, after=previous)
                 _write_nps(fake, agency, owner, _days_after(previous, today))
+                if plan is not None and (plays_on or offset >= PLAYS_ON_OFFSET):
+                    # Before the plays go on, and for each client as it arrives: a play's task
+                    # is for the sub-account's CSM (analytics.playbooks.seams.csm_for).
+                    assign_books(fake, agency, owner, plan)
                 if not plays_on and offset >= PLAYS_ON_OFFSET:
                     _switch_on_plays(fake, agency)
                     plays_on = True
@@ -430,7 +439,9 @@ def build_demo_portfolio(
             if pulls % 15 == 0 or offset == 0:
                 _say(stdout, f"  simulated {today} ({time.monotonic() - started:.0f} s)")
     _train_churn(agency, stdout)
-    label_portfolio(fake, agency, owner)
+    if plan is not None:
+        assign_books(fake, agency, owner, plan)  # a run that pulled no day has not yet
+        tag_portfolio(fake, agency, owner)
     return _summary(agency, fake, started)
 
 
@@ -519,21 +530,76 @@ UNASSIGNED = 6
 TAGS = {"referral partner": ("thriving", "pounds_thriving", "recovering_logins")}
 
 
-def label_portfolio(fake: FakeGHL, agency: Agency, owner: GHLUser | None) -> None:
-    """Tags and CSM books, set up once as an owner would (accounts.tagging: audited, by the
-    owner): premium on the sub-accounts on a Pro plan, "dental" and "referral partner" on a few,
-    and the sub-accounts shared among three of the agency's staff (the fake's second and third
-    staff members and a user GHL restricts to some sub-accounts), so a CSM who opens the GHL
-    shell lands on a book with stories in it."""
+def _book_plan(fake: FakeGHL, agency: Agency, first: int, last: int) -> dict[int, list[str]]:
+    """Who looks after which sub-account, as staff index -> GHL ids: the stories as BOOKS says,
+    the CSM GHL restricts some of what GHL lets them see on day `last`, the rest of the
+    sub-accounts the history holds (days `first` to `last`) shared out by name among the BOOKS,
+    UNASSIGNED of those still there on day `last` left without a CSM. A function of the world
+    alone, so the owner can assign it as clients arrive (assign_books)."""
+    world = fake.world
+    company = agency.company_id
+    staff = world.agency_users(world.agency(company), last)
+    ever = sorted(world.locations_between(company, first, last), key=lambda loc: loc.name)
+    ids = {loc.id for loc in ever}
+    story = {key: loc.id for key, loc in world.stories.items() if loc.id in ids}
+    assigned: set[str] = set()
+    books: dict[int, list[str]] = {}
+    if len(staff) > RESTRICTED_CSM:
+        scripted = set(story.values())
+        mine = [i for i in staff[RESTRICTED_CSM].location_ids if i in ids and i not in scripted]
+        books[RESTRICTED_CSM] = mine[:RESTRICTED_BOOK]
+        assigned.update(books[RESTRICTED_CSM])
+    for index, keys in BOOKS:
+        books[index] = [story[k] for k in keys if k in story and story[k] not in assigned]
+        assigned.update(books[index])
+    rest = [loc for loc in ever if loc.id not in assigned]
+    there = [loc.id for loc in rest if loc.exists(last)]
+    left_out = set(there[len(there) - min(UNASSIGNED, len(there)) :])
+    shared = [loc.id for loc in rest if loc.id not in left_out]
+    for k, ghl_id in enumerate(shared):
+        books[BOOKS[k % len(BOOKS)][0]].append(ghl_id)
+    return {index: ids for index, ids in books.items() if index < len(staff)}
+
+
+def assign_books(
+    fake: FakeGHL, agency: Agency, owner: GHLUser | None, plan: dict[int, list[str]]
+) -> None:
+    """The CSM books, as an owner sets them up (accounts.tagging: audited, by the owner): each
+    sub-account of the plan that GoCSM knows and that has no CSM yet goes to its CSM (the
+    fake's second and third staff members and a user GHL restricts to some sub-accounts), so a
+    CSM who opens the GHL shell lands on a book with stories in it, and the plays' tasks for
+    those sub-accounts are theirs."""
     from accounts import tagging
-    from accounts.models import CSMAssignment, Location
+    from accounts.models import Location
+
+    world = fake.world
+    staff = world.agency_users(world.agency(agency.company_id), 0)  # ids do not change by day
+    wanted = {i for ids in plan.values() for i in ids}
+    taken = set(CSMAssignment.objects.for_agency(agency).values_list("location__ghl_id", flat=True))
+    known = {
+        loc.ghl_id: loc
+        for loc in Location.objects.for_agency(agency).filter(ghl_id__in=wanted - taken)
+    }
+    if not known:
+        return
+    people = {u.ghl_id: u for u in GHLUser.objects.for_agency(agency).filter(deleted=False)}
+    for index, ids in plan.items():
+        person = people.get(staff[index].id)
+        new = [known[i] for i in ids if i in known]
+        if person is not None and new:
+            tagging.assign_csm(agency, person, new, user=owner)
+
+
+def tag_portfolio(fake: FakeGHL, agency: Agency, owner: GHLUser | None) -> None:
+    """Tags, set up once as an owner would (accounts.tagging: audited, by the owner): premium
+    on the sub-accounts on a Pro plan, "dental" and "referral partner" on a few."""
+    from accounts import tagging
+    from accounts.models import Location, Tag
     from analytics.models import LocationState
 
-    if CSMAssignment.objects.for_agency(agency).exists():
-        return  # set up on the first build; a later run keeps what people changed
+    if Tag.objects.for_agency(agency).filter(builtin="").exists():
+        return  # the agency has its own tags: set up before, or by people since
     world = fake.world
-    staff = world.agency_users(world.agency(agency.company_id), 0)
-    people = {u.ghl_id: u for u in GHLUser.objects.for_agency(agency).filter(deleted=False)}
     locations = {loc.ghl_id: loc for loc in Location.objects.for_agency(agency).order_by("name")}
     story = {key: loc.id for key, loc in world.stories.items() if loc.id in locations}
 
@@ -553,25 +619,6 @@ def label_portfolio(fake: FakeGHL, agency: Agency, owner: GHLUser | None) -> Non
         tag = tagging.create_tag(agency, name, user=owner)
         tagging.apply_tag(agency, tag, some(story.get(k) for k in keys), user=owner)
 
-    assigned: set[str] = set()
-    books: dict[int, list[str]] = {}
-    restricted = staff[RESTRICTED_CSM] if len(staff) > RESTRICTED_CSM else None
-    if restricted is not None and restricted.id in people:
-        scripted = set(story.values())
-        mine = [i for i in restricted.location_ids if i in locations and i not in scripted]
-        books[RESTRICTED_CSM] = mine[:RESTRICTED_BOOK]
-        assigned.update(books[RESTRICTED_CSM])
-    for index, keys in BOOKS:
-        books[index] = [story[k] for k in keys if k in story and story[k] not in assigned]
-        assigned.update(books[index])
-    rest = [i for i in locations if i not in assigned]
-    for k, ghl_id in enumerate(rest[: max(0, len(rest) - UNASSIGNED)]):
-        books[BOOKS[k % len(BOOKS)][0]].append(ghl_id)
-    for index, ids in books.items():
-        person = people.get(staff[index].id) if index < len(staff) else None
-        if person is not None and ids:
-            tagging.assign_csm(agency, person, some(ids), user=owner)
-
 
 def _days_after(previous: date, today: date) -> list[date]:
     return [previous + timedelta(days=k + 1) for k in range((today - previous).days)]
@@ -590,7 +637,7 @@ def _subscribe(agency: Agency) -> None:
 
 
 def _summary(agency: Agency, fake: FakeGHL, started: float) -> str:
-    from accounts.models import CSMAssignment, Location
+    from accounts.models import Location
 
     locations = Location.objects.for_agency(agency).filter(status="active").count()
     people = GHLUser.objects.for_agency(agency).filter(deleted=False).count()

@@ -60,6 +60,9 @@ def test_the_demo_tells_its_stories(demo, login):
     """One build (a minute or so), every check: building it once per check would cost more."""
     fake, summary = demo
     assert summary.startswith("Demo agency: BrightPath Agency")
+    from sync import demo as demo_module
+
+    assert -DAYS < demo_module.PLAYS_ON_OFFSET < 0  # the plays go on within this history
     _check_stories(fake)
     _check_money(fake)
     _check_books(fake, login)
@@ -82,9 +85,12 @@ def _check_churn_model(fake):
 
 def _check_books(fake, login):
     """Tags applied and CSMs assigned among the agency's staff: a CSM opening GoCSM lands on a
-    book with stories in it; a CSM GHL restricts has a book among what they may see."""
-    from accounts.models import Agency, AuditEvent, GHLUser, LocationTag
+    book with stories in it; a CSM GHL restricts has a book among what they may see. The books
+    were set up before the plays went on, so the plays' tasks are the CSMs': the third staff
+    member (Priya Lindqvist) has open tasks for her book's sub-accounts on the Tasks page."""
+    from accounts.models import Agency, AuditEvent, CSMAssignment, GHLUser, LocationTag
     from analytics import segments
+    from analytics.playbooks.models import Task
 
     agency = Agency.objects.get(company_id=fake.company_ids[0])
     world = fake.world
@@ -101,7 +107,25 @@ def _check_books(fake, login):
     assert world.stories["thriving"].id in segments.locations_in(agency, segment="premium")
     tags = set(LocationTag.objects.for_agency(agency).values_list("tag__name", flat=True))
     assert {"premium", "dental", "referral partner"} <= tags
-    assert AuditEvent.objects.filter(agency=agency, action="csm.assigned").count() == 3
+    assigned = AuditEvent.objects.filter(agency=agency, action="csm.assigned")
+    owner = staff[0].id
+    assert {e.target for e in assigned} == {staff[1].id, staff[2].id, staff[3].id}
+    assert {e.actor_id for e in assigned} == {owner}
+
+    # Every play's task for a sub-account with a CSM is that CSM's, none the owner's.
+    csm_of = dict(
+        CSMAssignment.objects.for_agency(agency).values_list("location__ghl_id", "csm_id")
+    )
+    fired = Task.objects.for_agency(agency).filter(run__isnull=False)
+    in_books = [t for t in fired if t.location_ghl_id in csm_of]
+    assert in_books
+    assert all(t.assignee_id == csm_of[t.location_ghl_id] for t in in_books)
+    open_tasks = fired.filter(assignee=csm, status=Task.OPEN)
+    assert {t.location_ghl_id for t in open_tasks} <= book
+    assert world.stories["quiet"].id in {t.location_ghl_id for t in open_tasks}
+    tasks_page = login(csm).get("/app/tasks/").content.decode()
+    assert "No open tasks for you" not in tasks_page
+    assert "Gallagher Roofing" in tasks_page
 
 
 def _check_stories(fake):
