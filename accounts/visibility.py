@@ -51,3 +51,23 @@ def visible_locations(request) -> TenantQuerySet:
     if allowed is not None:
         qs = qs.filter(ghl_id__in=allowed)
     return qs
+
+
+def sole_location(request) -> str | None:
+    """The GHL id of the one sub-account a sub-account's own person (role "location") may see,
+    once GoCSM knows it: their portfolio is that sub-account, so its page is where they land
+    (the overview leads there) and what the menu's "Overview" opens. None for the agency's
+    staff (restricted to one sub-account or not, the portfolio pages are theirs), for anyone
+    allowed several, and before the sub-account's first import (its page would be a 404; the
+    overview says what is being imported). Asked once per request."""
+    if "_sole_location" in request.__dict__:
+        return request._sole_location
+    user = getattr(request, "ghl_user", None)
+    allowed = getattr(request, "allowed_location_ids", None)
+    sole = None
+    if user is not None and user.role == user.ROLE_LOCATION and allowed and len(allowed) == 1:
+        (ghl_id,) = allowed
+        if Location.objects.for_agency(request.agency).filter(ghl_id=ghl_id).exists():
+            sole = ghl_id
+    request._sole_location = sole
+    return sole

@@ -10,6 +10,7 @@ from django.core.paginator import EmptyPage, Paginator
 from django.urls import reverse
 
 from accounts import lookups
+from accounts.visibility import sole_location
 from analytics.risk import FLAG_LABELS
 from analytics.segments import SCOPE_PARAMS, SEGMENTS, BadNarrowing
 from billing.gating import access_for_request
@@ -233,6 +234,9 @@ def nav_items(request) -> dict:
     current = getattr(getattr(request, "resolver_match", None), "view_name", "")
     # The portfolio pages keep what the page is narrowed to (segment, tag, book).
     keep = urlencode([(k, request.GET[k]) for k in SCOPE_PARAMS if request.GET.get(k)])
+    # A sub-account's own person with one sub-account: "Overview" is its page (the overview
+    # redirects there, accounts.visibility.sole_location).
+    sole = sole_location(request) if user.role == user.ROLE_LOCATION else None
     items = []
     for name, label, admin_only in NAV:
         if admin_only and not user.is_owner_or_admin:
@@ -240,10 +244,14 @@ def nav_items(request) -> dict:
         if (name in STAFF_ONLY or name in _STAFF_ONLY_ADDED) and user.role == user.ROLE_LOCATION:
             continue
         url = _nav_url(name)
-        if keep and name in NARROWED_PAGES:
+        active = current == name
+        if sole is not None and name == "analytics:overview":
+            url = reverse("analytics:location-detail", args=[sole])
+            active = current == "analytics:location-detail"
+        elif keep and name in NARROWED_PAGES:
             url = f"{url}?{keep}"
-        items.append({"url": url, "label": label, "active": current == name})
-    return {"nav_items": items, "read_only": read_only(request)}
+        items.append({"url": url, "label": label, "active": active})
+    return {"nav_items": items, "read_only": read_only(request), "sole_location": sole}
 
 
 class ScopeBar:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.db.models import F, Q, Sum
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
+from accounts.visibility import sole_location
 from analytics import charts, churn, churnmodel, portfolio, risk, scores
 from analytics.models import Lifecycle, MRRSource
 from analytics.templatetags.analytics_format import cents
@@ -140,6 +141,9 @@ def _plan_notice(scope, request) -> dict:
 
 @handles_bad_params
 def overview(request):
+    if (sole := sole_location(request)) is not None:
+        # A sub-account's own person: their portfolio is one sub-account, its page their overview.
+        return redirect("analytics:location-detail", ghl_id=sole)
     sort = choice(request, "sort", SORT_CHOICES, "score")
     band = choice(request, "band", BAND_FILTERS, "")
     flag = choice(request, "flag", FLAG_FILTERS, "")

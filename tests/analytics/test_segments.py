@@ -604,7 +604,7 @@ def test_a_sub_accounts_own_people_never_see_the_agencys_tags_or_books(
     tagging.assign_csm(agency, personas["user_a"], locs(agency, "LPrem"))
     person = make_user(agency, role="location", location_ids=["LPrem"])
     client = login(person)
-    page = client.get("/app/").content.decode()
+    page = client.get("/app/", follow=True).content.decode()  # its page (test_landing.py)
     assert NAMES["LPrem"] in page
     assert 'name="segment"' not in page and "Segments</a>" not in page
     detail = client.get("/app/locations/LPrem/").content.decode()
@@ -612,7 +612,7 @@ def test_a_sub_accounts_own_people_never_see_the_agencys_tags_or_books(
     assert personas["user_a"].name not in detail
     assert client.get("/app/segments/").status_code == 403
     for query in ({"tag": world["premium"].pk}, {"segment": "saas"}, {"book": "all"}):
-        assert client.get("/app/", query).status_code == 400
+        assert client.get("/app/at-risk/", query).status_code == 400
 
 
 def test_before_the_first_recompute_only_tags_and_books_narrow(personas, login):

@@ -49,7 +49,7 @@ def test_location_user_sees_only_their_sub_account(personas, login, portfolio, m
     portfolio(personas["agency_a"], 3)
     person = make_user(personas["agency_a"], role="location")
     client = login(person, location_ids=["Loc0002"])
-    body = client.get("/app/").content
+    body = client.get("/app/", follow=True).content  # lands on its page (test_landing.py)
     assert b"Sub 0002" in body
     assert b"Sub 0001" not in body
     assert client.get(reverse("analytics:location-detail", args=["Loc0001"])).status_code == 404

@@ -161,7 +161,7 @@ def test_a_sub_account_user_sees_progress_without_portfolio_counts(personas, log
     hold_import_open(agency, done=12, total=60)
     person = make_user(agency, role="location", location_ids=["Loc0001"])
     client = login(person, location_ids=["Loc0001"])
-    body = client.get("/app/").content.decode()
+    body = client.get("/app/", follow=True).content.decode()  # its page (test_landing.py)
     assert "Importing from GoHighLevel." in _bar(body)
     assert "20 % done" in _bar(body)
     assert "of 60" not in body
