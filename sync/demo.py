@@ -117,11 +117,12 @@ def start_fake(
     days: int = HISTORY_DAYS,
 ) -> FakeGHL:
     """The fake GHL, and this process's settings pointed at it (for the server too). Its
-    world's day 0 is the day of `clock_start` (default: today); a client it lost before the
-    history's first day is gone from it by then (sync/fakeghl/world.py, "Churn generator")."""
+    world's day 0 is the day of `clock_start` (default: today); a client lost by the install
+    pull's day is back or gone from it by then, so GoCSM saw each one it sees cancelled paying
+    before (sync/fakeghl/world.py, "Churn generator")."""
     fake = FakeGHL(
         clock_start=clock_start,
-        history_from=first_stored_day(days),
+        observed_from=-days,  # the install pull's day
         seed=DEMO_SEED,
         agencies=[("BrightPath Agency", locations, "USD")],
         # The demo is not about rate limits: both sides allow far more than GHL does.

@@ -119,7 +119,7 @@ class FakeGHL:
         port: int = 0,
         stories: bool = False,
         record_requests: bool = True,
-        history_from: int | None = None,
+        observed_from: int | None = None,
     ):
         if agencies is None:
             agencies = [("BrightPath Agency", locations if locations is not None else 60)]
@@ -129,7 +129,7 @@ class FakeGHL:
             agencies=agencies,
             epoch=self.clock.now().date(),
             stories=stories,
-            history_from=history_from,
+            observed_from=observed_from,
         )
         self.client_id = next(iter(clients)) if clients else DEFAULT_CLIENT_ID
         self.client_secret = clients[self.client_id] if clients else DEFAULT_CLIENT_SECRET

@@ -57,10 +57,11 @@ it stays, cancelled. A sub-account billed outside GHL has no subscription to can
 deletion day (billed outside GHL). Location.cancel_day, resume_day and deleted_day hold each
 one's fate.
 
-A world built for an observer whose history starts on day `history_from` (the demo's first
-stored day) settles the fate of a client lost before that day by then: it is back on its plan
-(if it comes back) or removed from GHL. Otherwise the observer would first meet it as a client
-cancelled long ago, never seen alive (no login on record, MRR 0), at the top of its overview.
+A world built for an observer who first reads GHL on day `observed_from` (GoCSM's install
+pull in the demo) settles the fate of a client lost by then: it is back on its plan (if it comes
+back) or removed from GHL. Otherwise the observer would first meet it as a client cancelled
+long ago, never seen paying (no login on record, MRR 0), at the top of its overview; a client
+it sees cancel, it saw alive.
 """
 
 from __future__ import annotations
@@ -382,12 +383,12 @@ class World:
         agencies=None,
         epoch: date | None = None,
         stories: bool = False,
-        history_from: int | None = None,
+        observed_from: int | None = None,
     ):
         self.seed = seed
-        # The first day the observer's history holds (the demo's first stored day); None: no
-        # observer in mind (module docstring, "Churn generator").
-        self.history_from = history_from
+        # The day the observer first reads GHL (the demo's install pull); None: no observer in
+        # mind (module docstring, "Churn generator").
+        self.observed_from = observed_from
         self.epoch = epoch or datetime.now(UTC).date()
         specs = agencies or [("BrightPath Agency", 60)]
         currencies = ["USD", "EUR", "GBP", "CAD", "AUD"]
@@ -511,8 +512,8 @@ class World:
             created = -int(u(s, "age", a, k) * 700) - HORIZON_DAYS - 1
         b = self._behaviour(s, (a, k), common["id"], created)
         cancel, resume, deleted = self._fate(s, common["id"], b)
-        if self.history_from is not None:
-            cancel, resume, deleted = _settled_before(self.history_from, cancel, resume, deleted)
+        if self.observed_from is not None:
+            cancel, resume, deleted = _settled_by(self.observed_from, cancel, resume, deleted)
         abroad = country == "GB" and len(agency.plans) > 3 and agency.currency != "GBP"
         return Location(
             **common,
@@ -995,18 +996,18 @@ def _waiting_day(begin: int, per_year: float, r: float) -> int | None:
     return day if day <= CHURN_UNTIL else None
 
 
-def _settled_before(
-    first: int, cancel: int | None, resume: int | None, deleted: int | None
+def _settled_by(
+    day: int, cancel: int | None, resume: int | None, deleted: int | None
 ) -> tuple[int | None, int | None, int | None]:
-    """A client lost before the observer's history starts (day `first`) had its fate settled by
-    then: back on its plan if it comes back, else removed from GHL. GoCSM never meets it as a
-    long-cancelled sub-account it could not have seen alive; the churn it sees is within its
-    history. (cancel, resume, deleted) as World._fate gives them."""
-    if cancel is None or cancel >= first:
+    """A client lost by the day the observer first reads GHL had its fate settled by then: back
+    on its plan if it comes back, else removed from GHL. GoCSM never meets it as a cancelled
+    sub-account it never saw paying; the churn it sees is within its history. (cancel, resume,
+    deleted) as World._fate gives them."""
+    if cancel is None or cancel > day:
         return cancel, resume, deleted
     if resume is not None:
-        return cancel, min(resume, first), deleted
-    return cancel, None, first if deleted is None else min(deleted, first)
+        return cancel, min(resume, day), deleted
+    return cancel, None, day if deleted is None else min(deleted, day)
 
 
 def _quiet_period(start: int | None, comeback: int | None) -> tuple[tuple[int, int | None], ...]:

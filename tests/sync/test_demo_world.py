@@ -15,7 +15,7 @@ def _demo_world(locations: int = demo.DEMO_LOCATIONS, days: int = demo.HISTORY_D
         seed=demo.DEMO_SEED,
         agencies=[("BrightPath Agency", locations, "USD")],
         stories=True,
-        history_from=demo.first_stored_day(days),
+        observed_from=-days,
     )
 
 
@@ -74,19 +74,20 @@ def test_the_default_demo_pulls_daily_at_the_end_and_weekly_before():
 
 
 def test_no_generated_sub_account_was_cancelled_before_the_history_began():
-    """A client lost before the demo's first stored day is back or gone from GHL by then: the
-    overview is never led by a sub-account cancelled long ago that GoCSM never saw alive (no
-    login on record, MRR 0). Churn happens within the history, where GoCSM sees it. For the
-    default demo and the short one tests/sync/test_demo.py builds."""
+    """A client lost by the install pull's day (GoCSM's first look at subscriptions) is back or
+    gone from GHL by then: the overview is never led by a sub-account cancelled long ago that
+    GoCSM never saw paying (no login on record, MRR 0). Each one GoCSM sees cancelled, it saw
+    alive first: churn happens within the history, where GoCSM sees it. For the default demo
+    and the short one tests/sync/test_demo.py builds."""
     for locations, days in ((demo.DEMO_LOCATIONS, demo.HISTORY_DAYS), (20, 90), (100, 90)):
         world = _demo_world(locations, days)
-        first = demo.first_stored_day(days)
+        install = -days
         for loc in next(iter(world._locations.values())):
             if loc.story:
                 continue  # scripted fates, told within the history
-            for day in range(first, 1):
+            for day in range(install, 1):
                 if loc.exists(day) and world.cancelled(loc, day):
-                    assert loc.cancel_day >= first, (loc.name, days, loc.cancel_day)
+                    assert loc.cancel_day > install, (loc.name, days, loc.cancel_day)
                     break
 
 
