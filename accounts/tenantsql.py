@@ -14,7 +14,7 @@ import json
 
 from django.db import connections, models, router
 
-_OPS = {"=": "= %s", ">=": ">= %s", "<=": "<= %s", "between": "BETWEEN %s AND %s"}
+_OPS = {"=": "= %s", "!=": "<> %s", ">=": ">= %s", "<=": "<= %s", "between": "BETWEEN %s AND %s"}
 
 
 class Select:

@@ -85,11 +85,12 @@ class TaskForm(forms.Form):
     due = forms.DateField()
     assignee = forms.ChoiceField(required=False)
 
-    def __init__(self, agency, *args, **kwargs):
+    def __init__(self, request, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # The agency's people who are not a sub-account's own, not removed in GHL: read with
-        # the pages' other lists (accounts.lookups), as the sub-account page builds this form.
-        self.fields["assignee"].choices = [("", "Nobody"), *lookups.for_agency(agency).assignees]
+        # The agency's people who are not a sub-account's own, not removed in GHL: the lists the
+        # request's page already read (accounts.lookups), as the sub-account page builds this form.
+        assignees = lookups.for_request(request).assignees
+        self.fields["assignee"].choices = [("", "Nobody"), *assignees]
 
 
 def play_initial(play: Play) -> dict:

@@ -318,7 +318,7 @@ def tasks(request):
 @require_POST
 def task_update(request, pk: int):
     task = get_object_or_404(_visible_tasks(request), pk=pk)
-    form = TaskForm(request.agency, request.POST)
+    form = TaskForm(request, request.POST)
     if not form.is_valid():
         raise BadParam("task")
     data = form.cleaned_data
@@ -349,7 +349,7 @@ def task_update(request, pk: int):
 def task_create(request, ghl_id: str):
     location = location_for_request(request, ghl_id)
     title = (request.POST.get("title") or "").strip()
-    form = TaskForm(request.agency, {**request.POST.dict(), "status": Task.OPEN})
+    form = TaskForm(request, {**request.POST.dict(), "status": Task.OPEN})
     if not title or len(title) > 200 or not form.is_valid():
         raise BadParam("task")
     data = form.cleaned_data
@@ -384,6 +384,6 @@ def location_panel(request, location) -> dict:
         "template": "playbooks/_location_tasks.html",
         "tasks": rows,
         "location": location,
-        "form": TaskForm(request.agency, initial={"due": today}),
+        "form": TaskForm(request, initial={"due": today}),
         "today": today,
     }

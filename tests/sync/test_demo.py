@@ -73,13 +73,19 @@ def _check_churn_model(fake):
     """The build ends as the weekly beat would: the agency's churn model trained on its own
     history (this short build is in cold start; `make run`'s default history is not, see
     test_demo_world.py), the summary says which."""
+    from django.db.models import Max
+
     from accounts.models import Agency
     from analytics import churn
-    from analytics.agencyclock import agency_today
+    from analytics.agencyclock import agency_zone
+    from sync.models import SyncRun
 
     agency = Agency.objects.get(company_id=fake.company_ids[0])
     model = churn.model_for(agency)
-    assert model is not None and model.day == agency_today(agency)
+    # The day of the build's last pull, not the clock's today: a build that runs across the
+    # agency's midnight ends on the day it started.
+    last_pull = SyncRun.objects.for_agency(agency).aggregate(at=Max("started_at"))["at"]
+    assert model is not None and model.day == last_pull.astimezone(agency_zone(agency)).date()
     assert model.status == model.STATUS_COLD_START and model.events < model.events_needed
 
 
