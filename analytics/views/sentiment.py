@@ -249,14 +249,23 @@ def sentiment_settings_context(request) -> dict:
     row = SentimentSettings.objects.for_agency(agency).first()
     # Counts only: a list of every sub-account to tick made the page 5x the trivial one at 2,000
     # sub-accounts (bench/dashboard.py); the list pages' bulk form switches selected rows.
-    visible = set(visible_locations(request).values_list("ghl_id", flat=True))
-    switched_on = NpsOptIn.objects.for_agency(agency).values_list("location_ghl_id", flat=True)
+    switched_on = NpsOptIn.objects.for_agency(agency)
+    if request.allowed_location_ids is None:
+        # The whole agency, counted by the databases: a sub-account is never deleted (GHL's
+        # deletion marks it not connected; only a purge removes it, with its opt-ins), so
+        # every opt-in is one of the agency's sub-accounts.
+        total = visible_locations(request).count()
+        on = switched_on.count()
+    else:
+        # Another database: the visible ids are compared here, not in a subquery.
+        visible = set(visible_locations(request).values_list("ghl_id", flat=True))
+        total = len(visible)
+        on = len(visible.intersection(switched_on.values_list("location_ghl_id", flat=True)))
     return {
         "nps_ask_every_days": row.ask_every_days if row else NPS_DEFAULT_ASK_EVERY_DAYS,
         "nps_default_days": NPS_DEFAULT_ASK_EVERY_DAYS,
-        "nps_total": len(visible),
-        # Another database: the visible ids are compared here, not in a subquery.
-        "nps_on_count": len(visible.intersection(switched_on)),
+        "nps_total": total,
+        "nps_on_count": on,
         "nps_min": ASK_EVERY_MIN,
         "nps_max": ASK_EVERY_MAX,
     }

@@ -684,3 +684,22 @@ def test_bulk_switches_the_nps_prompt_for_the_selected_rows_only(world, personas
     assert page.context["nps_on_count"] == 1
     assert client.post("/app/settings/nps/", {"ask_every_days": "45"}).status_code == 302
     assert on() == {"LPrem"}
+
+
+def test_settings_counts_the_prompt_over_the_sub_accounts_the_viewer_may_see(
+    world, personas, login, make_user
+):
+    """The whole agency is counted by the databases; a restricted admin's count covers only the
+    sub-accounts GHL lets them see (another agency's opt-ins never count)."""
+    from analytics.models import NpsOptIn
+
+    agency = world["agency"]
+    for ghl_id in ("LSaas", "LPrem"):
+        NpsOptIn.objects.create(agency_id=agency.pk, location_ghl_id=ghl_id)
+    NpsOptIn.objects.create(agency_id=personas["agency_b"].pk, location_ghl_id="LOther")
+    page = login(personas["owner_a"]).get("/app/settings/")
+    assert (page.context["nps_on_count"], page.context["nps_total"]) == (2, len(NAMES))
+    assert f"On for 2 of {len(NAMES)} sub-accounts" in page.content.decode()
+    admin = make_user(agency, role="admin", ghl_role="admin")
+    page = login(admin, location_ids=["LSaas", "LChurn"]).get("/app/settings/")
+    assert (page.context["nps_on_count"], page.context["nps_total"]) == (1, 2)
