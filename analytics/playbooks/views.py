@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone as dj_tz
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import audit
+from accounts import audit, lookups
 from accounts.models import GHLUser, Location
 from accounts.visibility import location_for_request
 from analytics.agencyclock import agency_today
@@ -384,6 +384,7 @@ def location_panel(request, location) -> dict:
         "template": "playbooks/_location_tasks.html",
         "tasks": rows,
         "location": location,
-        "form": TaskForm(request, initial={"due": today}),
+        # The add-a-task form's choices (TaskForm's, from the page's cached lists).
+        "assignees": lookups.for_request(request).assignees,
         "today": today,
     }

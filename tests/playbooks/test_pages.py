@@ -171,10 +171,62 @@ def test_tasks_page_mine_and_overdue_and_closing_by_hand(evaluate, world, owner,
     assert task.notes == "Called them"
 
 
+def _add_task_form(html: str) -> tuple[str, dict[str, list[str]], dict[str, str]]:
+    """The sub-account page's "Add a task" form: its action, each field's values as a browser
+    would offer them (a select's options), and the values it would post untouched."""
+    from html.parser import HTMLParser
+
+    class Form(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.action, self.inside, self.select = None, False, None
+            self.options: dict[str, list[str]] = {}
+            self.defaults: dict[str, str] = {}
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "form" and a.get("action", "").endswith("/tasks/"):
+                self.action, self.inside = a["action"], True
+            elif not self.inside:
+                return
+            elif tag == "input" and a.get("type") != "hidden":
+                self.defaults[a["name"]] = a.get("value") or ""
+                self.options[a["name"]] = [a.get("type") or "text"]
+            elif tag == "select":
+                self.select = a["name"]
+                self.options[self.select] = []
+            elif tag == "option" and self.select:
+                self.options[self.select].append(a["value"])
+                if "selected" in a:
+                    self.defaults[self.select] = a["value"]
+            elif tag == "textarea":
+                self.defaults[a["name"]] = ""
+
+        def handle_endtag(self, tag):
+            if tag == "select":
+                self.select = None
+            elif tag == "form":
+                self.inside = False
+
+    form = Form()
+    form.feed(html)
+    return form.action, form.options, form.defaults
+
+
 def test_a_task_added_by_hand_on_the_sub_account_page(world, owner):
+    page = owner.get(reverse("analytics:location-detail", args=["Loc1"])).content.decode()
+    action, options, defaults = _add_task_form(page)
+    assert action == reverse("playbooks:task-create", args=["Loc1"])
+    # A date picker opening on today, the agency's people to assign, notes.
+    from analytics.agencyclock import agency_today
+
+    today = agency_today(world["agency_a"]).isoformat()
+    assert options["due"] == ["date"] and defaults["due"] == today
+    assert options["assignee"][0] == "" and str(world["user_a"].pk) in options["assignee"]
+    assert set(defaults) == {"title", "due", "assignee", "notes"}
     r = owner.post(
-        reverse("playbooks:task-create", args=["Loc1"]),
-        {"title": "Quarterly review", "due": DAY.isoformat(), "assignee": str(world["user_a"].pk)},
+        action,
+        {**defaults, "title": "Quarterly review", "assignee": str(world["user_a"].pk)},
     )
     assert r.status_code == 302
     task = Task.objects.for_agency(world["agency_a"]).get()
