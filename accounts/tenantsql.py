@@ -10,8 +10,6 @@ agencies, and there is no way to pass SQL text in.
 
 from __future__ import annotations
 
-import json
-
 from django.db import connections, models, router
 
 _OPS = {"=": "= %s", "!=": "<> %s", ">=": ">= %s", "<=": "<= %s", "between": "BETWEEN %s AND %s"}
@@ -43,12 +41,9 @@ class Select:
         self._where = [(fields[c], _OPS[op]) for c, op in where]
         self._order = [(fields[o.lstrip("-")], o.startswith("-")) for o in order_by]
         self._limit = int(limit) if limit is not None else None
-        self._json = [
-            i
-            for i, f in enumerate(self._fields)
-            if isinstance(f, models.JSONField) and not json_as_text
-        ]
+        self._json_as_text = json_as_text
         self._sql: dict[str, str] = {}
+        self._converters_by_alias: dict[str, list] = {}
 
     def _statement(self, alias: str) -> str:
         sql = self._sql.get(alias)
@@ -72,15 +67,38 @@ class Select:
     def rows(self, agency_id: int, *params) -> list[tuple]:
         return read_together(agency_id, (self, params))[0]
 
-    def _decode(self, rows: list[tuple]) -> list[tuple]:
-        if not self._json:
+    def _converters(self, alias: str) -> list[tuple]:
+        """(column index, column, converters): what Django's compiler applies to each column on
+        this database, so a row reads as the ORM would give it (JSON decoded; on SQLite also
+        timezone-aware datetimes and booleans)."""
+        found = self._converters_by_alias.get(alias)
+        if found is None:
+            connection = connections[alias]
+            table = self.model._meta.db_table
+            found = []
+            for i, f in enumerate(self._fields):
+                if self._json_as_text and isinstance(f, models.JSONField):
+                    continue
+                col = f.get_col(table)
+                funcs = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
+                if funcs:
+                    found.append((i, col, funcs))
+            self._converters_by_alias[alias] = found
+        return found
+
+    def _decode(self, rows: list[tuple], alias: str) -> list[tuple]:
+        converters = self._converters(alias)
+        if not converters:
             return rows
+        connection = connections[alias]
         out = []
         for row in rows:
             row = list(row)
-            for i in self._json:
-                if isinstance(row[i], str):
-                    row[i] = json.loads(row[i])
+            for i, col, funcs in converters:
+                value = row[i]
+                for convert in funcs:
+                    value = convert(value, col, connection)
+                row[i] = value
             out.append(tuple(row))
         return out
 
@@ -123,7 +141,9 @@ def read_together(agency_id: int, *reads: tuple[Select, tuple]) -> list[list[tup
             for sql, params in statements:
                 cursor.execute(sql, params)
                 results.append(cursor.fetchall())
-    return [select._decode(rows) for (select, _params), rows in zip(reads, results, strict=True)]
+    return [
+        select._decode(rows, alias) for (select, _params), rows in zip(reads, results, strict=True)
+    ]
 
 
 def _can_pipeline(raw) -> bool:

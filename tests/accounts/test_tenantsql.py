@@ -78,3 +78,32 @@ def test_refuses_what_is_not_an_agency_key_or_not_tenant_data(two_agencies):
         Select(Agency, ("name",))
     with pytest.raises(KeyError):
         Select(Location, ("name; DROP TABLE x",))
+
+
+def test_values_read_as_the_orm_gives_them(make_agency):
+    """Datetimes, booleans and JSON come back as the ORM's model fields give them, on every
+    database Django supports (SQLite's driver returns naive datetimes and 0/1 on its own; the
+    embedded defaults of `make run` run on it)."""
+    from django.utils import timezone
+
+    from sync.models import SyncRun
+
+    agency = make_agency()
+    run = SyncRun.objects.create(
+        agency=agency,
+        status=SyncRun.STATUS_OK,
+        finished_at=timezone.now(),
+        detail={"pages": [1, 2], "note": "é"},
+        first_day=D,
+    )
+    columns = ("requested_at", "finished_at", "detail", "first_day", "last_day")
+    read = Select(SyncRun, columns, where=(("status", "!="),), limit=1)
+    (row,) = read.rows(agency.pk, SyncRun.STATUS_QUEUED)
+    assert row == tuple(
+        getattr(SyncRun.objects.for_agency(agency).get(pk=run.pk), c) for c in columns
+    )
+    assert timezone.is_aware(row[0]) and row[2] == {"pages": [1, 2], "note": "é"}
+    flags = Select(Location, ("is_installed",), where=(("ghl_id", "="),))
+    Location.objects.create(agency=agency, ghl_id="L1", name="One", is_installed=True)
+    assert flags.rows(agency.pk, "L1") == [(True,)]
+    assert Select(SyncRun, ("detail",), json_as_text=True).rows(agency.pk)[0][0].startswith("{")
