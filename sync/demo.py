@@ -340,9 +340,12 @@ def _simulating(fake: FakeGHL) -> Iterator[None]:
         logging.getLogger(n)
         for n in ("celery", "sync", "analytics", "kombu", "playbooks", "accounts")
     ]
+    # The embedded defaults' in-memory broker has no host, which kombu warns about once.
+    quiet.append(logging.getLogger("kombu.connection"))
     levels = [lg.level for lg in quiet]
     for lg in quiet:
         lg.setLevel(logging.WARNING)
+    quiet[-1].setLevel(logging.ERROR)
     session = http_session()
     trust_env = session.trust_env
     # The fake is on loopback: no proxy or netrc lookups per request.
