@@ -57,10 +57,10 @@ class Lookups:
         return any(holder == ghl_id for holder, _name in self.books)
 
     def holder(self, pk: int | None) -> SimpleNamespace | None:
-        """The person `pk` among those with a book (ghl_id, name, deleted), None if not one."""
+        """The person `pk` among those with a book (pk, ghl_id, name, deleted), None if not one."""
         for holder_pk, ghl_id, name, deleted in self.holders:
             if holder_pk == pk:
-                return SimpleNamespace(ghl_id=ghl_id, name=name, deleted=deleted)
+                return SimpleNamespace(pk=holder_pk, ghl_id=ghl_id, name=name, deleted=deleted)
         return None
 
 

@@ -224,6 +224,16 @@ def test_a_task_added_by_hand_on_the_sub_account_page(world, owner):
     assert options["due"] == ["date"] and defaults["due"] == today
     assert options["assignee"][0] == "" and str(world["user_a"].pk) in options["assignee"]
     assert set(defaults) == {"title", "due", "assignee", "notes"}
+    assert defaults["assignee"] == ""  # no CSM yet: nobody
+    from accounts import tagging
+    from accounts.models import Location
+
+    csm = world["user_a"]
+    tagging.assign_csm(
+        world["agency_a"], csm, [Location.objects.for_agency(csm.agency).get(ghl_id="Loc1")]
+    )
+    page = owner.get(reverse("analytics:location-detail", args=["Loc1"])).content.decode()
+    assert _add_task_form(page)[2]["assignee"] == str(csm.pk)  # the sub-account's CSM
     r = owner.post(
         action,
         {**defaults, "title": "Quarterly review", "assignee": str(world["user_a"].pk)},
