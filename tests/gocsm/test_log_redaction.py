@@ -3,13 +3,10 @@
 import json
 import os
 import secrets
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.childproc import run_python
 
 SECRETS = {
     "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZ2VuY3kifQ.c2lnbmF0dXJlLWJ5dGVz",
@@ -74,14 +71,7 @@ def test_no_planted_secret_reaches_the_log_output(fmt):
         "PLANTED": json.dumps(SECRETS),
         "GOCSM_DATA_DIR": "/tmp/gocsm-logtest",
     }
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python(SCRIPT, env, timeout=60)
     assert result.returncode == 0, result.stderr
     output = result.stderr
     assert "still-here-marker" in output  # the lines were really written

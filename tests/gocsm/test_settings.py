@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from tests.childproc import run_python
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -37,14 +39,7 @@ def run_django(code: str, env: dict) -> subprocess.CompletedProcess:
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='gocsm.settings'; django.setup();"
         + code
     )
-    return subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_python(script, env, timeout=60)
 
 
 @pytest.mark.parametrize(

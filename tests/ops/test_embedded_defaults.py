@@ -7,11 +7,11 @@ portfolio page as an agency admin, an agency user and a sub-account user."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.childproc import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,14 +78,7 @@ def test_make_run_pages_answer_on_the_embedded_defaults(tmp_path):
         GOCSM_DATA_DIR=str(tmp_path),
         PYTHONPATH=str(ROOT),
     )
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    done = run_python(SCRIPT, env, timeout=900, cwd=tmp_path)
     tail = (done.stdout + done.stderr)[-4000:]
     assert done.returncode == 0, tail
     assert "EMBEDDED DEFAULTS OK" in done.stdout, tail

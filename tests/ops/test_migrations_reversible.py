@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import environ
 import psycopg
 import pytest
 from psycopg import sql
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.childproc import run_python
 
 CHILD = r"""
 import json, sys
@@ -128,14 +125,7 @@ def test_every_app_of_both_databases_migrates_to_zero_and_back(own_databases):
         DATABASE_URL=own_databases["default"],
         ANALYTICS_DATABASE_URL=own_databases["analytics"],
     )
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_python(CHILD, env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
     assert {"accounts", "sync", "billing"} <= set(report["default"]["apps"])

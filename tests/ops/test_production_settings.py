@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.childproc import run_python
+
 PROBE = (
     "import json, django; django.setup(); from django.conf import settings as s; "
     "print(json.dumps({'DEBUG': s.DEBUG, 'DEV_TOOLS': s.DEV_TOOLS, 'EMBEDDED': s.EMBEDDED}))"
@@ -44,14 +42,7 @@ def production_env(**overrides) -> dict:
 
 
 def load(**overrides):
-    return subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=ROOT,
-        env=production_env(**overrides),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_python(PROBE, production_env(**overrides), timeout=60)
 
 
 def test_a_good_production_environment_has_debug_and_dev_tools_off():
