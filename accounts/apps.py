@@ -31,7 +31,7 @@ class AccountsConfig(AppConfig):
         # where receivers would cost a row fetch each: those paths forget the lists themselves.
         from django.db.models.signals import post_delete, post_save
 
-        from accounts import lookups
+        from accounts import lookups, pagecache
         from accounts.models import CSMAssignment, GHLUser, SaasPlan, Tag
 
         for model in (Tag, GHLUser, CSMAssignment, SaasPlan):
@@ -41,3 +41,4 @@ class AccountsConfig(AppConfig):
         for model in (Tag, SaasPlan):
             uid = f"accounts.lookups.{model.__name__}.del"
             post_delete.connect(lookups.on_change, sender=model, dispatch_uid=uid)
+        pagecache.register("lookups", lookups.cache_key)

@@ -28,6 +28,7 @@ from types import SimpleNamespace
 from django.core.cache import cache
 from django.db import transaction
 
+from accounts import pagecache
 from accounts.models import CSMAssignment, GHLUser, SaasPlan, Tag
 from gocsm.agencykeys import agency_cache_key
 
@@ -64,7 +65,7 @@ class Lookups:
         return None
 
 
-def _key(agency_id: int) -> str:
+def cache_key(agency_id: int) -> str:
     return agency_cache_key(agency_id, "lookups", "v4")
 
 
@@ -89,11 +90,12 @@ def read(agency) -> Lookups:
     )
 
 
-def for_agency(agency) -> Lookups:
-    """The agency's lists: the cached copy, or read and cached."""
-    key = _key(_agency_id(agency))
+def for_agency(agency, cached_get=None) -> Lookups:
+    """The agency's lists: the cached copy, or read and cached. `cached_get` reads the cached
+    copy (default: one cache read)."""
+    key = cache_key(_agency_id(agency))
     try:
-        cached = cache.get(key)
+        cached = cached_get() if cached_get is not None else cache.get(key)
     except Exception as exc:  # the shared cache being away must not break every page
         log.warning("lookups cache unavailable (%s)", type(exc).__name__)
         return read(agency)
@@ -108,16 +110,19 @@ def for_agency(agency) -> Lookups:
 
 
 def for_request(request) -> Lookups:
-    """for_agency() for the request's agency, asked of the cache once per request."""
+    """for_agency() for the request's agency, asked of the cache once per request, with the
+    page's other cached values (accounts.pagecache)."""
     lookups = getattr(request, "_agency_lookups", None)
     if lookups is None:
-        lookups = request._agency_lookups = for_agency(request.agency)
+        lookups = request._agency_lookups = for_agency(
+            request.agency, lambda: pagecache.get(request, "lookups")
+        )
     return lookups
 
 
 def _drop(agency_id: int) -> None:
     try:
-        cache.delete(_key(agency_id))
+        cache.delete(cache_key(agency_id))
     except Exception as exc:
         # Not raised: the write itself succeeded. The copy expires within LOOKUPS_SECONDS.
         log.error("lookups cache not cleared agency=%s (%s)", agency_id, type(exc).__name__)

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone as dj_tz
 
+from accounts import pagecache
 from analytics import churnmodel as cm
 from analytics import daystate, risk, scores
 from analytics.models import (
@@ -313,17 +314,18 @@ _SUMMARY_FIELDS = ("status", "day", "events", "events_needed")
 SUMMARY_SECONDS = 60 * 60
 
 
-def _summary_key(agency_id: int) -> str:
+def summary_key(agency_id: int) -> str:
     return agency_cache_key(agency_id, "churn", "summary")
 
 
-def summary_for(agency) -> Summary | None:
+def summary_for(agency, cached_get=None) -> Summary | None:
     """The agency's model as the pages describe it; None: never trained. One cache read (one
-    query of four columns when not cached, or when the cache cannot answer)."""
+    query of four columns when not cached, or when the cache cannot answer); `cached_get`
+    reads the cached copy instead of a cache read of its own."""
     agency_id = _agency_id(agency)
-    key = _summary_key(agency_id)
+    key = summary_key(agency_id)
     try:
-        cached = cache.get(key)
+        cached = cached_get() if cached_get is not None else cache.get(key)
     except Exception as exc:  # the shared cache being away must not break every page
         log.warning("churn summary cache unavailable (%s)", type(exc).__name__)
         cached, key = None, None
@@ -338,9 +340,15 @@ def summary_for(agency) -> Summary | None:
     return Summary(*row) if row else None
 
 
+def summary_for_request(request) -> Summary | None:
+    """summary_for() the request's agency, read with the page's other cached values
+    (accounts.pagecache)."""
+    return summary_for(request.agency, lambda: pagecache.get(request, "churn summary"))
+
+
 def _drop_summary(agency_id: int) -> None:
     try:
-        cache.delete(_summary_key(agency_id))
+        cache.delete(summary_key(agency_id))
     except Exception as exc:
         log.error("churn summary not cleared agency=%s (%s)", agency_id, type(exc).__name__)
 

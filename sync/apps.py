@@ -12,6 +12,11 @@ class SyncConfig(AppConfig):
         from sync.webhooks import tasks  # noqa: F401
 
         ghl_event.connect(count_ghl_event, dispatch_uid="gocsm-ghl-metrics")
+        # The status line's "re-sync asked at" is read with the page's other cached values.
+        from accounts import pagecache
+        from sync.status import resync_key
+
+        pagecache.register("resync asked", resync_key)
 
         # A malformed TOKEN_ENCRYPTION_KEYS stops start-up instead of the first token write.
         if settings.TOKEN_ENCRYPTION_KEYS:

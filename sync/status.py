@@ -31,6 +31,7 @@ from django.db.models import Min
 from django.utils import timezone as dj_tz
 from django.utils.dateformat import format as date_format
 
+from accounts import pagecache
 from accounts.models import Agency
 from accounts.tenantsql import Select
 from analytics.agencyclock import agency_zone
@@ -282,11 +283,15 @@ def _analytics_caught_up(agency: Agency, since: datetime) -> bool:
     return refreshed is not None and refreshed >= since
 
 
-def _resync_asked_at(agency: Agency) -> datetime | None:
+def _resync_asked_at(agency: Agency, request=None) -> datetime | None:
+    """Read with the page's other cached values when there is a page (accounts.pagecache)."""
     from django.core.cache import cache
 
     try:
-        raw = cache.get(resync_key(agency.pk))
+        if request is not None:
+            raw = pagecache.get(request, "resync asked")
+        else:
+            raw = cache.get(resync_key(agency.pk))
     except Exception:  # the shared cache being away must not break every page
         logger.warning("resync marker unreadable agency=%s", agency.pk)
         return None
@@ -296,8 +301,9 @@ def _resync_asked_at(agency: Agency) -> datetime | None:
         return None
 
 
-def status_for(agency: Agency, *, now: datetime | None = None) -> Status:
-    """The agency's data status (the viewer's part is added by for_request)."""
+def status_for(agency: Agency, *, now: datetime | None = None, request=None) -> Status:
+    """The agency's data status (the viewer's part is added by for_request, which passes its
+    request)."""
     now = now or dj_tz.now()
     out = Status(zone=agency_zone(agency), now=now, needs_reauth=agency.needs_reauth)
     latest = _latest_run(agency)
@@ -318,7 +324,7 @@ def status_for(agency: Agency, *, now: datetime | None = None) -> Status:
         ):
             first = _newest_success(agency, before=latest.requested_at) is None
             running = Import(FINISHING, latest.locations_total, latest.locations_total, None, first)
-    asked = _resync_asked_at(agency)
+    asked = _resync_asked_at(agency, request)
     out = replace(out, resync_asked_at=asked)
     if running is None and not agency.needs_reauth:
         running = _queued(agency, latest, asked, now, first=last_ok is None)
@@ -372,7 +378,7 @@ def for_request(request) -> Status | None:
         return None
     if not hasattr(request, "_sync_status"):
         try:
-            status = status_for(agency)
+            status = status_for(agency, request=request)
         except DatabaseError:
             logger.warning("sync status unavailable agency=%s", agency.pk)
             status = None

@@ -263,7 +263,7 @@ def location_detail(request, ghl_id: str):
         request,
         "analytics/location.html",
         {
-            "churn": churn_status(churn.summary_for(agency), request),
+            "churn": churn_status(churn.summary_for_request(request), request),
             # Sentiment is the agency's: its clients' people see neither answers nor the prompt.
             "client_view": is_client(request),
             "prediction": prediction if analysed else None,

@@ -204,7 +204,7 @@ def overview(request):
         trend = trend[1:]  # weeks before the first score would draw as gaps
     alerts = alerts_for_viewer(request, portfolio.recent_alerts(scope, limit=10))
     context = {
-        "churn": churn_status(churn.summary_for(request.agency), request),
+        "churn": churn_status(churn.summary_for_request(request), request),
         "day": day,
         "page": page,
         "rows": with_display_text(page.object_list),
@@ -270,7 +270,7 @@ def at_risk(request):
     csv_out = wants_csv(request)
     scope = portfolio.scope_for(request)
     day = scope.day
-    status = churn_status(churn.summary_for(request.agency), request)
+    status = churn_status(churn.summary_for_request(request), request)
     if status["in_use"]:
         # With a model: also the sub-accounts it calls at risk, ranked by expected MRR lost.
         qs = scope.states().filter(

@@ -12,11 +12,12 @@ from django.db import connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from accounts import lookups, tagging
+from accounts import lookups, pagecache, tagging
 from accounts.models import Location
 from analytics import churn
 from analytics.models import ChurnModel
 from gocsm.agencykeys import agency_cache_pattern
+from sync.status import resync_key
 
 pytestmark = pytest.mark.django_db
 
@@ -149,11 +150,61 @@ def test_pages_work_and_read_the_database_when_the_cache_cannot_answer(
         raise ConnectionError("cache down")
 
     # Only the lists' reads break (the session store shares the cache).
-    monkeypatch.setattr(lookups, "cache", type("Broken", (), {"get": broken, "set": broken})())
-    monkeypatch.setattr(churn, "cache", type("Broken", (), {"get": broken, "set": broken})())
+    down = type("Broken", (), {"get": broken, "set": broken, "get_many": broken})()
+    for module in (lookups, churn, pagecache):
+        monkeypatch.setattr(module, "cache", down)
     html = _page(client)
     assert f'<option value="{tag.pk}">Read without cache</option>' in _tag_options(html)
     assert "No churn prediction yet" in html
+
+
+class _Counting:
+    """The real cache, counting the reads made through it."""
+
+    def __init__(self):
+        self.reads = []
+
+    def __getattr__(self, name):
+        return getattr(cache, name)
+
+    def get(self, key, *args, **kwargs):
+        self.reads.append(("get", key))
+        return cache.get(key, *args, **kwargs)
+
+    def get_many(self, keys, *args, **kwargs):
+        keys = list(keys)
+        self.reads.append(("get_many", tuple(keys)))
+        return cache.get_many(keys, *args, **kwargs)
+
+
+def test_a_pages_cached_values_come_in_one_cache_read(agency_a, personas, login, monkeypatch):
+    """The lists, the churn summary and the re-sync marker: one get_many a page, not a read
+    each (accounts.pagecache); what they show still comes from the cache."""
+    premium = tagging.ensure_default_tags(agency_a)
+    _model(agency_a, ChurnModel.STATUS_MODEL, 40)
+    client = login(personas["owner_a"])
+    location = Location.objects.for_agency(agency_a).first()
+    tagging.apply_tag(agency_a, premium, [location])
+    pages = ("/app/", "/app/at-risk/", f"/app/locations/{location.ghl_id}/")
+    for url in pages:
+        _page(client, url)  # fills the cache
+    counting = _Counting()
+    for module in (lookups, churn, pagecache):
+        monkeypatch.setattr(module, "cache", counting)
+    htmls = [_page(client, url) for url in pages]
+    assert counting.reads and all(kind == "get_many" for kind, _keys in counting.reads)
+    assert len(counting.reads) == len(pages)  # one a page
+    keys = counting.reads[0][1]
+    expected = {
+        lookups.cache_key(agency_a.pk),
+        churn.summary_key(agency_a.pk),
+        resync_key(agency_a.pk),
+    }
+    assert expected <= set(keys)
+    assert all(k.startswith(f"{{agency-{agency_a.pk}}}:") for k in keys)
+    assert f'<option value="{premium.pk}">premium</option>' in _tag_options(htmls[0])
+    assert "Churn (90 d)" in htmls[0]
+    assert '<span class="tag">premium</span>' in htmls[2]
 
 
 def _model(agency, status: str, events: int) -> ChurnModel:
